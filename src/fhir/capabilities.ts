@@ -1,0 +1,45 @@
+/**
+ * GET /metadata: the CapabilityStatement, generated from the route list and
+ * the R4 definitions (https://hl7.org/fhir/R4/capabilitystatement.html).
+ */
+import type { CapabilityStatement, CapabilityStatementRestInteraction, CapabilityStatementRestResource, CapabilityStatementRestResourceInteraction } from '@medplum/fhirtypes';
+import { resourceTypes } from './definitions.ts';
+import { implementedInteractions } from './routes.ts';
+import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
+
+export const serverVersion = '0.1.0';
+const started = new Date().toISOString();
+let cached: { baseUrl: string; json: string } | undefined;
+
+export async function capabilities(_req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
+  if (cached?.baseUrl !== ctx.baseUrl) {
+    cached = { baseUrl: ctx.baseUrl, json: JSON.stringify(buildCapabilityStatement(ctx.baseUrl)) };
+  }
+  return { status: 200, body: cached.json };
+}
+
+export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
+  const { system, type } = implementedInteractions();
+  const resource: CapabilityStatementRestResource[] = resourceTypes().map((t) => ({
+    type: t as CapabilityStatementRestResource['type'],
+    interaction: type.map((code) => ({ code: code as CapabilityStatementRestResourceInteraction['code'] })),
+    versioning: 'versioned-update',
+    readHistory: true,
+    updateCreate: true,
+    conditionalRead: 'full-support',
+    conditionalDelete: 'not-supported',
+  }));
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: started,
+    publisher: 'ECU FHIR',
+    kind: 'instance',
+    software: { name: 'ECU FHIR (Expediente Clínico Único)', version: serverVersion },
+    implementation: { description: 'Servidor FHIR R4 del Expediente Clínico Único / FHIR R4 server for the Expediente Clínico Único', url: baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['json', 'application/fhir+json', 'application/json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [{ mode: 'server', resource, interaction: system.map((code) => ({ code: code as CapabilityStatementRestInteraction['code'] })) }],
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * history at instance, type and system level: https://hl7.org/fhir/R4/http.html#history
+ * Newest first; `_since`, `_at`, `_count`; `next` links carry a keyset cursor
+ * (`_cursor`, the last history sequence number served) so paging stays stable
+ * while others write.
+ */
+import { badRequest, notFound } from './errors.ts';
+import { parseCount, parseInstantParam, single } from './params.ts';
+
+import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
+import { etag } from './versioning.ts';
+import { exists, readHistory, type HistoryRow } from '../store/resource-store.ts';
+
+export async function history(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
+  const { resourceType, id } = req;
+  if (resourceType !== undefined && id !== undefined && !(await exists(ctx.db, resourceType, id))) {
+    throw notFound({ es: `No existe ${resourceType}/${id}`, en: `${resourceType}/${id} not found` }, `${resourceType}.id`);
+  }
+  const count = parseCount(req.query);
+  const since = parseInstantParam(req.query, '_since');
+  const at = parseInstantParam(req.query, '_at');
+  const cursor = single(req.query, '_cursor');
+  if (cursor !== undefined && !/^\d{1,19}$/.test(cursor)) {
+    throw badRequest({ es: `_cursor inválido: "${cursor}"`, en: `Invalid _cursor: "${cursor}"` }, '_cursor');
+  }
+  // One row more than asked tells whether a next page exists without counting.
+  const rows = count === 0 ? [] : await readHistory(ctx.db, { resourceType, id, since, at, before: cursor, count: count + 1 });
+  const page = rows.slice(0, count);
+  const path = [resourceType, id, '_history'].filter((p) => p !== undefined).join('/');
+  const links = [{ relation: 'self', url: pageUrl(ctx.baseUrl, path, req, cursor) }];
+  if (rows.length > count) {
+    links.push({ relation: 'next', url: pageUrl(ctx.baseUrl, path, req, page[page.length - 1]?.seq) });
+  }
+  return { status: 200, body: historyBundle(ctx, links, page) };
+}
+
+function pageUrl(baseUrl: string, path: string, req: FhirRequest, cursor: string | undefined): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(req.query)) {
+    if (key === '_cursor' || value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) params.append(key, v);
+  }
+  if (cursor !== undefined) params.set('_cursor', cursor);
+  const qs = params.toString();
+  return `${baseUrl}/${path}${qs ? `?${qs}` : ''}`;
+}
+
+/** Serialised directly around the stored JSON so versions are never parsed and re-encoded. */
+function historyBundle(ctx: FhirContext, links: { relation: string; url: string }[], rows: HistoryRow[]): string {
+  const entries = rows.map((row) => {
+    const url = `${row.resourceType}/${row.id}`;
+    const request = row.deleted ? { method: 'DELETE', url } : row.versionId === 1 ? { method: 'POST', url: row.resourceType } : { method: 'PUT', url };
+    const status = row.deleted ? '204 No Content' : row.versionId === 1 ? '201 Created' : '200 OK';
+    const response = { status, etag: etag(row.versionId), lastModified: row.lastUpdated.toISOString() };
+    const resource = row.content === null ? '' : `,"resource":${row.content}`;
+    return `{"fullUrl":${JSON.stringify(`${ctx.baseUrl}/${url}`)}${resource},"request":${JSON.stringify(request)},"response":${JSON.stringify(response)}}`;
+  });
+  const head = { resourceType: 'Bundle', type: 'history', meta: { lastUpdated: ctx.now().toISOString() }, link: links };
+  return `${JSON.stringify(head).slice(0, -1)},"entry":[${entries.join(',')}]}`;
+}
+

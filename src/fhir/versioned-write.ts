@@ -1,0 +1,57 @@
+/**
+ * Writing a new version safely against concurrent writers: read the current
+ * version, build the next one from it, then compare-and-set. With If-Match
+ * a lost race is the client's 412; without it we rebuild from the fresh
+ * version a few times before answering 409.
+ */
+import { conflict, preconditionFailed } from './errors.ts';
+import { parseEtag } from './versioning.ts';
+import { insertFirstVersion, readCurrent, writeNextVersion, type StoredVersion } from '../store/resource-store.ts';
+import type { FhirContext } from './types.ts';
+
+const attempts = 3;
+
+export interface WriteOutcome {
+  stored: StoredVersion;
+  previous: StoredVersion | undefined;
+}
+
+/**
+ * @param next builds the version to write from the current one (undefined when none exists);
+ *   returning undefined means "nothing to write" (e.g. deleting what is already deleted).
+ */
+export async function writeVersion(
+  ctx: FhirContext,
+  resourceType: string,
+  id: string,
+  ifMatch: string | undefined,
+  next: (current: StoredVersion | undefined) => StoredVersion | undefined,
+): Promise<WriteOutcome | undefined> {
+  const expected = ifMatch === undefined ? undefined : parseEtag(ifMatch, 'If-Match');
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const current = await readCurrent(ctx.db, resourceType, id);
+    if (expected !== undefined && current?.versionId !== expected) {
+      throw stale(resourceType, id, expected, current);
+    }
+    const stored = next(current);
+    if (!stored) {
+      return undefined;
+    }
+    const written = current ? await writeNextVersion(ctx.db, stored, current.versionId) : await insertFirstVersion(ctx.db, stored);
+    if (written) {
+      return { stored, previous: current };
+    }
+    if (expected !== undefined) {
+      throw stale(resourceType, id, expected, await readCurrent(ctx.db, resourceType, id));
+    }
+  }
+  throw conflict({ es: `${resourceType}/${id} cambió mientras se escribía; reintente`, en: `${resourceType}/${id} changed while being written; retry` });
+}
+
+function stale(type: string, id: string, expected: number, current: StoredVersion | undefined) {
+  const now = current ? `${current.versionId}` : '—';
+  return preconditionFailed(
+    { es: `If-Match no coincide: ${type}/${id} está en la versión ${now}, no en ${expected}`, en: `If-Match mismatch: ${type}/${id} is at version ${now}, not ${expected}` },
+    'If-Match',
+  );
+}
