@@ -1,0 +1,76 @@
+/**
+ * Base validation of every write against the FHIR R4 structure definitions:
+ * shape, unknown elements, primitive formats, JSON types, cardinality,
+ * invariants (Medplum's validator), plus what it leaves out: required
+ * bindings on codes and the `id` format. Returns one issue per problem, all
+ * bilingual with the element path; an empty list means valid.
+ * https://hl7.org/fhir/R4/validation.html
+ */
+import { OperationOutcomeError, validateResource } from '@medplum/core';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { isResourceType, loadDefinitions } from '../fhir/definitions.ts';
+import { issue } from '../fhir/errors.ts';
+import { checkRequiredBindings } from './required-bindings.ts';
+import { translateStructureIssue } from './structure-issues.ts';
+
+const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
+
+function shapeIssue(body: unknown, expectedType: string): OperationOutcomeIssue | undefined {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return issue('structure', { es: `El cuerpo debe ser un objeto JSON con un recurso ${expectedType}`, en: `The body must be a JSON object holding a ${expectedType} resource` });
+  }
+  const type = (body as { resourceType?: unknown }).resourceType;
+  if (type === undefined) {
+    return issue('required', { es: `Falta resourceType: se espera "${expectedType}"`, en: `Missing resourceType: "${expectedType}" is expected` }, 'resourceType');
+  }
+  if (typeof type !== 'string' || !isResourceType(type)) {
+    return issue('not-supported', { es: `resourceType desconocido "${String(type)}": no es un recurso FHIR R4`, en: `Unknown resourceType "${String(type)}": not an R4 resource` }, 'resourceType');
+  }
+  if (type !== expectedType) {
+    return issue('invalid', { es: `resourceType "${type}" no coincide con la URL, que espera "${expectedType}"`, en: `resourceType "${type}" does not match the URL, which expects "${expectedType}"` }, 'resourceType');
+  }
+  return undefined;
+}
+
+function idIssues(resource: Resource): OperationOutcomeIssue[] {
+  const out: OperationOutcomeIssue[] = [];
+  const check = (id: unknown, path: string): void => {
+    if (id !== undefined && (typeof id !== 'string' || !idPattern.test(id))) {
+      out.push(issue('value', { es: `Id inválido en ${path}: solo letras, dígitos, "-" y ".", hasta 64 caracteres`, en: `Invalid id at ${path}: only letters, digits, "-" and ".", up to 64 characters` }, path));
+    }
+  };
+  check(resource.id, `${resource.resourceType}.id`);
+  const contained = (resource as { contained?: unknown }).contained;
+  if (Array.isArray(contained)) {
+    contained.forEach((c: unknown, i) => check((c as { id?: unknown } | null)?.id, `${resource.resourceType}.contained[${i}].id`));
+  }
+  return out;
+}
+
+function structureIssues(resource: Resource): OperationOutcomeIssue[] {
+  try {
+    // Medplum reports problems by throwing; warnings come back in the list.
+    return validateResource(resource).filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => translateStructureIssue(resource, i));
+  } catch (err) {
+    if (err instanceof OperationOutcomeError) {
+      return err.outcome.issue.map((i) => translateStructureIssue(resource, i));
+    }
+    throw err;
+  }
+}
+
+/** Validates `body` as an R4 resource of `expectedType`; returns the problems found (empty when valid). */
+export function validateBase(body: unknown, expectedType: string): OperationOutcomeIssue[] {
+  loadDefinitions();
+  const shape = shapeIssue(body, expectedType);
+  if (shape) {
+    return [shape];
+  }
+  const resource = body as Resource;
+  return [...idIssues(resource), ...structureIssues(resource), ...checkRequiredBindings(resource)];
+}
+
+/** Loads definitions and terminology up front, so the first write does not pay for it (~1 s). */
+export function prepareValidation(): void {
+  validateBase({ resourceType: 'Patient', gender: 'unknown' }, 'Patient');
+}
