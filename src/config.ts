@@ -1,0 +1,43 @@
+/** Configuration from the environment, read once at start-up. */
+export interface Config {
+  port: number;
+  host: string;
+  /** Absent: `npm start` runs an embedded PostgreSQL in `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  /** Path the FHIR API is mounted on. */
+  basePath: string;
+  /** Public absolute base URL (for Location, fullUrl, links) when behind a proxy; otherwise taken from the request. */
+  publicBaseUrl?: string;
+  logLevel: string;
+  bodyLimit: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    port: int(env.PORT, 8080, 'PORT'),
+    host: env.HOST ?? '127.0.0.1',
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.DATA_DIR ?? './.data',
+    basePath: normaliseBasePath(env.FHIR_BASE_PATH ?? '/fhir'),
+    publicBaseUrl: env.FHIR_BASE_URL ? env.FHIR_BASE_URL.replace(/\/+$/, '') : undefined,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    bodyLimit: int(env.BODY_LIMIT_BYTES, 16 * 1024 * 1024, 'BODY_LIMIT_BYTES'),
+  };
+}
+
+function int(raw: string | undefined, fallback: number, name: string): number {
+  if (raw === undefined || raw === '') {
+    return fallback;
+  }
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  }
+  return n;
+}
+
+function normaliseBasePath(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+}

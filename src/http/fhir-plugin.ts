@@ -1,0 +1,68 @@
+/**
+ * Adapts HTTP to the FHIR core: one Fastify route per entry of `fhirRoutes`,
+ * each turning the request into a `FhirRequest` and the `FhirResult` back
+ * into a reply.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isResourceType } from '../fhir/definitions.ts';
+import { notFound } from '../fhir/errors.ts';
+import { fhirRoutes } from '../fhir/routes.ts';
+import type { FhirContext, FhirRequest, HttpMethod, Query } from '../fhir/types.ts';
+import { checkFormat } from './negotiate.ts';
+import { sendFhir } from './send.ts';
+
+export interface FhirPluginOptions {
+  basePath: string;
+  publicBaseUrl?: string;
+  context: Omit<FhirContext, 'baseUrl'>;
+}
+
+type Params = { type?: string; id?: string; vid?: string };
+
+export function registerFhirRoutes(app: FastifyInstance, options: FhirPluginOptions): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser(['application/fhir+json', 'application/json+fhir', 'application/json-patch+json'], { parseAs: 'string' }, parseJson);
+
+  for (const route of fhirRoutes) {
+    app.route<{ Params: Params; Querystring: Query }>({
+      method: route.method,
+      url: `${options.basePath}${route.path}`,
+      handler: async (request, reply) => {
+        const req = toFhirRequest(request, route.method);
+        const baseUrl = options.publicBaseUrl ?? `${request.protocol}://${request.host}${options.basePath}`;
+        const result = await route.handler(req, { ...options.context, baseUrl });
+        return sendFhir(reply, result);
+      },
+    });
+  }
+}
+
+function toFhirRequest(request: FastifyRequest<{ Params: Params; Querystring: Query }>, method: HttpMethod): FhirRequest {
+  const query = request.query;
+  checkFormat(typeof query._format === 'string' ? query._format : undefined, request.headers.accept);
+  const { type, id, vid } = request.params;
+  if (type !== undefined && !isResourceType(type)) {
+    throw notFound({ es: `Tipo de recurso desconocido en FHIR R4: "${type}"`, en: `Unknown FHIR R4 resource type: "${type}"` }, 'resourceType');
+  }
+  return {
+    method,
+    resourceType: type,
+    id,
+    versionId: vid,
+    query,
+    body: request.body,
+    contentType: header(request, 'content-type'),
+    headers: {
+      ifMatch: header(request, 'if-match'),
+      ifNoneMatch: header(request, 'if-none-match'),
+      ifModifiedSince: header(request, 'if-modified-since'),
+      prefer: header(request, 'prefer'),
+    },
+  };
+}
+
+/** A header's value; repeated headers are joined as HTTP allows for list-valued headers. */
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}

@@ -1,0 +1,17 @@
+import type { FastifyReply } from 'fastify';
+import type { FhirResult } from '../fhir/types.ts';
+
+export const fhirJson = 'application/fhir+json; charset=utf-8';
+
+/** Writes an interaction result; string bodies are stored JSON, sent as they are. */
+export function sendFhir(reply: FastifyReply, result: FhirResult): FastifyReply {
+  reply.code(result.status);
+  if (result.headers) {
+    reply.headers(result.headers);
+  }
+  if (result.body === undefined || result.status === 304 || result.status === 204) {
+    return reply.send();
+  }
+  reply.type(fhirJson);
+  return reply.send(typeof result.body === 'string' ? result.body : JSON.stringify(result.body));
+}

@@ -1,0 +1,52 @@
+/**
+ * Entry point: reads configuration, starts an embedded PostgreSQL when no
+ * DATABASE_URL is given (data kept in DATA_DIR between restarts), migrates,
+ * listens, and shuts everything down cleanly on SIGINT/SIGTERM.
+ */
+import path from 'node:path';
+import { buildApp } from './app.ts';
+import { loadConfig } from './config.ts';
+import { connect } from './store/connect.ts';
+import { startEmbeddedPostgres, type EmbeddedDb } from './store/embedded-postgres.ts';
+import { migrateToLatest } from './store/migrate.ts';
+
+const config = loadConfig();
+let embedded: EmbeddedDb | undefined;
+let databaseUrl = config.databaseUrl;
+if (!databaseUrl) {
+  const dataDir = path.resolve(config.dataDir, 'pg');
+  try {
+    embedded = await startEmbeddedPostgres({ dataDir, port: Number(process.env.EMBEDDED_PG_PORT ?? 54329), persistent: true });
+  } catch (err) {
+    console.error(`Could not start the embedded PostgreSQL in ${dataDir} (set DATABASE_URL to use your own PostgreSQL):\n${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+  databaseUrl = embedded.url;
+}
+
+const migrationDb = connect({ databaseUrl, maxConnections: 1 });
+await migrateToLatest(migrationDb);
+await migrationDb.destroy();
+
+const app = await buildApp({
+  databaseUrl,
+  basePath: config.basePath,
+  publicBaseUrl: config.publicBaseUrl,
+  bodyLimit: config.bodyLimit,
+  logger: { level: config.logLevel },
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  app.log.info({ signal }, 'shutting down');
+  await app.close();
+  await embedded?.stop();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+await app.listen({ port: config.port, host: config.host });
+app.log.info({ database: embedded ? `embedded (${config.dataDir})` : 'DATABASE_URL', base: config.basePath }, 'ECU FHIR server ready');
