@@ -1,0 +1,71 @@
+/**
+ * `npm start` as a user runs it: no DATABASE_URL, so the server starts its
+ * embedded PostgreSQL in DATA_DIR, migrates, answers, shuts down cleanly on
+ * SIGTERM, and finds its data again after a restart.
+ */
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { freePort } from '../../src/store/embedded-postgres.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const dirs: string[] = [];
+
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+async function startMain(dataDir: string) {
+  const port = await freePort();
+  const pgPort = await freePort();
+  const env = { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, PORT: String(port), EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'warn' };
+  const child = spawn(process.execPath, ['src/main.ts'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  const url = `http://127.0.0.1:${port}`;
+  const started = Date.now();
+  while (Date.now() - started < 30_000) {
+    try {
+      const res = await fetch(`${url}/fhir/metadata`);
+      if (res.ok) break;
+    } catch {
+      // not yet listening
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    elapsed: Date.now() - started,
+    stop: async () => {
+      const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      return { code: await exit, stderr };
+    },
+  };
+}
+
+test('starts on an embedded PostgreSQL within 30 s and keeps data across restarts', { timeout: 120_000 }, async () => {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ecu-main-'));
+  dirs.push(dataDir);
+  // As root, PostgreSQL runs as its own system user, which must be able to reach the data folder.
+  await chmod(dataDir, 0o755);
+  const first = await startMain(dataDir);
+  expect(first.elapsed).toBeLessThan(30_000);
+  const created = await fetch(`${first.url}/fhir/Patient`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/fhir+json' },
+    body: JSON.stringify({ resourceType: 'Patient', gender: 'female' }),
+  });
+  expect(created.status).toBe(201);
+  const { id } = (await created.json()) as { id: string };
+  const stopped = await first.stop();
+  expect(stopped.code, stopped.stderr).toBe(0);
+
+  const second = await startMain(dataDir);
+  const read = await fetch(`${second.url}/fhir/Patient/${id}`);
+  expect(read.status).toBe(200);
+  expect(((await read.json()) as { gender: string }).gender).toBe('female');
+  expect((await second.stop()).code).toBe(0);
+});

@@ -1,0 +1,45 @@
+import { describe, expect, test } from 'vitest';
+import { resourceTypes } from '../../src/fhir/definitions.ts';
+import { fhirRoutes } from '../../src/fhir/routes.ts';
+import { useTestApp } from '../support/app.ts';
+
+const t = useTestApp();
+
+describe('CapabilityStatement', () => {
+  test('lists every R4 resource type with exactly the interactions that have routes', async () => {
+    const res = await t.request({ method: 'GET', url: '/fhir/metadata' });
+    expect(res.statusCode).toBe(200);
+    const cs = res.json();
+    expect(cs.resourceType).toBe('CapabilityStatement');
+    expect(cs.fhirVersion).toBe('4.0.1');
+    expect(cs.kind).toBe('instance');
+    const rest = cs.rest[0];
+    expect(rest.resource.map((r: any) => r.type)).toEqual(resourceTypes());
+    expect(rest.resource.length).toBeGreaterThanOrEqual(145);
+    const routed = fhirRoutes.flatMap((r) => (r.interaction ? [r.interaction] : []));
+    const patientCodes = rest.resource.find((r: any) => r.type === 'Patient').interaction.map((i: any) => i.code);
+    const systemCodes = rest.interaction.map((i: any) => i.code);
+    expect([...patientCodes, ...systemCodes].sort()).toEqual([...routed].sort());
+  });
+
+  test('each advertised instance interaction really answers (no drift)', async () => {
+    const res = await t.request({ method: 'GET', url: '/fhir/metadata' });
+    const codes: string[] = res.json().rest[0].resource.find((r: any) => r.type === 'Basic').interaction.map((i: any) => i.code);
+    const probes: Record<string, { method: 'GET' | 'PUT' | 'PATCH' | 'DELETE' | 'POST'; url: string }> = {
+      read: { method: 'GET', url: '/fhir/Basic/probe' },
+      vread: { method: 'GET', url: '/fhir/Basic/probe/_history/1' },
+      update: { method: 'PUT', url: '/fhir/Basic/probe' },
+      patch: { method: 'PATCH', url: '/fhir/Basic/probe' },
+      delete: { method: 'DELETE', url: '/fhir/Basic/probe' },
+      'history-instance': { method: 'GET', url: '/fhir/Basic/probe/_history' },
+      'history-type': { method: 'GET', url: '/fhir/Basic/_history' },
+      create: { method: 'POST', url: '/fhir/Basic' },
+    };
+    for (const code of codes) {
+      const probe = probes[code];
+      expect(probe, `no probe for advertised interaction ${code}`).toBeDefined();
+      const answer = await t.request({ ...probe!, headers: { 'content-type': 'application/fhir+json' }, payload: '{}' });
+      expect([405, 501], `${code} is advertised but not routed`).not.toContain(answer.statusCode);
+    }
+  });
+});

@@ -1,0 +1,29 @@
+/** The real app on the run's Postgres, driven through `inject()` (full HTTP semantics, no socket). */
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { buildApp, type AppOptions } from '../../src/app.ts';
+
+export interface TestApp {
+  app: FastifyInstance;
+  request(options: InjectOptions): Promise<LightMyRequestResponse>;
+}
+
+/** Builds one app per test file and closes it afterwards. */
+export function useTestApp(options: Partial<AppOptions> = {}): TestApp {
+  const holder = {} as TestApp;
+  beforeAll(async () => {
+    holder.app = await buildApp({ databaseUrl: inject('databaseUrl'), logger: false, ...options });
+    holder.request = (o) => holder.app.inject(o);
+  });
+  afterAll(async () => {
+    await holder.app?.close();
+  });
+  return holder;
+}
+
+export const fhirJson = { 'content-type': 'application/fhir+json' };
+
+/** A unique tag per test so assertions never depend on what other tests wrote. */
+export function uniqueTag(): string {
+  return `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+}
