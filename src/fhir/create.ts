@@ -5,13 +5,13 @@ import { requireResource } from './resource-body.ts';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 import { stamp } from './versioning.ts';
 import { writeResult } from './write-result.ts';
-import { insertFirstVersion } from '../store/resource-store.ts';
+import { persist } from './persist.ts';
 
 export async function create(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const type = req.resourceType ?? '';
   const resource = requireResource(req.body, type, ctx);
   const stored = stamp(resource, randomUUID(), 1, ctx.now());
-  if (!(await insertFirstVersion(ctx.db, stored))) {
+  if (!(await persist(ctx, stored, undefined))) {
     // A random UUID collided: practically impossible, but never overwrite.
     throw conflict({ es: 'Colisión de id al crear; reintente', en: 'Id collision on create; retry' });
   }

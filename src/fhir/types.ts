@@ -6,6 +6,7 @@
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Db } from '../store/resource-store.ts';
+import type { WriteHook } from './persist.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -42,6 +43,8 @@ export interface FhirContext {
   baseUrl: string;
   now(): Date;
   validate: Validator;
+  /** Work that commits or fails with each write (search indexes, audit). */
+  writeHooks?: readonly WriteHook[];
 }
 
 export type Interaction = (req: FhirRequest, ctx: FhirContext) => Promise<FhirResult>;

@@ -6,7 +6,8 @@
  */
 import { conflict, preconditionFailed } from './errors.ts';
 import { parseEtag } from './versioning.ts';
-import { insertFirstVersion, readCurrent, writeNextVersion, type StoredVersion } from '../store/resource-store.ts';
+import { readCurrent, type StoredVersion } from '../store/resource-store.ts';
+import { persist } from './persist.ts';
 import type { FhirContext } from './types.ts';
 
 const attempts = 3;
@@ -37,7 +38,7 @@ export async function writeVersion(
     if (!stored) {
       return undefined;
     }
-    const written = current ? await writeNextVersion(ctx.db, stored, current.versionId) : await insertFirstVersion(ctx.db, stored);
+    const written = await persist(ctx, stored, current);
     if (written) {
       return { stored, previous: current };
     }
