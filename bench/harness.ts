@@ -9,6 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { importJWK, SignJWT } from 'jose';
+import { devAlgorithm, devIssuer, devKeyFile, loadOrCreateDevKey } from '../src/auth/dev-key.ts';
 import { connect } from '../src/store/connect.ts';
 import { freePort, startEmbeddedPostgres, type EmbeddedDb } from '../src/store/embedded-postgres.ts';
 import { migrateToLatest } from '../src/store/migrate.ts';
@@ -17,18 +19,35 @@ export interface Server {
   url: string;
   databaseUrl: string;
   pid: number;
+  /** Headers every request needs (the bearer token), empty when security is off. */
+  auth: Record<string, string>;
   stop(): Promise<void>;
 }
 
-export async function startServer(env: Record<string, string> = {}): Promise<Server> {
+/** A token from the development key the server trusts (no AUTH_ISSUER), full access. */
+async function benchToken(dataDir: string): Promise<string> {
+  const key = await loadOrCreateDevKey(devKeyFile(dataDir));
+  return new SignJWT({ role: 'admin', scope: 'system/*.cruds', clues: 'DFIMS000011' })
+    .setProtectedHeader({ alg: devAlgorithm, kid: key.kid })
+    .setIssuer(devIssuer)
+    .setAudience('ecu-fhir')
+    .setSubject('bench')
+    .setExpirationTime('2h')
+    .sign(await importJWK(key.privateJwk, devAlgorithm));
+}
+
+export async function startServer(options: { security?: boolean; env?: Record<string, string> } = {}): Promise<Server> {
+  const security = options.security !== false;
+  const env = options.env ?? {};
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ecu-bench-pg-'));
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ecu-bench-data-'));
   const db: EmbeddedDb = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
   const migrator = connect({ databaseUrl: db.url, maxConnections: 1 });
   await migrateToLatest(migrator);
   await migrator.destroy();
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['src/main.ts'], {
-    env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+  const child: ChildProcess = spawn(process.execPath, ['bench/server.ts'], {
+    env: { ...process.env, AUTH_ISSUER: '', DATA_DIR: dataDir, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', BENCH_SECURITY: security ? 'on' : 'off', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -44,12 +63,14 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ser
     url,
     databaseUrl: db.url,
     pid: child.pid ?? 0,
+    auth: security ? { authorization: `Bearer ${await benchToken(dataDir)}` } : {},
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
       await db.stop();
       await rm(dir, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -99,8 +120,8 @@ export async function load(options: LoadOptions): Promise<Measure> {
   return measure;
 }
 
-export async function post(url: string, body: unknown): Promise<{ id: string }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) });
+export async function post(server: Server, path: string, body: unknown): Promise<{ id: string }> {
+  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/fhir+json', ...server.auth }, body: JSON.stringify(body) });
   if (res.status !== 201) throw new Error(`seed failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as { id: string };
 }

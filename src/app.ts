@@ -12,6 +12,14 @@ import { registerHealth } from './http/health.ts';
 import { registerNotFound } from './http/not-found.ts';
 import { trackRoutes } from './http/route-table.ts';
 import { connect } from './store/connect.ts';
+import { devIssuer } from './auth/dev-key.ts';
+import { compartmentWriteGuard } from './auth/guard.ts';
+import { createTokenVerifier, type AuthSettings } from './auth/verify-token.ts';
+import { auditWriteHook } from './audit/audit-hook.ts';
+import { AuditTrail } from './audit/audit-trail.ts';
+import { registerAuth } from './http/auth.ts';
+import { registerHardening } from './http/hardening.ts';
+import { registerSmartConfiguration } from './http/smart-configuration.ts';
 import { prepareValidation, validateBase } from './validation/validate-base.ts';
 
 export interface AppOptions {
@@ -22,6 +30,14 @@ export interface AppOptions {
   /** pino options, `false` to silence (tests). */
   logger?: FastifyServerOptions['logger'];
   maxConnections?: number;
+  /** Who may call: token issuer, audience and keys (see src/auth/verify-token.ts). */
+  auth: AuthSettings;
+  corsOrigins?: string[];
+  /** Requests per minute per client; 0 disables. Default 6000. */
+  rateLimitPerMinute?: number;
+  requestTimeoutMs?: number;
+  /** false only in benchmarks measuring the cost of authentication and audit (bench/server.ts). */
+  security?: boolean;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -38,6 +54,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     // Fastify's two lines per request are replaced by our one (onResponse below).
     logController: new LogController({ disableRequestLogging: true }),
+    // A stuck client or query cannot hold a connection forever.
+    requestTimeout: options.requestTimeoutMs ?? 60_000,
+    connectionTimeout: options.requestTimeoutMs ?? 60_000,
   });
 
   trackRoutes(app);
@@ -53,6 +72,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   prepareValidation();
+  const verify = await createTokenVerifier(options.auth);
+  const trail = new AuditTrail(db);
+  await registerHardening(app, { corsOrigins: options.corsOrigins, rateLimitPerMinute: options.rateLimitPerMinute });
+  const secure = options.security !== false;
+  if (secure) {
+    registerAuth(app, { basePath, verify, trail });
+  }
+  registerSmartConfiguration(app, { basePath, issuer: options.auth.issuer ?? devIssuer, jwksUrl: options.auth.jwksUrl });
   registerErrorHandler(app, bodyLimit);
   registerNotFound(app, basePath);
   registerHealth(app, db);
@@ -60,7 +87,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerFhirRoutes(app, {
     basePath,
     publicBaseUrl: options.publicBaseUrl,
-    context: { db, now: () => new Date(), validate: validateBase },
+    context: { db, now: () => new Date(), validate: validateBase, writeHooks: secure ? [compartmentWriteGuard, auditWriteHook(trail)] : [] },
   });
   return app;
 }

@@ -1,4 +1,7 @@
 /** Configuration from the environment, read once at start-up. */
+import { devKeyFile } from './auth/dev-key.ts';
+import type { AuthSettings } from './auth/verify-token.ts';
+
 export interface Config {
   port: number;
   host: string;
@@ -11,6 +14,10 @@ export interface Config {
   publicBaseUrl?: string;
   logLevel: string;
   bodyLimit: number;
+  auth: AuthSettings;
+  corsOrigins: string[];
+  rateLimitPerMinute: number;
+  requestTimeoutMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -23,6 +30,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicBaseUrl: env.FHIR_BASE_URL ? env.FHIR_BASE_URL.replace(/\/+$/, '') : undefined,
     logLevel: env.LOG_LEVEL ?? 'info',
     bodyLimit: int(env.BODY_LIMIT_BYTES, 16 * 1024 * 1024, 'BODY_LIMIT_BYTES'),
+    auth: {
+      issuer: env.AUTH_ISSUER || undefined,
+      audience: env.AUTH_AUDIENCE || 'ecu-fhir',
+      jwksUrl: env.AUTH_JWKS_URL || undefined,
+      jwksFile: env.AUTH_JWKS_FILE || undefined,
+      publicKeyPem: env.AUTH_PUBLIC_KEY || undefined,
+      publicKeyAlg: env.AUTH_PUBLIC_KEY_ALG || undefined,
+      devKeyFile: devKeyFile(env.DATA_DIR ?? './.data'),
+    },
+    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    rateLimitPerMinute: int(env.RATE_LIMIT_PER_MINUTE, 6000, 'RATE_LIMIT_PER_MINUTE'),
+    requestTimeoutMs: int(env.REQUEST_TIMEOUT_MS, 60_000, 'REQUEST_TIMEOUT_MS'),
   };
 }
 

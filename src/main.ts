@@ -34,7 +34,14 @@ const app = await buildApp({
   publicBaseUrl: config.publicBaseUrl,
   bodyLimit: config.bodyLimit,
   logger: { level: config.logLevel },
+  auth: config.auth,
+  corsOrigins: config.corsOrigins,
+  rateLimitPerMinute: config.rateLimitPerMinute,
+  requestTimeoutMs: config.requestTimeoutMs,
 });
+if (!config.auth.issuer) {
+  app.log.warn('AUTH_ISSUER not set: trusting the development signing key (npm run token); configure an issuer for production');
+}
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -9,37 +9,48 @@ export interface BenchSettings {
   connections: number;
 }
 
-export async function crudScenarios(server: Server, s: BenchSettings): Promise<Measure[]> {
-  const base = `${server.url}/fhir`;
+export type CrudScenario = 'read' | 'create' | 'update' | 'history' | 'vread';
+
+export async function crudScenarios(server: Server, s: BenchSettings, only?: readonly CrudScenario[], label = ''): Promise<Measure[]> {
   const ids: string[] = [];
   for (let i = 0; i < 500; i++) {
-    ids.push((await post(`${base}/Patient`, mexicanPatient(i))).id);
+    ids.push((await post(server, '/fhir/Patient', mexicanPatient(i))).id);
   }
   const pick = () => ids[Math.floor(Math.random() * ids.length)]!;
   const common = { url: server.url, connections: s.connections, durationSeconds: s.durationSeconds, rounds: s.rounds };
+  const json = { 'content-type': 'application/fhir+json', ...server.auth };
   const body = JSON.stringify(mexicanPatient(1));
+  const wanted = (name: CrudScenario) => !only || only.includes(name);
   const out: Measure[] = [];
-  out.push(await load({ ...common, name: 'read Patient by id', requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${pick()}` }) }] }));
-  out.push(
-    await load({ ...common, name: 'create Patient', requests: [{ method: 'POST', path: '/fhir/Patient', headers: { 'content-type': 'application/fhir+json', prefer: 'return=representation' }, body }] }),
-  );
-  out.push(
-    await load({
-      ...common,
-      name: 'update Patient (PUT)',
-      requests: [
-        {
-          method: 'PUT',
-          headers: { 'content-type': 'application/fhir+json' },
-          setupRequest: (req) => {
-            const id = pick();
-            return { ...req, path: `/fhir/Patient/${id}`, body: JSON.stringify({ ...mexicanPatient(2), id }) };
+  if (wanted('read')) {
+    out.push(await load({ ...common, name: `read Patient by id${label}`, requests: [{ method: 'GET', headers: server.auth, setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${pick()}` }) }] }));
+  }
+  if (wanted('create')) {
+    out.push(await load({ ...common, name: `create Patient${label}`, requests: [{ method: 'POST', path: '/fhir/Patient', headers: { ...json, prefer: 'return=representation' }, body }] }));
+  }
+  if (wanted('update')) {
+    out.push(
+      await load({
+        ...common,
+        name: `update Patient (PUT)${label}`,
+        requests: [
+          {
+            method: 'PUT',
+            headers: json,
+            setupRequest: (req) => {
+              const id = pick();
+              return { ...req, path: `/fhir/Patient/${id}`, body: JSON.stringify({ ...mexicanPatient(2), id }) };
+            },
           },
-        },
-      ],
-    }),
-  );
-  out.push(await load({ ...common, name: 'history of one Patient', requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${pick()}/_history` }) }] }));
-  out.push(await load({ ...common, name: 'vread Patient version 1', requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${pick()}/_history/1` }) }] }));
+        ],
+      }),
+    );
+  }
+  if (wanted('history')) {
+    out.push(await load({ ...common, name: `history of one Patient${label}`, requests: [{ method: 'GET', headers: server.auth, setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${pick()}/_history` }) }] }));
+  }
+  if (wanted('vread')) {
+    out.push(await load({ ...common, name: `vread Patient version 1${label}`, requests: [{ method: 'GET', headers: server.auth, setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${pick()}/_history/1` }) }] }));
+  }
   return out;
 }

@@ -19,10 +19,10 @@ export async function capabilities(_req: FhirRequest, ctx: FhirContext): Promise
 }
 
 export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
-  const { system, type } = implementedInteractions();
+  const { system, type, fixed } = implementedInteractions();
   const resource: CapabilityStatementRestResource[] = resourceTypes().map((t) => ({
     type: t as CapabilityStatementRestResource['type'],
-    interaction: type.map((code) => ({ code: code as CapabilityStatementRestResourceInteraction['code'] })),
+    interaction: (fixed.get(t) ?? type).map((code) => ({ code: code as CapabilityStatementRestResourceInteraction['code'] })),
     versioning: 'versioned-update',
     readHistory: true,
     updateCreate: true,
@@ -40,6 +40,17 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
     fhirVersion: '4.0.1',
     format: ['json', 'application/fhir+json', 'application/json'],
     patchFormat: ['application/json-patch+json'],
-    rest: [{ mode: 'server', resource, interaction: system.map((code) => ({ code: code as CapabilityStatementRestInteraction['code'] })) }],
+    rest: [
+      {
+        mode: 'server',
+        security: {
+          cors: true,
+          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
+          description: 'Bearer JWT con scopes SMART v1/v2 y roles ECU; ver /.well-known/smart-configuration / Bearer JWT with SMART v1/v2 scopes and ECU roles; see /.well-known/smart-configuration',
+        },
+        resource,
+        interaction: system.map((code) => ({ code: code as CapabilityStatementRestInteraction['code'] })),
+      },
+    ],
   };
 }

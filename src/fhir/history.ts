@@ -4,6 +4,7 @@
  * (`_cursor`, the last history sequence number served) so paging stays stable
  * while others write.
  */
+import { pageUrl } from './page-url.ts';
 import { badRequest, notFound } from './errors.ts';
 import { parseCount, parseInstantParam, single } from './params.ts';
 
@@ -32,17 +33,6 @@ export async function history(req: FhirRequest, ctx: FhirContext): Promise<FhirR
     links.push({ relation: 'next', url: pageUrl(ctx.baseUrl, path, req, page[page.length - 1]?.seq) });
   }
   return { status: 200, body: historyBundle(ctx, links, page) };
-}
-
-function pageUrl(baseUrl: string, path: string, req: FhirRequest, cursor: string | undefined): string {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(req.query)) {
-    if (key === '_cursor' || value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) params.append(key, v);
-  }
-  if (cursor !== undefined) params.set('_cursor', cursor);
-  const qs = params.toString();
-  return `${baseUrl}/${path}${qs ? `?${qs}` : ''}`;
 }
 
 /** Serialised directly around the stored JSON so versions are never parsed and re-encoded. */

@@ -3,13 +3,15 @@
  * the CapabilityStatement and the OpenAPI check are all derived from it, so
  * what the server says it does cannot drift from what it does.
  */
+import { readAuditEvent, searchAuditEvents, verifyChainOperation } from '../audit/audit-interactions.ts';
 import { capabilities } from './capabilities.ts';
 import { create } from './create.ts';
 import { remove } from './delete.ts';
 import { history } from './history.ts';
 import { patch } from './patch.ts';
 import { read } from './read.ts';
-import type { HttpMethod, Interaction } from './types.ts';
+import type { Access } from '../auth/guard.ts';
+import type { FhirRequest, HttpMethod, Interaction } from './types.ts';
 import { update } from './update.ts';
 import { vread } from './vread.ts';
 
@@ -34,12 +36,20 @@ export interface FhirRoute {
   /** Path below the FHIR base, Fastify syntax. `:type` is always a resource type. */
   path: string;
   /** Absent for routes that are not FHIR interactions (e.g. metadata). */
-  interaction?: InteractionCode;
+  interaction?: InteractionCode | 'operation';
+  /** For routes on one resource type (no `:type` in the path). */
+  resourceType?: string;
+  /** What the route needs from the token, when not implied by the interaction (operations). */
+  access?: (req: FhirRequest) => Access;
   handler: Interaction;
 }
 
 export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/metadata', handler: capabilities },
+  // The audit trail is served from its own table; static paths win over /:type.
+  { method: 'GET', path: '/AuditEvent', resourceType: 'AuditEvent', interaction: 'search-type', handler: searchAuditEvents },
+  { method: 'GET', path: '/AuditEvent/$verify-chain', resourceType: 'AuditEvent', interaction: 'operation', access: () => ({ permission: 's', resourceType: 'AuditEvent' }), handler: verifyChainOperation },
+  { method: 'GET', path: '/AuditEvent/:id', resourceType: 'AuditEvent', interaction: 'read', handler: readAuditEvent },
   { method: 'GET', path: '/_history', interaction: 'history-system', handler: history },
   { method: 'POST', path: '/:type', interaction: 'create', handler: create },
   { method: 'GET', path: '/:type/_history', interaction: 'history-type', handler: history },
@@ -53,7 +63,14 @@ export const fhirRoutes: readonly FhirRoute[] = [
 
 const systemCodes: ReadonlySet<InteractionCode> = new Set(['transaction', 'batch', 'search-system', 'history-system']);
 
-export function implementedInteractions(): { system: InteractionCode[]; type: InteractionCode[] } {
-  const codes = fhirRoutes.flatMap((r) => (r.interaction ? [r.interaction] : []));
-  return { system: codes.filter((c) => systemCodes.has(c)), type: codes.filter((c) => !systemCodes.has(c)) };
+export function implementedInteractions(): { system: InteractionCode[]; type: InteractionCode[]; fixed: Map<string, InteractionCode[]> } {
+  const codes: InteractionCode[] = [];
+  // Routes of one fixed type (the audit trail) replace the generic interactions for that type.
+  const fixed = new Map<string, InteractionCode[]>();
+  for (const r of fhirRoutes) {
+    if (!r.interaction || r.interaction === 'operation') continue;
+    if (r.resourceType) fixed.set(r.resourceType, [...(fixed.get(r.resourceType) ?? []), r.interaction]);
+    else codes.push(r.interaction);
+  }
+  return { system: codes.filter((c) => systemCodes.has(c)), type: codes.filter((c) => !systemCodes.has(c)), fixed };
 }

@@ -7,6 +7,8 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Db } from '../store/resource-store.ts';
 import type { WriteHook } from './persist.ts';
+import type { Actor } from '../auth/actor.ts';
+import type { AuditInfo } from '../audit/audit-info.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -45,6 +47,10 @@ export interface FhirContext {
   validate: Validator;
   /** Work that commits or fails with each write (search indexes, audit). */
   writeHooks?: readonly WriteHook[];
+  /** The authenticated caller (absent only for internal calls). */
+  actor?: Actor;
+  /** Facts for this request's audit record; interactions add what they learn. */
+  audit?: AuditInfo;
 }
 
 export type Interaction = (req: FhirRequest, ctx: FhirContext) => Promise<FhirResult>;

@@ -8,39 +8,61 @@ import { isResourceType } from '../fhir/definitions.ts';
 import { notFound } from '../fhir/errors.ts';
 import { fhirRoutes } from '../fhir/routes.ts';
 import type { FhirContext, FhirRequest, HttpMethod, Query } from '../fhir/types.ts';
+import { accessFor, authorize, filterResult } from '../auth/guard.ts';
+import { patientsInQuery, patientsInResult } from '../audit/request-patients.ts';
+import { registerJsonParsers } from './json-body.ts';
 import { checkFormat } from './negotiate.ts';
 import { sendFhir } from './send.ts';
 
 export interface FhirPluginOptions {
   basePath: string;
   publicBaseUrl?: string;
-  context: Omit<FhirContext, 'baseUrl'>;
+  context: Omit<FhirContext, 'baseUrl' | 'actor' | 'audit'>;
 }
 
 type Params = { type?: string; id?: string; vid?: string };
 
 export function registerFhirRoutes(app: FastifyInstance, options: FhirPluginOptions): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser(['application/fhir+json', 'application/json+fhir', 'application/json-patch+json'], { parseAs: 'string' }, parseJson);
+  registerJsonParsers(app);
 
   for (const route of fhirRoutes) {
     app.route<{ Params: Params; Querystring: Query }>({
       method: route.method,
       url: `${options.basePath}${route.path}`,
       handler: async (request, reply) => {
-        const req = toFhirRequest(request, route.method);
+        const req = toFhirRequest(request, route.method, route.resourceType);
         const baseUrl = options.publicBaseUrl ?? `${request.protocol}://${request.host}${options.basePath}`;
-        const result = await route.handler(req, { ...options.context, baseUrl });
-        return sendFhir(reply, result);
+        const { actor, audit } = request;
+        if (!route.interaction || !actor || !audit) {
+          // Public routes (metadata) only: the auth hook gives every other route an actor.
+          return sendFhir(reply, await route.handler(req, { ...options.context, baseUrl }));
+        }
+        audit.interaction = route.interaction;
+        audit.resourceType = req.resourceType;
+        audit.resourceId = req.id;
+        audit.versionId = req.versionId;
+        for (const id of patientsInQuery(req)) audit.patients.add(id);
+        const access = route.access?.(req) ?? accessFor(route.interaction, req.resourceType);
+        authorize(actor, access);
+        const result = await route.handler(req, { ...options.context, baseUrl, actor, audit });
+        const single = route.interaction === 'read' || route.interaction === 'vread';
+        // A write answers with what the client itself sent; only reads are filtered (writes were checked in their transaction).
+        const reading = access.permission === 'r' || access.permission === 's';
+        const visible = reading ? filterResult(actor, single, result) : result;
+        if (single) {
+          for (const id of patientsInResult(visible)) audit.patients.add(id);
+        }
+        return sendFhir(reply, visible);
       },
     });
   }
 }
 
-function toFhirRequest(request: FastifyRequest<{ Params: Params; Querystring: Query }>, method: HttpMethod): FhirRequest {
+function toFhirRequest(request: FastifyRequest<{ Params: Params; Querystring: Query }>, method: HttpMethod, fixedType?: string): FhirRequest {
   const query = request.query;
   checkFormat(typeof query._format === 'string' ? query._format : undefined, request.headers.accept);
-  const { type, id, vid } = request.params;
+  const { id, vid } = request.params;
+  const type = request.params.type ?? fixedType;
   if (type !== undefined && !isResourceType(type)) {
     throw notFound({ es: `Tipo de recurso desconocido en FHIR R4: "${type}"`, en: `Unknown FHIR R4 resource type: "${type}"` }, 'resourceType');
   }

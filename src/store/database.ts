@@ -21,7 +21,36 @@ export interface ResourceHistoryTable {
   content: string | null;
 }
 
+export interface AuditEventTable {
+  // seq is an identity; lane, lane_seq, prev_hash and hash are set by the chaining trigger.
+  seq: Generated<string>;
+  lane: Generated<number>;
+  lane_seq: Generated<string>;
+  id: string;
+  recorded: ColumnType<Date, Date, never>;
+  action: string;
+  subtype: string;
+  outcome: string;
+  agent: string;
+  agent_role: string | null;
+  clues: string | null;
+  entity_type: string | null;
+  entity_id: string | null;
+  patients: string[];
+  content: string;
+  prev_hash: Generated<string>;
+  hash: Generated<string>;
+}
+
+export interface AuditChainTable {
+  lane: number;
+  last_seq: string;
+  last_hash: string;
+}
+
 export interface Database {
   resource: ResourceTable;
   resource_history: ResourceHistoryTable;
+  audit_event: AuditEventTable;
+  audit_chain: AuditChainTable;
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { inject } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
+import { adminToken, testAuth } from '../support/tokens.ts';
 
 const lines: Record<string, unknown>[] = [];
 let app: FastifyInstance;
@@ -14,7 +15,7 @@ beforeAll(async () => {
       done();
     },
   });
-  app = await buildApp({ databaseUrl: inject('databaseUrl'), logger: { level: 'info', stream } });
+  app = await buildApp({ databaseUrl: inject('databaseUrl'), logger: { level: 'info', stream }, auth: testAuth });
 });
 afterAll(async () => {
   await app.close();
@@ -25,11 +26,11 @@ test('one structured line per request, without bodies, URLs or identifiers', asy
   const res = await app.inject({
     method: 'POST',
     url: `/fhir/Patient?note=${curp}`,
-    headers: { 'content-type': 'application/fhir+json' },
+    headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${adminToken}` },
     payload: { resourceType: 'Patient', identifier: [{ system: 'urn:oid:2.16.840.1.113883.4.629', value: curp }], name: [{ family: 'Villaseñor' }] },
   });
   expect(res.statusCode).toBe(201);
-  await app.inject({ method: 'GET', url: `/fhir/Patient/${res.json().id}` });
+  await app.inject({ method: 'GET', url: `/fhir/Patient/${res.json().id}`, headers: { authorization: `Bearer ${adminToken}` } });
   const requestLines = lines.filter((l) => l.msg === 'request');
   expect(requestLines).toHaveLength(2);
   expect(requestLines[0]).toMatchObject({ method: 'POST', route: '/fhir/:type', status: 201 });

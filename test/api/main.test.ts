@@ -17,6 +17,16 @@ afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
+/** `npm run token` as the README shows it; the bare token is the last line. */
+async function devToken(dataDir: string, args: string[]): Promise<string> {
+  const child = spawn(process.execPath, ['src/auth/token-cli.ts', ...args], { cwd: root, env: { ...process.env, DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += String(d)));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  expect(code).toBe(0);
+  return out.trim().split('\n').pop() ?? '';
+}
+
 async function startMain(dataDir: string) {
   const port = await freePort();
   const pgPort = await freePort();
@@ -53,9 +63,12 @@ test('starts on an embedded PostgreSQL within 30 s and keeps data across restart
   await chmod(dataDir, 0o755);
   const first = await startMain(dataDir);
   expect(first.elapsed).toBeLessThan(30_000);
+  const noToken = await fetch(`${first.url}/fhir/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: '{}' });
+  expect(noToken.status).toBe(401);
+  const token = await devToken(dataDir, ['--role', 'clinician', '--sub', 'dra-lopez', '--clues', 'DFIMS000011']);
   const created = await fetch(`${first.url}/fhir/Patient`, {
     method: 'POST',
-    headers: { 'content-type': 'application/fhir+json' },
+    headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ resourceType: 'Patient', gender: 'female' }),
   });
   expect(created.status).toBe(201);
@@ -64,7 +77,8 @@ test('starts on an embedded PostgreSQL within 30 s and keeps data across restart
   expect(stopped.code, stopped.stderr).toBe(0);
 
   const second = await startMain(dataDir);
-  const read = await fetch(`${second.url}/fhir/Patient/${id}`);
+  // The development key is kept in DATA_DIR too, so tokens survive a restart.
+  const read = await fetch(`${second.url}/fhir/Patient/${id}`, { headers: { authorization: `Bearer ${token}` } });
   expect(read.status).toBe(200);
   expect(((await read.json()) as { gender: string }).gender).toBe('female');
   expect((await second.stop()).code).toBe(0);

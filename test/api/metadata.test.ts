@@ -16,10 +16,12 @@ describe('CapabilityStatement', () => {
     const rest = cs.rest[0];
     expect(rest.resource.map((r: any) => r.type)).toEqual(resourceTypes());
     expect(rest.resource.length).toBeGreaterThanOrEqual(145);
-    const routed = fhirRoutes.flatMap((r) => (r.interaction ? [r.interaction] : []));
+    const routed = fhirRoutes.flatMap((r) => (r.interaction && r.interaction !== 'operation' && !r.resourceType ? [r.interaction] : []));
     const patientCodes = rest.resource.find((r: any) => r.type === 'Patient').interaction.map((i: any) => i.code);
     const systemCodes = rest.interaction.map((i: any) => i.code);
     expect([...patientCodes, ...systemCodes].sort()).toEqual([...routed].sort());
+    // The audit trail is read-only through the API.
+    expect(rest.resource.find((r: any) => r.type === 'AuditEvent').interaction.map((i: any) => i.code).sort()).toEqual(['read', 'search-type']);
   });
 
   test('each advertised instance interaction really answers (no drift)', async () => {

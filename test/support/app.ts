@@ -2,18 +2,31 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { buildApp, type AppOptions } from '../../src/app.ts';
+import { adminToken, testAuth } from './tokens.ts';
+
+export type TestRequest = InjectOptions & {
+  /** Bearer token: absent → an admin token; null → no Authorization header. */
+  token?: string | null;
+};
 
 export interface TestApp {
   app: FastifyInstance;
-  request(options: InjectOptions): Promise<LightMyRequestResponse>;
+  request(options: TestRequest): Promise<LightMyRequestResponse>;
 }
 
 /** Builds one app per test file and closes it afterwards. */
 export function useTestApp(options: Partial<AppOptions> = {}): TestApp {
   const holder = {} as TestApp;
   beforeAll(async () => {
-    holder.app = await buildApp({ databaseUrl: inject('databaseUrl'), logger: false, ...options });
-    holder.request = (o) => holder.app.inject(o);
+    holder.app = await buildApp({ databaseUrl: inject('databaseUrl'), logger: false, auth: testAuth, rateLimitPerMinute: 0, ...options });
+    holder.request = ({ token, ...o }) => {
+      const headers: Record<string, string> = { ...(o.headers as Record<string, string> | undefined) };
+      const bearer = token === undefined ? adminToken : token;
+      if (bearer !== null && headers.authorization === undefined) {
+        headers.authorization = `Bearer ${bearer}`;
+      }
+      return holder.app.inject({ ...o, headers });
+    };
   });
   afterAll(async () => {
     await holder.app?.close();

@@ -1,0 +1,18 @@
+/**
+ * The server as `src/main.ts` runs it, for benchmarks only: BENCH_SECURITY=off
+ * builds it without authentication and audit, to measure what they cost.
+ * (Production has no such switch: main.ts always authenticates and audits.)
+ */
+import { buildApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+
+const config = loadConfig();
+const app = await buildApp({
+  databaseUrl: config.databaseUrl ?? '',
+  logger: { level: 'warn' },
+  auth: config.auth,
+  rateLimitPerMinute: 0,
+  security: process.env.BENCH_SECURITY !== 'off',
+});
+process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
+await app.listen({ port: config.port, host: config.host });

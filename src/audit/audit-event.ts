@@ -1,0 +1,151 @@
+/**
+ * Builds the AuditEvent for one interaction, following the IHE Basic Audit
+ * Log Patterns (who, what, when, where from, action, outcome). Pure: the
+ * caller supplies the clock, ids and request facts.
+ * https://hl7.org/fhir/R4/auditevent.html · https://profiles.ihe.net/ITI/BALP/
+ */
+import type { AuditEvent, AuditEventAgent, AuditEventEntity } from '@medplum/fhirtypes';
+import type { Actor } from '../auth/actor.ts';
+import { cluesSystem } from '../mx/systems.ts';
+
+export interface AuditFacts {
+  id: string;
+  recorded: Date;
+  /** restful-interaction code (read, create, search-type …) or `operation`. */
+  interaction: string;
+  /** HTTP status of the answer. */
+  status: number;
+  actor?: Actor;
+  clientIp: string;
+  requestId: string;
+  resourceType?: string;
+  resourceId?: string;
+  versionId?: string;
+  /** The query string of a search/history/operation, as received. */
+  query?: string;
+  patients: readonly string[];
+  /** For failures: the reason, as told to the client. */
+  outcomeText?: string;
+}
+
+export interface AuditRow {
+  id: string;
+  recorded: Date;
+  action: string;
+  subtype: string;
+  outcome: string;
+  agent: string;
+  agent_role: string | null;
+  clues: string | null;
+  entity_type: string | null;
+  entity_id: string | null;
+  patients: string[];
+  content: string;
+}
+
+const actions: Record<string, AuditEvent['action']> = {
+  create: 'C',
+  read: 'R',
+  vread: 'R',
+  'history-instance': 'R',
+  update: 'U',
+  patch: 'U',
+  delete: 'D',
+};
+
+export const subjectSystem = 'urn:ecu-fhir:token-subject';
+
+/** 0 success, 4 minor failure (client error, refused access), 8 serious failure (server error). */
+export function outcomeOf(status: number): AuditEvent['outcome'] {
+  return status < 400 ? '0' : status < 500 ? '4' : '8';
+}
+
+function agents(facts: AuditFacts): AuditEventAgent[] {
+  const actor = facts.actor;
+  const user: AuditEventAgent = {
+    type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' }] },
+    who: actor ? { identifier: { system: subjectSystem, value: actor.subject }, ...(actor.name ? { display: actor.name } : {}) } : { display: 'anonymous' },
+    requestor: true,
+    network: { address: facts.clientIp, type: '2' },
+    ...(actor?.role ? { role: [{ coding: [{ system: 'urn:ecu-fhir:role', code: actor.role }] }] } : {}),
+    ...(actor?.scope ? { policy: [actor.scope] } : {}),
+  };
+  const out = [user];
+  if (actor?.clues) {
+    out.push({ type: { text: 'institución / institution' }, who: { identifier: { system: cluesSystem, value: actor.clues } }, requestor: false });
+  }
+  if (actor?.clientId) {
+    out.push({
+      type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110150', display: 'Application' }] },
+      who: { identifier: { value: actor.clientId } },
+      requestor: false,
+    });
+  }
+  return out;
+}
+
+function entities(facts: AuditFacts): AuditEventEntity[] {
+  const out: AuditEventEntity[] = facts.patients.map((id) => ({
+    what: { reference: `Patient/${id}` },
+    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
+    role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
+  }));
+  if (facts.resourceType && facts.resourceId) {
+    const version = facts.versionId ? `/_history/${facts.versionId}` : '';
+    out.push({
+      what: { reference: `${facts.resourceType}/${facts.resourceId}${version}` },
+      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' },
+    });
+  } else if (facts.query !== undefined || facts.resourceType) {
+    out.push({
+      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '24', display: 'Query' },
+      // sev-1: a query entity has no name; the type searched goes in a detail.
+      ...(facts.resourceType ? { detail: [{ type: 'resourceType', valueString: facts.resourceType }] } : {}),
+      query: Buffer.from(facts.query ?? '', 'utf8').toString('base64'),
+    });
+  }
+  return out;
+}
+
+export function buildAuditEvent(facts: AuditFacts): AuditEvent {
+  const outcome = outcomeOf(facts.status);
+  return {
+    resourceType: 'AuditEvent',
+    id: facts.id,
+    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
+    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: facts.interaction }],
+    action: actions[facts.interaction] ?? 'E',
+    recorded: facts.recorded.toISOString(),
+    outcome,
+    ...(outcome !== '0' ? { outcomeDesc: facts.outcomeText ?? `HTTP ${facts.status}` } : {}),
+    agent: agents(facts),
+    source: {
+      observer: { display: 'ECU FHIR server' },
+      type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
+      ...(facts.actor?.clues ? { site: facts.actor.clues } : {}),
+    },
+    entity: entities(facts),
+    extension: [{ url: 'urn:ecu-fhir:request-id', valueString: facts.requestId }],
+  };
+}
+
+/** The table row for an event: the JSON as it will be served, plus the columns auditors search on. */
+export function auditRow(facts: AuditFacts): AuditRow {
+  const event = buildAuditEvent(facts);
+  return {
+    id: facts.id,
+    recorded: facts.recorded,
+    action: event.action ?? 'E',
+    subtype: facts.interaction,
+    outcome: event.outcome ?? '0',
+    agent: facts.actor?.subject ?? 'anonymous',
+    agent_role: facts.actor?.role ?? null,
+    clues: facts.actor?.clues ?? null,
+    entity_type: facts.resourceType ?? null,
+    entity_id: facts.resourceId ?? null,
+    patients: [...facts.patients],
+    content: JSON.stringify(event),
+  };
+}

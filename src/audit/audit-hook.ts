@@ -1,0 +1,45 @@
+/**
+ * A write's audit row goes into the write's own transaction (NOM-024: no
+ * change to the record without its trace, and no trace of a change that did
+ * not happen).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Resource } from '@medplum/fhirtypes';
+import { patientsOf } from '../fhir/compartment.ts';
+import type { WriteHook } from '../fhir/persist.ts';
+import { auditRow } from './audit-event.ts';
+import type { AuditTrail } from './audit-trail.ts';
+
+export function auditWriteHook(trail: AuditTrail): WriteHook {
+  return async (tx, { stored, previous }, ctx) => {
+    const audit = ctx.audit;
+    if (!audit) {
+      return;
+    }
+    const patients = new Set(audit.patients);
+    for (const version of [stored, previous]) {
+      if (version?.content) {
+        for (const id of patientsOf(JSON.parse(version.content) as Resource)) patients.add(id);
+      }
+    }
+    const interaction = audit.interaction === 'operation' || audit.interaction.startsWith('search') ? (stored.deleted ? 'delete' : previous ? 'update' : 'create') : audit.interaction;
+    await trail.appendIn(
+      tx,
+      auditRow({
+        id: randomUUID(),
+        recorded: ctx.now(),
+        interaction,
+        status: previous && !previous.deleted ? 200 : 201,
+        actor: audit.actor,
+        clientIp: audit.clientIp,
+        requestId: audit.requestId,
+        resourceType: stored.resourceType,
+        resourceId: stored.id,
+        versionId: String(stored.versionId),
+        query: audit.query,
+        patients: [...patients],
+      }),
+    );
+    audit.recordedInTransaction = true;
+  };
+}

@@ -1,0 +1,39 @@
+/** What the HTTP layer and the interactions learn about a request, for its audit record. */
+import type { Actor } from '../auth/actor.ts';
+
+export interface AuditInfo {
+  requestId: string;
+  clientIp: string;
+  actor?: Actor;
+  interaction: string;
+  resourceType?: string;
+  resourceId?: string;
+  versionId?: string;
+  query?: string;
+  patients: Set<string>;
+  /** Set when a write recorded its event inside its own transaction. */
+  recordedInTransaction: boolean;
+  /** Set once the event is recorded, so a request is never audited twice. */
+  done: boolean;
+}
+
+/**
+ * Starts a request's audit facts from its URL alone, so that even a request
+ * refused before routing (no token) names what it asked for.
+ */
+export function newAuditInfo(requestId: string, clientIp: string, url: string, basePath: string): AuditInfo {
+  const q = url.indexOf('?');
+  const [type, id] = (q === -1 ? url : url.slice(0, q)).slice(basePath.length + 1).split('/');
+  const named = type && /^[A-Z][A-Za-z]+$/.test(type);
+  return {
+    requestId,
+    clientIp,
+    interaction: 'operation',
+    ...(named ? { resourceType: type } : {}),
+    ...(named && id && !id.startsWith('_') && !id.startsWith('$') ? { resourceId: id } : {}),
+    query: q === -1 ? undefined : url.slice(q + 1),
+    patients: new Set(),
+    recordedInTransaction: false,
+    done: false,
+  };
+}

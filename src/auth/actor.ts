@@ -1,0 +1,38 @@
+/** Who is calling, as the rest of the server sees it: taken from verified token claims. */
+import type { JWTPayload } from 'jose';
+import { defaultScopes, isRole, type Role } from './roles.ts';
+import { parseScopes, type ResourceScope } from './scopes.ts';
+
+export interface Actor {
+  /** `sub`: the user or client. */
+  subject: string;
+  role?: Role;
+  /** CLUES of the institution/unit the user acts for (`clues` claim). */
+  clues?: string;
+  clientId?: string;
+  name?: string;
+  /** `patient` claim: the patient a `patient/` scope is limited to. */
+  patient?: string;
+  scope: string;
+  scopes: ResourceScope[];
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** Token without scopes gets its role's defaults; a token with neither gets nothing. */
+export function actorFromClaims(claims: JWTPayload): Actor {
+  const role = isRole(claims.role) ? claims.role : undefined;
+  const scope = text(claims.scope) ?? (Array.isArray(claims.scp) ? claims.scp.join(' ') : undefined) ?? (role ? defaultScopes[role] : '');
+  return {
+    subject: text(claims.sub) ?? 'unknown',
+    role,
+    clues: text(claims.clues),
+    clientId: text(claims.client_id) ?? text(claims.azp),
+    name: text(claims.name),
+    patient: text(claims.patient),
+    scope,
+    scopes: parseScopes(scope),
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * Roles of the ECU and what each may do when its token carries no scopes.
+ * NOM-024-SSA3-2012 asks for role-based access; the scope strings here are
+ * the documented defaults, and `roleForbids` holds the rules no scope can lift.
+ */
+import type { Permission } from './scopes.ts';
+
+export const roles = ['patient', 'clinician', 'pharmacy', 'institution', 'auditor', 'admin'] as const;
+export type Role = (typeof roles)[number];
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (roles as readonly string[]).includes(value);
+}
+
+/** Resources an auditor may read besides the clinical record itself (summaries are read through $summary). */
+export const defaultScopes: Record<Role, string> = {
+  patient: 'patient/*.rs',
+  clinician: 'user/*.cruds',
+  pharmacy: 'user/MedicationRequest.rs user/MedicationDispense.cruds user/Medication.rs user/Patient.rs user/Practitioner.rs user/PractitionerRole.rs user/Organization.rs user/Location.rs',
+  institution: 'system/*.cruds',
+  auditor: 'user/*.rs',
+  admin: 'system/*.cruds',
+};
+
+const writes: ReadonlySet<Permission> = new Set(['c', 'u', 'd']);
+
+/** A reason in Spanish and English when the role may never do this, whatever its scopes say. */
+export function roleForbids(role: Role | undefined, resourceType: string, permission: Permission): { es: string; en: string } | undefined {
+  if (writes.has(permission) && (resourceType === 'AuditEvent')) {
+    return { es: 'La bitácora de auditoría solo la escribe el servidor', en: 'The audit trail is written by the server only' };
+  }
+  if (role === 'auditor' && writes.has(permission)) {
+    return { es: 'El rol auditor es de solo lectura: no puede crear, modificar ni borrar', en: 'The auditor role is read-only: it cannot create, change or delete' };
+  }
+  return undefined;
+}

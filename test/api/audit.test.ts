@@ -1,0 +1,164 @@
+/** The audit trail (NOM-024 bitácora): one AuditEvent per interaction, searchable by auditors, append-only and tamper-evident. */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { fhirJson, uniqueTag, useTestApp } from '../support/app.ts';
+import { mintToken, roleToken } from '../support/tokens.ts';
+
+const t = useTestApp();
+let sql: pg.Client;
+beforeAll(async () => {
+  sql = new pg.Client({ connectionString: inject('databaseUrl') });
+  await sql.connect();
+});
+afterAll(async () => {
+  await sql.end();
+});
+
+async function auditTrailOf(agent: string): Promise<any[]> {
+  const auditor = await roleToken('auditor', {}, `auditor-${agent}`);
+  const res = await t.request({ method: 'GET', url: `/fhir/AuditEvent?agent=${agent}&_count=1000`, token: auditor });
+  expect(res.statusCode).toBe(200);
+  return (res.json().entry ?? []).map((e: any) => e.resource);
+}
+
+function entityRef(event: any, roleCode: string): string | undefined {
+  return event.entity?.find((e: any) => e.role?.code === roleCode)?.what?.reference;
+}
+
+describe('one AuditEvent per interaction', () => {
+  test('reads, writes, refusals and failures each leave exactly one record with who, what, when, where and outcome', async () => {
+    const sub = uniqueTag();
+    const token = await roleToken('clinician', { clues: 'DFIMS000011', name: 'Dra. López' }, sub);
+    const readOnly = await mintToken({ sub, claims: { scope: 'user/Observation.rs', role: 'clinician', clues: 'DFIMS000011' } });
+    const as = (o: object, tok = token) => t.request({ ...(o as object), token: tok } as never);
+
+    const patient = (await as({ method: 'POST', url: '/fhir/Patient', headers: fhirJson, payload: { resourceType: 'Patient', gender: 'female' } })).json();
+    const obsRes = await as({ method: 'POST', url: '/fhir/Observation', headers: fhirJson, payload: { resourceType: 'Observation', status: 'final', code: { text: 'peso' }, subject: { reference: `Patient/${patient.id}` } } });
+    const obs = obsRes.json();
+    const steps: [string, number, object, string?][] = [
+      ['read', 200, { method: 'GET', url: `/fhir/Observation/${obs.id}` }],
+      ['vread', 200, { method: 'GET', url: `/fhir/Observation/${obs.id}/_history/1` }],
+      ['update', 200, { method: 'PUT', url: `/fhir/Observation/${obs.id}`, headers: fhirJson, payload: { ...obs, status: 'amended' } }],
+      ['patch', 200, { method: 'PATCH', url: `/fhir/Observation/${obs.id}`, headers: { 'content-type': 'application/json-patch+json' }, payload: [{ op: 'replace', path: '/status', value: 'corrected' }] }],
+      ['history-instance', 200, { method: 'GET', url: `/fhir/Observation/${obs.id}/_history` }],
+      ['history-type', 200, { method: 'GET', url: '/fhir/Observation/_history?_count=1' }],
+      ['delete', 200, { method: 'DELETE', url: `/fhir/Observation/${obs.id}` }],
+      ['read', 410, { method: 'GET', url: `/fhir/Observation/${obs.id}` }],
+      ['read', 404, { method: 'GET', url: '/fhir/Observation/no-such-thing' }],
+      ['create', 400, { method: 'POST', url: '/fhir/Observation', headers: fhirJson, payload: { resourceType: 'Observation', status: 'nope' } }],
+      ['create', 403, { method: 'POST', url: '/fhir/Observation', headers: fhirJson, payload: { resourceType: 'Observation', status: 'final', code: { text: 'x' } } }, readOnly],
+    ];
+    for (const [, status, request, tok] of steps) {
+      expect((await as(request, tok)).statusCode).toBe(status);
+    }
+
+    const events = await auditTrailOf(sub);
+    expect(events).toHaveLength(2 + steps.length);
+    const summary = events.map((e) => `${e.subtype[0].code}:${e.outcome}`).sort();
+    expect(summary).toEqual(
+      ['create:0', 'create:0', ...steps.map(([code, status]) => `${code}:${status < 400 ? '0' : '4'}`)].sort(),
+    );
+    for (const event of events) {
+      expect(event.resourceType).toBe('AuditEvent');
+      expect(event.type.code).toBe('rest');
+      expect(Date.now() - Date.parse(event.recorded)).toBeLessThan(60_000);
+      const who = event.agent.find((a: any) => a.requestor);
+      expect(who.who.identifier.value).toBe(sub);
+      expect(who.role[0].coding[0].code).toBe('clinician');
+      expect(who.network.address).toBeTruthy();
+      expect(event.source.site).toBe('DFIMS000011');
+    }
+    const update = events.find((e) => e.subtype[0].code === 'update');
+    expect(update.action).toBe('U');
+    expect(entityRef(update, '4')).toBe(`Observation/${obs.id}/_history/2`);
+    expect(entityRef(update, '1')).toBe(`Patient/${patient.id}`);
+    const read = events.find((e) => e.subtype[0].code === 'read' && e.outcome === '0');
+    expect(read.action).toBe('R');
+    expect(entityRef(read, '1')).toBe(`Patient/${patient.id}`);
+    const refused = events.find((e) => e.outcome === '4' && e.subtype[0].code === 'create' && /token/.test(e.outcomeDesc));
+    expect(refused.outcomeDesc).toMatch(/no permite crear Observation/);
+  });
+
+  test('a request refused for lack of a token is audited as anonymous', async () => {
+    const marker = uniqueTag();
+    expect((await t.request({ method: 'GET', url: `/fhir/Patient/${marker}`, token: null })).statusCode).toBe(401);
+    const { rows } = await sql.query("SELECT content FROM audit_event WHERE agent = 'anonymous' AND entity_id = $1", [marker]);
+    expect(rows).toHaveLength(1);
+    expect(JSON.parse(rows[0].content).outcome).toBe('4');
+  });
+
+  test('auditors find who saw a patient, by patient and date, and their own searches are audited too', async () => {
+    const patient = (await t.request({ method: 'POST', url: '/fhir/Patient', headers: fhirJson, payload: { resourceType: 'Patient', gender: 'male' } })).json();
+    const reader = uniqueTag();
+    await t.request({ method: 'GET', url: `/fhir/Patient/${patient.id}`, token: await roleToken('clinician', {}, reader) });
+    const auditorSub = uniqueTag();
+    const auditor = await roleToken('auditor', {}, auditorSub);
+    const today = new Date().toISOString().slice(0, 10);
+    const res = await t.request({ method: 'GET', url: `/fhir/AuditEvent?patient=Patient/${patient.id}&date=ge${today}&agent=${reader}`, token: auditor });
+    expect(res.statusCode).toBe(200);
+    const found = res.json().entry.map((e: any) => e.resource);
+    expect(found).toHaveLength(1);
+    expect(found[0].subtype[0].code).toBe('read');
+    const one = await t.request({ method: 'GET', url: `/fhir/AuditEvent/${found[0].id}`, token: auditor });
+    expect(one.json()).toEqual(found[0]);
+    const own = await auditTrailOf(auditorSub);
+    expect(own.map((e) => e.subtype[0].code).sort()).toEqual(['read', 'search-type']);
+  });
+
+  test('malformed audit searches are 400 with the parameter named', async () => {
+    const res = await t.request({ method: 'GET', url: '/fhir/AuditEvent?date=yesterday' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().issue[0].expression).toEqual(['date']);
+  });
+});
+
+describe('tamper evidence', () => {
+  test('the database refuses to change or remove audit rows', async () => {
+    const { rows } = await sql.query('SELECT seq FROM audit_event ORDER BY seq DESC LIMIT 1');
+    const seq = rows[0].seq;
+    await expect(sql.query("UPDATE audit_event SET agent = 'someone-else' WHERE seq = $1", [seq])).rejects.toThrow(/append-only/);
+    await expect(sql.query('DELETE FROM audit_event WHERE seq = $1', [seq])).rejects.toThrow(/append-only/);
+    await expect(sql.query('TRUNCATE audit_event')).rejects.toThrow(/append-only/);
+  });
+
+  test('a row forged around the triggers is detected by $verify-chain and npm run audit:verify', async () => {
+    const auditor = await roleToken('auditor');
+    const verify = async () => (await t.request({ method: 'GET', url: '/fhir/AuditEvent/$verify-chain', token: auditor })).json();
+    const ok = await verify();
+    expect(ok.parameter.find((p: any) => p.name === 'result').valueBoolean).toBe(true);
+
+    const { rows } = await sql.query('SELECT seq, content FROM audit_event ORDER BY seq DESC LIMIT 1 OFFSET 3');
+    const { seq, content } = rows[0];
+    // A superuser can switch triggers off for a session: that is the forgery the chain must reveal.
+    await sql.query("SET session_replication_role = 'replica'");
+    try {
+      await sql.query('UPDATE audit_event SET content = $1 WHERE seq = $2', [content.replace('"outcome":"', '"outcome":"1'), seq]);
+      const report = await verify();
+      expect(report.parameter.find((p: any) => p.name === 'result').valueBoolean).toBe(false);
+      const problem = report.parameter.find((p: any) => p.name === 'problem');
+      expect(problem.part.find((p: any) => p.name === 'seq').valueString).toBe(String(seq));
+      const cli = await runVerifyCli();
+      expect(cli.code, cli.output).toBe(1);
+      expect(cli.output).toMatch(new RegExp(`seq ${seq}: content or hash altered`));
+    } finally {
+      await sql.query('UPDATE audit_event SET content = $1 WHERE seq = $2', [content, seq]);
+      await sql.query("SET session_replication_role = 'origin'");
+    }
+    expect((await verify()).parameter.find((p: any) => p.name === 'result').valueBoolean).toBe(true);
+    const cli = await runVerifyCli();
+    expect(cli.code, cli.output).toBe(0);
+    expect(cli.output).toMatch(/chain intact/);
+  });
+});
+
+async function runVerifyCli(): Promise<{ code: number | null; output: string }> {
+  const root = path.resolve(import.meta.dirname, '../..');
+  const child = spawn(process.execPath, ['src/audit/verify-cli.ts'], { cwd: root, env: { ...process.env, DATABASE_URL: inject('databaseUrl') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += String(d)));
+  child.stderr.on('data', (d) => (output += String(d)));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, output };
+}
