@@ -87,7 +87,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerFhirRoutes(app, {
     basePath,
     publicBaseUrl: options.publicBaseUrl,
-    context: { db, now: () => new Date(), validate: validateBase, writeHooks: secure ? [compartmentWriteGuard, auditWriteHook(trail)] : [] },
+    context: { db, now: () => new Date(), validate: validateBase, writeHooks: secure ? [compartmentWriteGuard, auditWriteHook(trail)] : [], auditTrail: secure ? trail : undefined },
   });
   return app;
 }

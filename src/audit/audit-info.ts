@@ -1,5 +1,7 @@
 /** What the HTTP layer and the interactions learn about a request, for its audit record. */
+import { randomUUID } from 'node:crypto';
 import type { Actor } from '../auth/actor.ts';
+import type { AuditFacts } from './audit-event.ts';
 
 export interface AuditInfo {
   requestId: string;
@@ -35,5 +37,24 @@ export function newAuditInfo(requestId: string, clientIp: string, url: string, b
     patients: new Set(),
     recordedInTransaction: false,
     done: false,
+  };
+}
+
+/** The facts of one finished request (or bundle entry) for its audit row. */
+export function auditFacts(info: AuditInfo, status: number, outcomeText?: string): AuditFacts {
+  return {
+    id: randomUUID(),
+    recorded: new Date(),
+    interaction: info.interaction,
+    status,
+    actor: info.actor,
+    clientIp: info.clientIp,
+    requestId: info.requestId,
+    resourceType: info.resourceType,
+    resourceId: info.resourceId,
+    versionId: info.versionId,
+    query: info.query,
+    patients: [...info.patients],
+    outcomeText: status >= 400 ? outcomeText : undefined,
   };
 }

@@ -10,7 +10,7 @@ import { persist } from './persist.ts';
 export async function create(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const type = req.resourceType ?? '';
   const resource = requireResource(req.body, type, ctx);
-  const stored = stamp(resource, randomUUID(), 1, ctx.now());
+  const stored = stamp(resource, req.assignedId ?? randomUUID(), 1, ctx.now());
   if (!(await persist(ctx, stored, undefined))) {
     // A random UUID collided: practically impossible, but never overwrite.
     throw conflict({ es: 'Colisión de id al crear; reintente', en: 'Id collision on create; retry' });

@@ -4,6 +4,7 @@
  * what the server says it does cannot drift from what it does.
  */
 import { readAuditEvent, searchAuditEvents, verifyChainOperation } from '../audit/audit-interactions.ts';
+import { bundleInteraction } from './bundle.ts';
 import { capabilities } from './capabilities.ts';
 import { create } from './create.ts';
 import { remove } from './delete.ts';
@@ -40,12 +41,14 @@ export interface FhirRoute {
   /** For routes on one resource type (no `:type` in the path). */
   resourceType?: string;
   /** What the route needs from the token, when not implied by the interaction (operations). */
-  access?: (req: FhirRequest) => Access;
+  access?: (req: FhirRequest) => Access | undefined;
   handler: Interaction;
 }
 
 export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/metadata', handler: capabilities },
+  // Transaction and batch; each entry is authorized on its own, so the bundle itself needs no scope.
+  { method: 'POST', path: '', interaction: 'transaction', access: () => undefined, handler: bundleInteraction(() => fhirRoutes) },
   // The audit trail is served from its own table; static paths win over /:type.
   { method: 'GET', path: '/AuditEvent', resourceType: 'AuditEvent', interaction: 'search-type', handler: searchAuditEvents },
   { method: 'GET', path: '/AuditEvent/$verify-chain', resourceType: 'AuditEvent', interaction: 'operation', access: () => ({ permission: 's', resourceType: 'AuditEvent' }), handler: verifyChainOperation },
@@ -72,5 +75,7 @@ export function implementedInteractions(): { system: InteractionCode[]; type: In
     if (r.resourceType) fixed.set(r.resourceType, [...(fixed.get(r.resourceType) ?? []), r.interaction]);
     else codes.push(r.interaction);
   }
+  // One route (POST to the base) serves both bundle types.
+  if (codes.includes('transaction')) codes.push('batch');
   return { system: codes.filter((c) => systemCodes.has(c)), type: codes.filter((c) => !systemCodes.has(c)), fixed };
 }

@@ -9,6 +9,7 @@ import type { Db } from '../store/resource-store.ts';
 import type { WriteHook } from './persist.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { AuditInfo } from '../audit/audit-info.ts';
+import type { AuditTrail } from '../audit/audit-trail.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -27,7 +28,10 @@ export interface FhirRequest {
     ifNoneMatch?: string;
     ifModifiedSince?: string;
     prefer?: string;
+    ifNoneExist?: string;
   };
+  /** Id a transaction chose for a create before running it (never taken from HTTP). */
+  assignedId?: string;
 }
 
 export interface FhirResult {
@@ -51,6 +55,8 @@ export interface FhirContext {
   actor?: Actor;
   /** Facts for this request's audit record; interactions add what they learn. */
   audit?: AuditInfo;
+  /** Where bundles record their entries' audit events. */
+  auditTrail?: AuditTrail;
 }
 
 export type Interaction = (req: FhirRequest, ctx: FhirContext) => Promise<FhirResult>;

@@ -4,12 +4,11 @@
  * — refused ones included — leaves exactly one audit record, committed before
  * the answer is sent (see AuditTrail for the guarantee).
  */
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { errors as joseErrors, type JWTPayload } from 'jose';
 import { actorFromClaims, type Actor } from '../auth/actor.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
-import { newAuditInfo, type AuditInfo } from '../audit/audit-info.ts';
+import { auditFacts, newAuditInfo, type AuditInfo } from '../audit/audit-info.ts';
 import { auditRow } from '../audit/audit-event.ts';
 import type { AuditTrail } from '../audit/audit-trail.ts';
 import { FhirError, issue, outcome } from '../fhir/errors.ts';
@@ -106,23 +105,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       return payload;
     }
     try {
-      await options.trail.record(
-        auditRow({
-          id: randomUUID(),
-          recorded: new Date(),
-          interaction: audit.interaction,
-          status,
-          actor: audit.actor,
-          clientIp: audit.clientIp,
-          requestId: audit.requestId,
-          resourceType: audit.resourceType,
-          resourceId: audit.resourceId,
-          versionId: audit.versionId,
-          query: audit.query,
-          patients: [...audit.patients],
-          outcomeText: status >= 400 ? firstIssueText(payload) : undefined,
-        }),
-      );
+      await options.trail.record(auditRow(auditFacts(audit, status, firstIssueText(payload))));
     } catch (err) {
       // Fail closed: nothing is disclosed that the audit trail does not hold.
       request.log.error({ err }, 'audit record could not be written');

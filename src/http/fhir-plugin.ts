@@ -42,12 +42,14 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirPluginOpti
         audit.resourceId = req.id;
         audit.versionId = req.versionId;
         for (const id of patientsInQuery(req)) audit.patients.add(id);
-        const access = route.access?.(req) ?? accessFor(route.interaction, req.resourceType);
-        authorize(actor, access);
+        const access = route.access ? route.access(req) : accessFor(route.interaction, req.resourceType);
+        if (access) {
+          authorize(actor, access);
+        }
         const result = await route.handler(req, { ...options.context, baseUrl, actor, audit });
         const single = route.interaction === 'read' || route.interaction === 'vread';
         // A write answers with what the client itself sent; only reads are filtered (writes were checked in their transaction).
-        const reading = access.permission === 'r' || access.permission === 's';
+        const reading = access?.permission === 'r' || access?.permission === 's';
         const visible = reading ? filterResult(actor, single, result) : result;
         if (single) {
           for (const id of patientsInResult(visible)) audit.patients.add(id);
