@@ -13,6 +13,8 @@ import { registerNotFound } from './http/not-found.ts';
 import { trackRoutes } from './http/route-table.ts';
 import { connect } from './store/connect.ts';
 import { prepareValidation, validateBase } from './validation/validate-base.ts';
+import { profileValidator } from './validation/profile-hook.ts';
+import type { ProfileEnforcement } from './validation/validate-profiles.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -22,6 +24,8 @@ export interface AppOptions {
   /** pino options, `false` to silence (tests). */
   logger?: FastifyServerOptions['logger'];
   maxConnections?: number;
+  /** MX profiles: `strict` (default) for every resource of a profiled type, `declared` only for those in meta.profile. */
+  profileEnforcement?: ProfileEnforcement;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -60,7 +64,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerFhirRoutes(app, {
     basePath,
     publicBaseUrl: options.publicBaseUrl,
-    context: { db, now: () => new Date(), validate: validateBase },
+    context: { db, now: () => new Date(), validate: validateBase, validateProfiles: profileValidator(options.profileEnforcement ?? 'strict') },
   });
   return app;
 }

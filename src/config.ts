@@ -11,6 +11,8 @@ export interface Config {
   publicBaseUrl?: string;
   logLevel: string;
   bodyLimit: number;
+  /** MX_PROFILE_ENFORCEMENT: `strict` (default) or `declared`. */
+  profileEnforcement: 'strict' | 'declared';
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -23,6 +25,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicBaseUrl: env.FHIR_BASE_URL ? env.FHIR_BASE_URL.replace(/\/+$/, '') : undefined,
     logLevel: env.LOG_LEVEL ?? 'info',
     bodyLimit: int(env.BODY_LIMIT_BYTES, 16 * 1024 * 1024, 'BODY_LIMIT_BYTES'),
+    profileEnforcement: enforcement(env.MX_PROFILE_ENFORCEMENT),
   };
 }
 
@@ -35,6 +38,13 @@ function int(raw: string | undefined, fallback: number, name: string): number {
     throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   }
   return n;
+}
+
+function enforcement(raw: string | undefined): 'strict' | 'declared' {
+  if (raw === undefined || raw === '' || raw === 'strict' || raw === 'declared') {
+    return raw === 'declared' ? 'declared' : 'strict';
+  }
+  throw new Error(`MX_PROFILE_ENFORCEMENT must be strict or declared, got "${raw}"`);
 }
 
 function normaliseBasePath(path: string): string {

@@ -14,7 +14,7 @@ beforeAll(async () => {
       done();
     },
   });
-  app = await buildApp({ databaseUrl: inject('databaseUrl'), logger: { level: 'info', stream } });
+  app = await buildApp({ databaseUrl: inject('databaseUrl'), logger: { level: 'info', stream }, profileEnforcement: 'declared' });
 });
 afterAll(async () => {
   await app.close();

@@ -8,11 +8,15 @@ export interface TestApp {
   request(options: InjectOptions): Promise<LightMyRequestResponse>;
 }
 
-/** Builds one app per test file and closes it afterwards. */
+/**
+ * Builds one app per test file and closes it afterwards. Generic tests post
+ * non-Mexican resources (HL7 examples), so profiles default to `declared`
+ * here; MX tests ask for `strict`, the server's default.
+ */
 export function useTestApp(options: Partial<AppOptions> = {}): TestApp {
   const holder = {} as TestApp;
   beforeAll(async () => {
-    holder.app = await buildApp({ databaseUrl: inject('databaseUrl'), logger: false, ...options });
+    holder.app = await buildApp({ databaseUrl: inject('databaseUrl'), logger: false, profileEnforcement: 'declared', ...options });
     holder.request = (o) => holder.app.inject(o);
   });
   afterAll(async () => {
