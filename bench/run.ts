@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startServer, type Measure } from './harness.ts';
 import { crudScenarios } from './scenarios/crud.ts';
+import { validationScenarios } from './scenarios/validation.ts';
 
 const settings = {
   durationSeconds: Number(process.env.BENCH_DURATION ?? 10),
@@ -16,6 +17,7 @@ const settings = {
   connections: Number(process.env.BENCH_CONNECTIONS ?? 32),
 };
 
+const validation = await validationScenarios();
 const server = await startServer();
 let crud: Measure[] = [];
 try {
@@ -51,6 +53,15 @@ Client (autocannon), server and PostgreSQL share the machine. ${settings.connect
 | scenario | req/s | p50 ms | p99 ms | non-2xx | goal |
 |---|---|---|---|---|---|
 ${rows.join('\n')}
+
+## Validation cost (in process)
+
+Base R4 validation plus the MX profile of the type (strict), as a create runs it, measured in the bench process
+without HTTP or database; ${validation[0]?.runs ?? 0} validations each after a warm-up. Goal: under 1 ms median.
+
+| resource | median µs | p99 µs |
+|---|---|---|
+${validation.map((v) => `| ${v.name} | ${v.medianUs} | ${v.p99Us} |`).join('\n')}
 
 Notes: "update" picks one of 500 patients at random on each of the ${settings.connections} connections, so two clients
 sometimes update the same patient at once; a write that loses the version compare-and-set three times in a row

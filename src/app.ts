@@ -21,6 +21,8 @@ import { registerAuth } from './http/auth.ts';
 import { registerHardening } from './http/hardening.ts';
 import { registerSmartConfiguration } from './http/smart-configuration.ts';
 import { prepareValidation, validateBase } from './validation/validate-base.ts';
+import { profileValidator } from './validation/profile-hook.ts';
+import type { ProfileEnforcement } from './validation/validate-profiles.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -38,6 +40,8 @@ export interface AppOptions {
   requestTimeoutMs?: number;
   /** false only in benchmarks measuring the cost of authentication and audit (bench/server.ts). */
   security?: boolean;
+  /** MX profiles: `strict` (default) for every resource of a profiled type, `declared` only for those in meta.profile. */
+  profileEnforcement?: ProfileEnforcement;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -87,7 +91,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerFhirRoutes(app, {
     basePath,
     publicBaseUrl: options.publicBaseUrl,
-    context: { db, now: () => new Date(), validate: validateBase, writeHooks: secure ? [compartmentWriteGuard, auditWriteHook(trail)] : [], auditTrail: secure ? trail : undefined },
+    context: {
+      db,
+      now: () => new Date(),
+      validate: validateBase,
+      validateProfiles: profileValidator(options.profileEnforcement ?? 'strict'),
+      writeHooks: secure ? [compartmentWriteGuard, auditWriteHook(trail)] : [],
+      auditTrail: secure ? trail : undefined,
+    },
   });
   return app;
 }

@@ -18,6 +18,8 @@ export interface Config {
   corsOrigins: string[];
   rateLimitPerMinute: number;
   requestTimeoutMs: number;
+  /** MX_PROFILE_ENFORCEMENT: `strict` (default) or `declared`. */
+  profileEnforcement: 'strict' | 'declared';
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -42,6 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     rateLimitPerMinute: int(env.RATE_LIMIT_PER_MINUTE, 6000, 'RATE_LIMIT_PER_MINUTE'),
     requestTimeoutMs: int(env.REQUEST_TIMEOUT_MS, 60_000, 'REQUEST_TIMEOUT_MS'),
+    profileEnforcement: enforcement(env.MX_PROFILE_ENFORCEMENT),
   };
 }
 
@@ -54,6 +57,13 @@ function int(raw: string | undefined, fallback: number, name: string): number {
     throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   }
   return n;
+}
+
+function enforcement(raw: string | undefined): 'strict' | 'declared' {
+  if (raw === undefined || raw === '' || raw === 'strict' || raw === 'declared') {
+    return raw === 'declared' ? 'declared' : 'strict';
+  }
+  throw new Error(`MX_PROFILE_ENFORCEMENT must be strict or declared, got "${raw}"`);
 }
 
 function normaliseBasePath(path: string): string {

@@ -33,6 +33,7 @@ const app = await buildApp({
   basePath: config.basePath,
   publicBaseUrl: config.publicBaseUrl,
   bodyLimit: config.bodyLimit,
+  profileEnforcement: config.profileEnforcement,
   logger: { level: config.logLevel },
   auth: config.auth,
   corsOrigins: config.corsOrigins,

@@ -3,7 +3,9 @@
  * the R4 definitions (https://hl7.org/fhir/R4/capabilitystatement.html).
  */
 import type { CapabilityStatement, CapabilityStatementRestInteraction, CapabilityStatementRestResource, CapabilityStatementRestResourceInteraction } from '@medplum/fhirtypes';
+import { profiledTypes } from '../validation/validate-profiles.ts';
 import { resourceTypes } from './definitions.ts';
+import { validateOperationDefinition } from './operations/validate.ts';
 import { implementedInteractions } from './routes.ts';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 
@@ -20,14 +22,17 @@ export async function capabilities(_req: FhirRequest, ctx: FhirContext): Promise
 
 export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
   const { system, type, fixed } = implementedInteractions();
+  const profiles = profiledTypes();
   const resource: CapabilityStatementRestResource[] = resourceTypes().map((t) => ({
     type: t as CapabilityStatementRestResource['type'],
+    ...(profiles[t] ? { supportedProfile: profiles[t] } : {}),
     interaction: (fixed.get(t) ?? type).map((code) => ({ code: code as CapabilityStatementRestResourceInteraction['code'] })),
     versioning: 'versioned-update',
     readHistory: true,
     updateCreate: true,
     conditionalRead: 'full-support',
     conditionalDelete: 'not-supported',
+    operation: [{ name: 'validate', definition: validateOperationDefinition.url ?? '' }],
   }));
   return {
     resourceType: 'CapabilityStatement',

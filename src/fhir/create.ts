@@ -1,7 +1,7 @@
 /** create: https://hl7.org/fhir/R4/http.html#create. The server assigns the id; a client id in the body is ignored, as the spec says. */
 import { randomUUID } from 'node:crypto';
 import { conflict } from './errors.ts';
-import { requireResource } from './resource-body.ts';
+import { requireConformance, requireResource } from './resource-body.ts';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 import { stamp } from './versioning.ts';
 import { writeResult } from './write-result.ts';
@@ -10,6 +10,7 @@ import { persist } from './persist.ts';
 export async function create(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const type = req.resourceType ?? '';
   const resource = requireResource(req.body, type, ctx);
+  await requireConformance(resource, ctx);
   const stored = stamp(resource, req.assignedId ?? randomUUID(), 1, ctx.now());
   if (!(await persist(ctx, stored, undefined))) {
     // A random UUID collided: practically impossible, but never overwrite.

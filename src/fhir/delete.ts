@@ -9,10 +9,12 @@ import { parsePrefer } from './prefer.ts';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 import { etag, tombstone } from './versioning.ts';
 import { writeVersion } from './versioned-write.ts';
+import { refuseConformanceWrite } from './structure-definitions.ts';
 
 export async function remove(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const type = req.resourceType ?? '';
   const id = req.id ?? '';
+  refuseConformanceWrite(type, id);
   const now = ctx.now();
   const result = await writeVersion(ctx, type, id, req.headers.ifMatch, (current) => (current && !current.deleted ? tombstone(current, now) : undefined));
   const message = result

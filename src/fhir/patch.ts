@@ -5,6 +5,8 @@
 import jsonpatch from 'fast-json-patch';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, FhirError, gone, issue, notFound, unprocessable, unsupportedMediaType } from './errors.ts';
+import { requireConformance } from './resource-body.ts';
+import { refuseConformanceWrite } from './structure-definitions.ts';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 import { stamp } from './versioning.ts';
 import { writeVersion } from './versioned-write.ts';
@@ -22,8 +24,9 @@ export async function patch(req: FhirRequest, ctx: FhirContext): Promise<FhirRes
   if (!Array.isArray(operations)) {
     throw badRequest({ es: 'El cuerpo de un JSON Patch debe ser un arreglo de operaciones', en: 'A JSON Patch body must be an array of operations' });
   }
+  refuseConformanceWrite(type, id);
   const now = ctx.now();
-  const result = await writeVersion(ctx, type, id, req.headers.ifMatch, (current) => {
+  const result = await writeVersion(ctx, type, id, req.headers.ifMatch, async (current) => {
     if (!current) {
       throw notFound({ es: `No existe ${type}/${id}`, en: `${type}/${id} not found` }, `${type}.id`);
     }
@@ -38,6 +41,7 @@ export async function patch(req: FhirRequest, ctx: FhirContext): Promise<FhirRes
     if (issues.length > 0) {
       throw new FhirError(422, issues);
     }
+    await requireConformance(patched, ctx);
     return stamp(patched, id, current.versionId + 1, now);
   });
   if (!result) {

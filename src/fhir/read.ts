@@ -3,8 +3,13 @@ import { gone, notFound } from './errors.ts';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 import { parseEtag, versionHeaders } from './versioning.ts';
 import { readCurrent, type StoredVersion } from '../store/resource-store.ts';
+import { readConformance } from './structure-definitions.ts';
 
 export async function read(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
+  const ours = readConformance(req.resourceType ?? '', req.id ?? '');
+  if (ours) {
+    return ours;
+  }
   const current = await readExisting(req, ctx);
   const headers = versionHeaders(current);
   if (notModified(req, current)) {

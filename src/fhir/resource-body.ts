@@ -1,6 +1,6 @@
 /** Checks that a request body is a resource of the expected type and valid R4 before anything is written. */
 import type { Resource } from '@medplum/fhirtypes';
-import { badRequest, invalidResource } from './errors.ts';
+import { badRequest, FhirError, invalidResource } from './errors.ts';
 import type { FhirContext } from './types.ts';
 
 export const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -21,6 +21,14 @@ export function requireResource(body: unknown, resourceType: string, ctx: FhirCo
     throw invalidResource(issues, 400);
   }
   return body as Resource;
+}
+
+/** Profile validation (MX profiles) of a resource that passed base validation: 422 with one issue per problem. */
+export async function requireConformance(resource: Resource, ctx: FhirContext): Promise<void> {
+  const issues = (await ctx.validateProfiles?.(resource, ctx)) ?? [];
+  if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) {
+    throw new FhirError(422, issues);
+  }
 }
 
 /** meta.versionId and meta.lastUpdated belong to the server; whatever a client sends there is replaced, so it is not judged. */

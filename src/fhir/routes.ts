@@ -14,6 +14,7 @@ import { read } from './read.ts';
 import type { Access } from '../auth/guard.ts';
 import type { FhirRequest, HttpMethod, Interaction } from './types.ts';
 import { update } from './update.ts';
+import { validateOperation } from './operations/validate.ts';
 import { vread } from './vread.ts';
 
 /** R4 interaction codes (CapabilityStatement.rest.resource.interaction / rest.interaction). */
@@ -55,6 +56,8 @@ export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/AuditEvent/:id', resourceType: 'AuditEvent', interaction: 'read', handler: readAuditEvent },
   { method: 'GET', path: '/_history', interaction: 'history-system', handler: history },
   { method: 'POST', path: '/:type', interaction: 'create', handler: create },
+  { method: 'POST', path: '/:type/$validate', handler: validateOperation },
+  { method: 'POST', path: '/:type/:id/$validate', handler: validateOperation },
   { method: 'GET', path: '/:type/_history', interaction: 'history-type', handler: history },
   { method: 'GET', path: '/:type/:id', interaction: 'read', handler: read },
   { method: 'PUT', path: '/:type/:id', interaction: 'update', handler: update },

@@ -43,12 +43,20 @@ export interface FhirResult {
 
 export type Validator = (resource: unknown, expectedType: string) => OperationOutcomeIssue[];
 
+/**
+ * Profile validation of a resource that passed `validate` (the MX profiles);
+ * async because some rules read referenced resources. Errors mean 422.
+ */
+export type ProfileValidator = (resource: Resource, ctx: FhirContext, profiles?: readonly string[]) => Promise<OperationOutcomeIssue[]>;
+
 export interface FhirContext {
   db: Db;
   /** Absolute base URL of the FHIR endpoint (no trailing slash), for Location and fullUrl. */
   baseUrl: string;
   now(): Date;
   validate: Validator;
+  /** Absent: no profile validation (base R4 validation only). */
+  validateProfiles?: ProfileValidator;
   /** Work that commits or fails with each write (search indexes, audit). */
   writeHooks?: readonly WriteHook[];
   /** The authenticated caller (absent only for internal calls). */

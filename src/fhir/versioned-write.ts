@@ -26,7 +26,7 @@ export async function writeVersion(
   resourceType: string,
   id: string,
   ifMatch: string | undefined,
-  next: (current: StoredVersion | undefined) => StoredVersion | undefined,
+  next: (current: StoredVersion | undefined) => StoredVersion | undefined | Promise<StoredVersion | undefined>,
 ): Promise<WriteOutcome | undefined> {
   const expected = ifMatch === undefined ? undefined : parseEtag(ifMatch, 'If-Match');
   for (let attempt = 0; attempt < attempts; attempt++) {
@@ -34,7 +34,7 @@ export async function writeVersion(
     if (expected !== undefined && current?.versionId !== expected) {
       throw stale(resourceType, id, expected, current);
     }
-    const stored = next(current);
+    const stored = await next(current);
     if (!stored) {
       return undefined;
     }

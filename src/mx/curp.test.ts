@@ -63,6 +63,13 @@ describe('validateCurp', () => {
     expect(r.ok || r.en).toContain('does not exist');
   });
 
+  it('rejects 990231 (31 February 1999) with the check digit computed for it', () => {
+    const first17 = 'LOPJ990231HJCPRN0';
+    const r = validateCurp(first17 + curpCheckDigit(first17));
+    expect(r).toMatchObject({ ok: false, reason: 'date' });
+    expect(r.ok || r.es).toContain('1999-02-31');
+  });
+
   it('rejects an unknown state code even with the right check digit', () => {
     const r = validateCurp('VIRB840210MZZGMN08');
     expect(r).toMatchObject({ ok: false, reason: 'state' });

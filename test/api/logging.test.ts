@@ -15,7 +15,7 @@ beforeAll(async () => {
       done();
     },
   });
-  app = await buildApp({ databaseUrl: inject('databaseUrl'), logger: { level: 'info', stream }, auth: testAuth });
+  app = await buildApp({ databaseUrl: inject('databaseUrl'), logger: { level: 'info', stream }, auth: testAuth, profileEnforcement: 'declared' });
 });
 afterAll(async () => {
   await app.close();

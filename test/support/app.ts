@@ -14,11 +14,15 @@ export interface TestApp {
   request(options: TestRequest): Promise<LightMyRequestResponse>;
 }
 
-/** Builds one app per test file and closes it afterwards. */
+/**
+ * Builds one app per test file and closes it afterwards. Generic tests post
+ * non-Mexican resources (HL7 examples), so profiles default to `declared`
+ * here; MX tests ask for `strict`, the server's default.
+ */
 export function useTestApp(options: Partial<AppOptions> = {}): TestApp {
   const holder = {} as TestApp;
   beforeAll(async () => {
-    holder.app = await buildApp({ databaseUrl: inject('databaseUrl'), logger: false, auth: testAuth, rateLimitPerMinute: 0, ...options });
+    holder.app = await buildApp({ databaseUrl: inject('databaseUrl'), logger: false, auth: testAuth, rateLimitPerMinute: 0, profileEnforcement: 'declared', ...options });
     holder.request = ({ token, ...o }) => {
       const headers: Record<string, string> = { ...(o.headers as Record<string, string> | undefined) };
       const bearer = token === undefined ? adminToken : token;
