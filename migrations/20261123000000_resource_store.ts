@@ -9,7 +9,9 @@ import { sql, type Kysely } from 'kysely';
  * change or remove a version (NOM-004: amend with a new version, never rewrite).
  *
  * `content` is the resource JSON text exactly as served (meta included), so a
- * read sends it without parsing. Search indexes and audit get their own tables
+ * read sends it without parsing. `patients` are the ids of the patients whose
+ * compartment the version belongs to, computed once at write time, so access
+ * checks and audit records of reads need not parse the JSON. Search indexes and audit get their own tables
  * in later migrations, keyed by (resource_type, id).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -21,6 +23,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       last_updated timestamptz NOT NULL,
       deleted boolean NOT NULL DEFAULT false,
       content text,
+      patients text[] NOT NULL DEFAULT '{}',
       PRIMARY KEY (resource_type, id),
       CHECK (deleted = (content IS NULL))
     )
@@ -35,6 +38,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       last_updated timestamptz NOT NULL,
       deleted boolean NOT NULL,
       content text,
+      patients text[] NOT NULL DEFAULT '{}',
       UNIQUE (resource_type, id, version_id)
     )
   `.execute(db);
@@ -48,8 +52,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       IF TG_OP = 'UPDATE' AND NEW.version_id <> OLD.version_id + 1 THEN
         RAISE EXCEPTION 'version % of %/% does not follow %', NEW.version_id, NEW.resource_type, NEW.id, OLD.version_id;
       END IF;
-      INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, content)
-      VALUES (NEW.resource_type, NEW.id, NEW.version_id, NEW.last_updated, NEW.deleted, NEW.content);
+      INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, content, patients)
+      VALUES (NEW.resource_type, NEW.id, NEW.version_id, NEW.last_updated, NEW.deleted, NEW.content, NEW.patients);
       RETURN NULL;
     END
     $$

@@ -1,14 +1,13 @@
 import { describe, expect, test } from 'vitest';
-import { parseScopes } from '../auth/scopes.ts';
 import { validateBase } from '../validation/validate-base.ts';
-import { auditRow, buildAuditEvent, outcomeOf, type AuditFacts } from './audit-event.ts';
+import { auditRow, buildAuditEvent, eventFromFacts, outcomeOf, type AuditFacts } from './audit-event.ts';
 
 const facts: AuditFacts = {
   id: '0b5d2a8e-8d0c-4a5e-9d5e-1d2c3b4a5f60',
   recorded: new Date('2026-11-23T10:00:00Z'),
   interaction: 'read',
   status: 200,
-  actor: { subject: 'dra.lopez', role: 'clinician', clues: 'DFIMS000011', clientId: 'ehr-umf-20', scope: 'user/*.cruds', scopes: parseScopes('user/*.cruds') },
+  actor: { subject: 'dra.lopez', role: 'clinician', clues: 'DFIMS000011', clientId: 'ehr-umf-20', scope: 'user/*.cruds' },
   clientIp: '10.1.2.3',
   requestId: 'req-1',
   resourceType: 'Observation',
@@ -43,6 +42,8 @@ describe('buildAuditEvent', () => {
   test('the row carries the searchable columns and the exact JSON served', () => {
     const row = auditRow(facts);
     expect(row).toMatchObject({ action: 'R', subtype: 'read', outcome: '0', agent: 'dra.lopez', agent_role: 'clinician', clues: 'DFIMS000011', entity_type: 'Observation', entity_id: 'o1', patients: ['p1'] });
-    expect(JSON.parse(row.content)).toEqual(buildAuditEvent(facts));
+    expect(eventFromFacts(row.facts)).toEqual(buildAuditEvent(facts));
+    // Only what identifies the caller is kept: no parsed scopes, no token.
+    expect(JSON.parse(row.facts).actor).toEqual({ subject: 'dra.lopez', role: 'clinician', clues: 'DFIMS000011', clientId: 'ehr-umf-20', scope: 'user/*.cruds' });
   });
 });

@@ -4,8 +4,6 @@
  * not happen).
  */
 import { randomUUID } from 'node:crypto';
-import type { Resource } from '@medplum/fhirtypes';
-import { patientsOf } from '../fhir/compartment.ts';
 import type { WriteHook } from '../fhir/persist.ts';
 import { auditRow } from './audit-event.ts';
 import type { AuditTrail } from './audit-trail.ts';
@@ -16,12 +14,7 @@ export function auditWriteHook(trail: AuditTrail): WriteHook {
     if (!audit) {
       return;
     }
-    const patients = new Set(audit.patients);
-    for (const version of [stored, previous]) {
-      if (version?.content) {
-        for (const id of patientsOf(JSON.parse(version.content) as Resource)) patients.add(id);
-      }
-    }
+    const patients = new Set([...audit.patients, ...stored.patients, ...(previous?.patients ?? [])]);
     const interaction = audit.interaction === 'operation' || audit.interaction.startsWith('search') ? (stored.deleted ? 'delete' : previous ? 'update' : 'create') : audit.interaction;
     await trail.appendIn(
       tx,

@@ -12,17 +12,18 @@ import { badRequest, notFound } from '../fhir/errors.ts';
 import { pageUrl } from '../fhir/page-url.ts';
 import { parseCount, single } from '../fhir/params.ts';
 import type { FhirContext, FhirRequest, FhirResult, Query } from '../fhir/types.ts';
+import { eventFromFacts } from './audit-event.ts';
 import { verifyChain } from './verify-chain.ts';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function readAuditEvent(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const id = req.id ?? '';
-  const row = uuid.test(id) ? await ctx.db.selectFrom('audit_event').select(['content']).where('id', '=', id).executeTakeFirst() : undefined;
+  const row = uuid.test(id) ? await ctx.db.selectFrom('audit_event').select(['facts']).where('id', '=', id).executeTakeFirst() : undefined;
   if (!row) {
     throw notFound({ es: `No existe AuditEvent/${id}`, en: `AuditEvent/${id} does not exist` });
   }
-  return { status: 200, body: row.content };
+  return { status: 200, body: eventFromFacts(row.facts) };
 }
 
 function values(query: Query, name: string): string[] {
@@ -63,7 +64,7 @@ function dateRange(value: string): { prefix: string; start: Date; end: Date } {
 
 export async function searchAuditEvents(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const count = parseCount(req.query);
-  let query = ctx.db.selectFrom('audit_event').select(['seq', 'id', 'content']);
+  let query = ctx.db.selectFrom('audit_event').select(['seq', 'id', 'facts']);
   for (const value of values(req.query, 'patient')) {
     const ids = value.split(',').map((v) => patientIdOf(v) ?? v);
     query = query.where(sql<boolean>`patients && ${sql.val(ids)}::text[]`);
@@ -104,10 +105,8 @@ export async function searchAuditEvents(req: FhirRequest, ctx: FhirContext): Pro
   if (rows.length > count && page.length > 0) {
     link.push({ relation: 'next', url: pageUrl(ctx.baseUrl, 'AuditEvent', req, page[page.length - 1]?.seq) });
   }
-  // Entries are stored JSON: the bundle is assembled as text around them, never re-parsed.
-  const entries = page.map((r) => `{"fullUrl":${JSON.stringify(`${ctx.baseUrl}/AuditEvent/${r.id}`)},"resource":${r.content},"search":{"mode":"match"}}`);
-  const head = JSON.stringify({ resourceType: 'Bundle', type: 'searchset', link }).slice(0, -1);
-  return { status: 200, body: `${head},"entry":[${entries.join(',')}]}` };
+  const entry = page.map((r) => ({ fullUrl: `${ctx.baseUrl}/AuditEvent/${r.id}`, resource: eventFromFacts(r.facts), search: { mode: 'match' as const } }));
+  return { status: 200, body: { resourceType: 'Bundle', type: 'searchset', link, entry } };
 }
 
 export async function verifyChainOperation(_req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {

@@ -1,12 +1,16 @@
 /**
  * Appends audit rows. Writes put their row in their own transaction
- * (`appendIn`). Everything else (reads, searches, refusals, failures) goes
- * through `record`, which group-commits: rows arriving while an insert is in
- * flight are written together by the next one. The caller awaits `record`
- * before answering, so the guarantee is: no response leaves the server
- * before its audit row is committed. A crash loses only requests that were
- * never answered; if the row cannot be written, the request fails (503).
+ * (`appendIn`), durably. Everything else (reads, searches, refusals,
+ * failures) goes through `record`, which group-commits: rows arriving while
+ * an insert is in flight are written together by the next one. The caller
+ * awaits `record` before answering, so no response leaves the server before
+ * its audit row is committed in PostgreSQL: a crash of the API loses only
+ * requests that were never answered, and if the row cannot be written the
+ * request fails (503). These commits do not wait for the WAL flush (see the
+ * migration): only a crash of PostgreSQL itself in the ~0.6 s after a read
+ * could lose its record. Waiting for the disk cost half the read throughput.
  */
+import { sql } from 'kysely';
 import type { Db } from '../store/resource-store.ts';
 import type { AuditRow } from './audit-event.ts';
 
@@ -16,10 +20,17 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/**
+ * Flushes in flight at once. One keeps batches large (about 9 rows per flush
+ * at 32 busy connections); allowing 4 made batches smaller and cut read
+ * throughput by a further quarter on the 2-core bench machine.
+ */
+const maxInFlight = 1;
+
 export class AuditTrail {
   private readonly db: Db;
   private queue: Pending[] = [];
-  private flushing = false;
+  private inFlight = 0;
 
   constructor(db: Db) {
     this.db = db;
@@ -27,30 +38,33 @@ export class AuditTrail {
 
   /** Appends within the caller's transaction: commits or rolls back with it. */
   async appendIn(tx: Db, row: AuditRow): Promise<void> {
-    await tx.insertInto('audit_event').values(row).execute();
+    await sql`SELECT audit_append(${JSON.stringify([row])}::jsonb, true)`.execute(tx);
   }
 
   /** Appends on its own; resolves once the row is committed. */
   record(row: AuditRow): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ row, resolve, reject });
-      if (!this.flushing) {
+      if (this.inFlight < maxInFlight) {
         void this.flush();
       }
     });
   }
 
   private async flush(): Promise<void> {
-    this.flushing = true;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, 500);
-      try {
-        await this.db.insertInto('audit_event').values(batch.map((p) => p.row)).execute();
-        for (const p of batch) p.resolve();
-      } catch (err) {
-        for (const p of batch) p.reject(err);
+    this.inFlight++;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, 500);
+        try {
+          await sql`SELECT audit_append(${JSON.stringify(batch.map((p) => p.row))}::jsonb, false)`.execute(this.db);
+          for (const p of batch) p.resolve();
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
       }
+    } finally {
+      this.inFlight--;
     }
-    this.flushing = false;
   }
 }

@@ -26,6 +26,9 @@ export function patientsInResult(result: FhirResult): string[] {
   if (result.body === undefined || result.status >= 300) {
     return [];
   }
+  if (result.patients) {
+    return result.patients;
+  }
   const resource = (typeof result.body === 'string' ? JSON.parse(result.body) : result.body) as Resource;
   return resource.resourceType === 'Bundle' || resource.resourceType === 'OperationOutcome' ? [] : [...patientsOf(resource)];
 }

@@ -1,6 +1,6 @@
 /**
  * Recomputes the audit hash chains (see the audit migration): in each lane,
- * every row's hash must be sha256(prev_hash || content), every prev_hash the
+ * every row's hash must be sha256(prev_hash || facts), every prev_hash the
  * hash of the row before, lane_seq gapless from 1, and the last row must be
  * the lane's recorded head. Reads in pages so memory stays flat however long
  * the trail is.
@@ -30,7 +30,7 @@ async function verifyLane(db: Db, lane: number, head: { last_seq: string; last_h
   let after = '0';
   let lastSeq = '';
   for (;;) {
-    const rows = await db.selectFrom('audit_event').select(['seq', 'lane_seq', 'content', 'prev_hash', 'hash']).where('lane', '=', lane).where('lane_seq', '>', after).orderBy('lane_seq').limit(page).execute();
+    const rows = await db.selectFrom('audit_event').select(['seq', 'lane_seq', 'facts', 'prev_hash', 'hash']).where('lane', '=', lane).where('lane_seq', '>', after).orderBy('lane_seq').limit(page).execute();
     for (const row of rows) {
       const laneSeq = BigInt(row.lane_seq);
       if (laneSeq !== expected) {
@@ -39,9 +39,9 @@ async function verifyLane(db: Db, lane: number, head: { last_seq: string; last_h
       if (row.prev_hash !== previousHash) {
         problems.push({ seq: row.seq, problem: `lane ${lane}: prev_hash does not match the previous row / prev_hash no coincide con la fila anterior` });
       }
-      const hash = createHash('sha256').update(row.prev_hash + row.content, 'utf8').digest('hex');
+      const hash = createHash('sha256').update(row.prev_hash + row.facts, 'utf8').digest('hex');
       if (hash !== row.hash) {
-        problems.push({ seq: row.seq, problem: `content or hash altered / contenido o hash alterado (lane ${lane}, row ${row.lane_seq})` });
+        problems.push({ seq: row.seq, problem: `facts or hash altered / hechos o hash alterados (lane ${lane}, row ${row.lane_seq})` });
       }
       previousHash = row.hash;
       expected = laneSeq + 1n;

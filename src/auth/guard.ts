@@ -76,7 +76,7 @@ export function authorize(actor: Actor, access: Access): void {
 }
 
 /** Whether the actor may see this resource (read or search access, and its patient for patient/ scopes). */
-export function canSee(actor: Actor, resource: Resource): boolean {
+export function canSee(actor: Actor, resource: Resource, knownPatients?: readonly string[]): boolean {
   const type = resource.resourceType;
   if (type === 'OperationOutcome') {
     return true;
@@ -85,7 +85,10 @@ export function canSee(actor: Actor, resource: Resource): boolean {
   if (!permission) {
     return false;
   }
-  return !onlyPatientScoped(actor.scopes, type, permission) || (actor.patient !== undefined && patientsOf(resource).has(actor.patient));
+  if (!onlyPatientScoped(actor.scopes, type, permission)) {
+    return true;
+  }
+  return actor.patient !== undefined && (knownPatients ? knownPatients.includes(actor.patient) : patientsOf(resource).has(actor.patient));
 }
 
 /** Tokens with an unrestricted read scope (`user/*.rs`, `system/*.rs`) need no filtering of what they get. */
@@ -126,7 +129,7 @@ export function filterResult(actor: Actor, single: boolean, result: FhirResult):
   }
   const body = (typeof result.body === 'string' ? JSON.parse(result.body) : result.body) as Resource;
   if (single || body.resourceType !== 'Bundle') {
-    if (!canSee(actor, body)) {
+    if (!canSee(actor, body, result.patients)) {
       throw forbidden({
         es: `El token no permite ver ${body.resourceType}/${body.id ?? ''}: está fuera de sus alcances o del expediente de su paciente`,
         en: `The token may not see ${body.resourceType}/${body.id ?? ''}: it is outside its scopes or its patient's compartment`,
@@ -154,7 +157,7 @@ export const compartmentWriteGuard: WriteHook = async (_tx, written, ctx) => {
   }
   const versions = [stored, previous].filter((v) => v?.content);
   for (const version of versions) {
-    if (!patientsOf(JSON.parse(version?.content ?? '{}') as Resource).has(actor.patient ?? '')) {
+    if (!version?.patients.includes(actor.patient ?? '')) {
       throw forbidden({
         es: `Un token de paciente solo puede escribir en el expediente del paciente ${actor.patient ?? ''}`,
         en: `A patient token may only write within the record of patient ${actor.patient ?? ''}`,

@@ -15,7 +15,7 @@ export async function read(req: FhirRequest, ctx: FhirContext): Promise<FhirResu
   if (notModified(req, current)) {
     return { status: 304, headers };
   }
-  return { status: 200, headers, body: current.content ?? undefined };
+  return { status: 200, headers, body: current.content ?? undefined, patients: current.patients };
 }
 
 /** The current version, or 404/410 as the spec requires. */

@@ -39,6 +39,8 @@ export interface FhirResult {
   /** A resource, or resource JSON already serialised (served as stored, without re-parsing). */
   body?: Resource | string;
   headers?: Record<string, string>;
+  /** For a single stored resource: the patients whose compartment holds it (from the store, no parsing). */
+  patients?: string[];
 }
 
 export type Validator = (resource: unknown, expectedType: string) => OperationOutcomeIssue[];

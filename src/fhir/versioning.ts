@@ -1,4 +1,5 @@
 /** Version identity on the wire: ETag, Last-Modified, Location, and the meta the server stamps. */
+import { patientsOf } from './compartment.ts';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from './errors.ts';
 import type { StoredVersion } from '../store/resource-store.ts';
@@ -35,9 +36,9 @@ export function versionUrl(baseUrl: string, v: StoredVersion): string {
 export function stamp(resource: Resource, id: string, versionId: number, lastUpdated: Date): StoredVersion {
   const { resourceType, id: _ignored, meta, ...rest } = resource as Resource & Record<string, unknown>;
   const stamped = { resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated: lastUpdated.toISOString() }, ...rest };
-  return { resourceType, id, versionId, lastUpdated, deleted: false, content: JSON.stringify(stamped) };
+  return { resourceType, id, versionId, lastUpdated, deleted: false, content: JSON.stringify(stamped), patients: [...patientsOf({ ...(resource as Resource), id })] };
 }
 
 export function tombstone(previous: StoredVersion, lastUpdated: Date): StoredVersion {
-  return { resourceType: previous.resourceType, id: previous.id, versionId: previous.versionId + 1, lastUpdated, deleted: true, content: null };
+  return { resourceType: previous.resourceType, id: previous.id, versionId: previous.versionId + 1, lastUpdated, deleted: true, content: null, patients: previous.patients };
 }

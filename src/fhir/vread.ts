@@ -15,5 +15,5 @@ export async function vread(req: FhirRequest, ctx: FhirContext): Promise<FhirRes
   if (version.deleted) {
     throw gone({ es: `La versión ${vid} de ${type}/${id} es su eliminación`, en: `Version ${vid} of ${type}/${id} is its deletion` }, versionHeaders(version));
   }
-  return { status: 200, headers: versionHeaders(version), body: version.content ?? undefined };
+  return { status: 200, headers: versionHeaders(version), body: version.content ?? undefined, patients: version.patients };
 }

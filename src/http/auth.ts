@@ -105,7 +105,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       return payload;
     }
     try {
-      await options.trail.record(auditRow(auditFacts(audit, status, firstIssueText(payload))));
+      await options.trail.record(auditRow(auditFacts(audit, status, status >= 400 ? firstIssueText(payload) : undefined)));
     } catch (err) {
       // Fail closed: nothing is disclosed that the audit trail does not hold.
       request.log.error({ err }, 'audit record could not be written');

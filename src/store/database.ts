@@ -8,6 +8,7 @@ export interface ResourceTable {
   last_updated: ColumnType<Date, Date, Date>;
   deleted: boolean;
   content: string | null;
+  patients: ColumnType<string[], string[] | undefined, string[]>;
 }
 
 export interface ResourceHistoryTable {
@@ -19,10 +20,11 @@ export interface ResourceHistoryTable {
   last_updated: ColumnType<Date, Date, Date>;
   deleted: boolean;
   content: string | null;
+  patients: ColumnType<string[], string[] | undefined, string[]>;
 }
 
 export interface AuditEventTable {
-  // seq is an identity; lane, lane_seq, prev_hash and hash are set by the chaining trigger.
+  // seq is an identity; lane, lane_seq, prev_hash and hash are set by audit_append().
   seq: Generated<string>;
   lane: Generated<number>;
   lane_seq: Generated<string>;
@@ -37,7 +39,7 @@ export interface AuditEventTable {
   entity_type: string | null;
   entity_id: string | null;
   patients: string[];
-  content: string;
+  facts: string;
   prev_hash: Generated<string>;
   hash: Generated<string>;
 }

@@ -16,6 +16,8 @@ export interface StoredVersion {
   deleted: boolean;
   /** The resource JSON as served; null for a deletion. */
   content: string | null;
+  /** Patients whose compartment holds this version (a deletion keeps the previous version's). */
+  patients: string[];
 }
 
 export interface HistoryRow extends StoredVersion {
@@ -25,22 +27,22 @@ export interface HistoryRow extends StoredVersion {
 export async function readCurrent(db: Db, resourceType: string, id: string): Promise<StoredVersion | undefined> {
   const row = await db
     .selectFrom('resource')
-    .select(['version_id', 'last_updated', 'deleted', 'content'])
+    .select(['version_id', 'last_updated', 'deleted', 'content', 'patients'])
     .where('resource_type', '=', resourceType)
     .where('id', '=', id)
     .executeTakeFirst();
-  return row && { resourceType, id, versionId: row.version_id, lastUpdated: row.last_updated, deleted: row.deleted, content: row.content };
+  return row && { resourceType, id, versionId: row.version_id, lastUpdated: row.last_updated, deleted: row.deleted, content: row.content, patients: row.patients };
 }
 
 export async function readVersion(db: Db, resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
   const row = await db
     .selectFrom('resource_history')
-    .select(['last_updated', 'deleted', 'content'])
+    .select(['last_updated', 'deleted', 'content', 'patients'])
     .where('resource_type', '=', resourceType)
     .where('id', '=', id)
     .where('version_id', '=', versionId)
     .executeTakeFirst();
-  return row && { resourceType, id, versionId, lastUpdated: row.last_updated, deleted: row.deleted, content: row.content };
+  return row && { resourceType, id, versionId, lastUpdated: row.last_updated, deleted: row.deleted, content: row.content, patients: row.patients };
 }
 
 /** Whether any version of the resource was ever stored (tells 404 from a version that never existed). */
@@ -53,7 +55,7 @@ export async function exists(db: Db, resourceType: string, id: string): Promise<
 export async function insertFirstVersion(db: Db, v: StoredVersion): Promise<boolean> {
   const result = await db
     .insertInto('resource')
-    .values({ resource_type: v.resourceType, id: v.id, version_id: v.versionId, last_updated: v.lastUpdated, deleted: v.deleted, content: v.content })
+    .values({ resource_type: v.resourceType, id: v.id, version_id: v.versionId, last_updated: v.lastUpdated, deleted: v.deleted, content: v.content, patients: v.patients })
     .onConflict((oc) => oc.columns(['resource_type', 'id']).doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
@@ -66,7 +68,7 @@ export async function insertFirstVersion(db: Db, v: StoredVersion): Promise<bool
 export async function writeNextVersion(db: Db, v: StoredVersion, previousVersion: number): Promise<boolean> {
   const result = await db
     .updateTable('resource')
-    .set({ version_id: v.versionId, last_updated: v.lastUpdated, deleted: v.deleted, content: v.content })
+    .set({ version_id: v.versionId, last_updated: v.lastUpdated, deleted: v.deleted, content: v.content, patients: v.patients })
     .where('resource_type', '=', v.resourceType)
     .where('id', '=', v.id)
     .where('version_id', '=', previousVersion)
@@ -92,7 +94,7 @@ export interface HistoryQuery {
  * larger sequence numbers).
  */
 export async function readHistory(db: Db, q: HistoryQuery): Promise<HistoryRow[]> {
-  let query = db.selectFrom('resource_history as h').select(['h.seq', 'h.resource_type', 'h.id', 'h.version_id', 'h.last_updated', 'h.deleted', 'h.content']);
+  let query = db.selectFrom('resource_history as h').select(['h.seq', 'h.resource_type', 'h.id', 'h.version_id', 'h.last_updated', 'h.deleted', 'h.content', 'h.patients']);
   if (q.resourceType !== undefined) {
     query = query.where('h.resource_type', '=', q.resourceType);
   }
@@ -129,6 +131,7 @@ export async function readHistory(db: Db, q: HistoryQuery): Promise<HistoryRow[]
     lastUpdated: r.last_updated,
     deleted: r.deleted,
     content: r.content,
+    patients: r.patients,
   }));
 }
 

@@ -84,9 +84,9 @@ describe('one AuditEvent per interaction', () => {
   test('a request refused for lack of a token is audited as anonymous', async () => {
     const marker = uniqueTag();
     expect((await t.request({ method: 'GET', url: `/fhir/Patient/${marker}`, token: null })).statusCode).toBe(401);
-    const { rows } = await sql.query("SELECT content FROM audit_event WHERE agent = 'anonymous' AND entity_id = $1", [marker]);
+    const { rows } = await sql.query("SELECT outcome FROM audit_event WHERE agent = 'anonymous' AND entity_id = $1", [marker]);
     expect(rows).toHaveLength(1);
-    expect(JSON.parse(rows[0].content).outcome).toBe('4');
+    expect(rows[0].outcome).toBe('4');
   });
 
   test('auditors find who saw a patient, by patient and date, and their own searches are audited too', async () => {
@@ -121,6 +121,10 @@ describe('tamper evidence', () => {
     await expect(sql.query("UPDATE audit_event SET agent = 'someone-else' WHERE seq = $1", [seq])).rejects.toThrow(/append-only/);
     await expect(sql.query('DELETE FROM audit_event WHERE seq = $1', [seq])).rejects.toThrow(/append-only/);
     await expect(sql.query('TRUNCATE audit_event')).rejects.toThrow(/append-only/);
+    // Rows can only be appended through audit_append(), which chains them.
+    await expect(
+      sql.query("INSERT INTO audit_event (lane, lane_seq, id, recorded, action, subtype, outcome, agent, facts, prev_hash, hash) VALUES (0, 999999, gen_random_uuid(), now(), 'R', 'read', '0', 'forger', '{}', 'x', 'y')"),
+    ).rejects.toThrow(/audit_append/);
   });
 
   test('a row forged around the triggers is detected by $verify-chain and npm run audit:verify', async () => {
@@ -129,21 +133,21 @@ describe('tamper evidence', () => {
     const ok = await verify();
     expect(ok.parameter.find((p: any) => p.name === 'result').valueBoolean).toBe(true);
 
-    const { rows } = await sql.query('SELECT seq, content FROM audit_event ORDER BY seq DESC LIMIT 1 OFFSET 3');
-    const { seq, content } = rows[0];
+    const { rows } = await sql.query('SELECT seq, facts FROM audit_event ORDER BY seq DESC LIMIT 1 OFFSET 3');
+    const { seq, facts } = rows[0];
     // A superuser can switch triggers off for a session: that is the forgery the chain must reveal.
     await sql.query("SET session_replication_role = 'replica'");
     try {
-      await sql.query('UPDATE audit_event SET content = $1 WHERE seq = $2', [content.replace('"outcome":"', '"outcome":"1'), seq]);
+      await sql.query('UPDATE audit_event SET facts = $1 WHERE seq = $2', [facts.replace('"status":', '"status":1'), seq]);
       const report = await verify();
       expect(report.parameter.find((p: any) => p.name === 'result').valueBoolean).toBe(false);
       const problem = report.parameter.find((p: any) => p.name === 'problem');
       expect(problem.part.find((p: any) => p.name === 'seq').valueString).toBe(String(seq));
       const cli = await runVerifyCli();
       expect(cli.code, cli.output).toBe(1);
-      expect(cli.output).toMatch(new RegExp(`seq ${seq}: content or hash altered`));
+      expect(cli.output).toMatch(new RegExp(`seq ${seq}: facts or hash altered`));
     } finally {
-      await sql.query('UPDATE audit_event SET content = $1 WHERE seq = $2', [content, seq]);
+      await sql.query('UPDATE audit_event SET facts = $1 WHERE seq = $2', [facts, seq]);
       await sql.query("SET session_replication_role = 'origin'");
     }
     expect((await verify()).parameter.find((p: any) => p.name === 'result').valueBoolean).toBe(true);

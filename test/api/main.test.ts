@@ -3,7 +3,7 @@
  * embedded PostgreSQL in DATA_DIR, migrates, answers, shuts down cleanly on
  * SIGTERM, and finds its data again after a restart.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,8 +12,11 @@ import { freePort } from '../../src/store/embedded-postgres.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const dirs: string[] = [];
+const children: ChildProcess[] = [];
 
 afterAll(async () => {
+  // A failed assertion must not leave a server (and its PostgreSQL) running.
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
@@ -32,6 +35,7 @@ async function startMain(dataDir: string) {
   const pgPort = await freePort();
   const env = { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, PORT: String(port), EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'warn', MX_PROFILE_ENFORCEMENT: 'declared' };
   const child = spawn(process.execPath, ['src/main.ts'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += String(d)));
   const url = `http://127.0.0.1:${port}`;
