@@ -2,7 +2,8 @@
  * history at instance, type and system level: https://hl7.org/fhir/R4/http.html#history
  * Newest first; `_since`, `_at`, `_count`; `next` links carry a keyset cursor
  * (`_cursor`, the last history sequence number served) so paging stays stable
- * while others write.
+ * while others write. For mirroring, Bundle.meta.lastUpdated is the instant up
+ * to which history is complete: the next `_since` (see history_sync_point).
  */
 import { pageUrl } from './page-url.ts';
 import { badRequest, notFound } from './errors.ts';
@@ -10,7 +11,7 @@ import { parseCount, parseInstantParam, single } from './params.ts';
 
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 import { etag } from './versioning.ts';
-import { exists, readHistory, type HistoryRow } from '../store/resource-store.ts';
+import { exists, historySyncPoint, readHistory, type HistoryRow } from '../store/resource-store.ts';
 
 export async function history(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const { resourceType, id } = req;
@@ -24,6 +25,8 @@ export async function history(req: FhirRequest, ctx: FhirContext): Promise<FhirR
   if (cursor !== undefined && !/^\d{1,19}$/.test(cursor)) {
     throw badRequest({ es: `_cursor inválido: "${cursor}"`, en: `Invalid _cursor: "${cursor}"` }, '_cursor');
   }
+  // Taken before reading, so nothing committed after the read can predate it.
+  const complete = await historySyncPoint(ctx.db);
   // One row more than asked tells whether a next page exists without counting.
   const rows = count === 0 ? [] : await readHistory(ctx.db, { resourceType, id, since, at, before: cursor, count: count + 1 });
   const page = rows.slice(0, count);
@@ -32,11 +35,11 @@ export async function history(req: FhirRequest, ctx: FhirContext): Promise<FhirR
   if (rows.length > count) {
     links.push({ relation: 'next', url: pageUrl(ctx.baseUrl, path, req, page[page.length - 1]?.seq) });
   }
-  return { status: 200, body: historyBundle(ctx, links, page) };
+  return { status: 200, body: historyBundle(ctx, links, page, complete) };
 }
 
 /** Serialised directly around the stored JSON so versions are never parsed and re-encoded. */
-function historyBundle(ctx: FhirContext, links: { relation: string; url: string }[], rows: HistoryRow[]): string {
+function historyBundle(ctx: FhirContext, links: { relation: string; url: string }[], rows: HistoryRow[], complete: Date): string {
   const entries = rows.map((row) => {
     const url = `${row.resourceType}/${row.id}`;
     const request = row.deleted ? { method: 'DELETE', url } : row.versionId === 1 ? { method: 'POST', url: row.resourceType } : { method: 'PUT', url };
@@ -45,7 +48,8 @@ function historyBundle(ctx: FhirContext, links: { relation: string; url: string 
     const resource = row.content === null ? '' : `,"resource":${row.content}`;
     return `{"fullUrl":${JSON.stringify(`${ctx.baseUrl}/${url}`)}${resource},"request":${JSON.stringify(request)},"response":${JSON.stringify(response)}}`;
   });
-  const head = { resourceType: 'Bundle', type: 'history', meta: { lastUpdated: ctx.now().toISOString() }, link: links };
+  // meta.lastUpdated is the sync point: a mirror asks next for _since=<this> and misses nothing.
+  const head = { resourceType: 'Bundle', type: 'history', meta: { lastUpdated: complete.toISOString() }, link: links };
   return `${JSON.stringify(head).slice(0, -1)},"entry":[${entries.join(',')}]}`;
 }
 

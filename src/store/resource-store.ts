@@ -135,6 +135,12 @@ export async function readHistory(db: Db, q: HistoryQuery): Promise<HistoryRow[]
   }));
 }
 
+/** See the history_sync_point migration: history before this instant is complete. */
+export async function historySyncPoint(db: Db): Promise<Date> {
+  const { rows } = await sql<{ at: Date }>`SELECT history_sync_point() AS at`.execute(db);
+  return rows[0]?.at ?? new Date(0);
+}
+
 export async function ping(db: Db): Promise<void> {
   await sql`SELECT 1`.execute(db);
 }

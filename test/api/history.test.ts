@@ -115,3 +115,29 @@ describe('history', () => {
     expect(ids).toContain(pat.json().id);
   });
 });
+
+describe('history sync for mirroring peers', () => {
+  test('a version written by a slow transaction is not lost by a peer that syncs with _since = previous Bundle.meta.lastUpdated', async () => {
+    const { default: pg } = await import('pg');
+    const { inject } = await import('vitest');
+    const slow = new pg.Client({ connectionString: inject('databaseUrl') });
+    await slow.connect();
+    try {
+      const tag = uniqueTag();
+      // A writer that stamps its version now but commits only after the peer has looked.
+      await slow.query('BEGIN');
+      const stampedAt = new Date();
+      const content = JSON.stringify({ resourceType: 'Basic', id: tag, meta: { versionId: '1', lastUpdated: stampedAt.toISOString(), tag: [{ code: tag }] }, code: { text: 'lento' } });
+      await slow.query("INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content) VALUES ('Basic', $1, 1, $2, false, $3)", [tag, stampedAt, content]);
+      await new Promise((r) => setTimeout(r, 50));
+      const first = (await t.request({ method: 'GET', url: '/fhir/_history?_count=1' })).json();
+      expect(first.entry?.some((e: any) => e.resource?.id === tag) ?? false).toBe(false);
+      expect(Date.parse(first.meta.lastUpdated)).toBeLessThanOrEqual(stampedAt.getTime());
+      await slow.query('COMMIT');
+      const next = await t.request({ method: 'GET', url: `/fhir/_history?_since=${encodeURIComponent(first.meta.lastUpdated)}&_count=1000` });
+      expect(next.body).toContain(tag);
+    } finally {
+      await slow.end();
+    }
+  });
+});
