@@ -42,6 +42,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       UNIQUE (resource_type, id, version_id)
     )
   `.execute(db);
+  // A patient's whole record ($everything, summaries, patient-token checks) in one index scan.
+  await sql`CREATE INDEX resource_patients ON resource USING gin (patients) WHERE NOT deleted`.execute(db);
   // Type- and system-level history read newest first, filtered by _since.
   await sql`CREATE INDEX resource_history_type_seq ON resource_history (resource_type, seq)`.execute(db);
   await sql`CREATE INDEX resource_history_last_updated ON resource_history (last_updated)`.execute(db);
