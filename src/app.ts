@@ -11,6 +11,7 @@ import { registerFhirRoutes } from './http/fhir-plugin.ts';
 import { registerHealth } from './http/health.ts';
 import { registerNotFound } from './http/not-found.ts';
 import { trackRoutes } from './http/route-table.ts';
+import { indexWriteHook } from './search/write-index.ts';
 import { connect } from './store/connect.ts';
 import { prepareValidation, validateBase } from './validation/validate-base.ts';
 
@@ -60,7 +61,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerFhirRoutes(app, {
     basePath,
     publicBaseUrl: options.publicBaseUrl,
-    context: { db, now: () => new Date(), validate: validateBase },
+    context: { db, now: () => new Date(), validate: validateBase, writeHooks: [indexWriteHook] },
   });
   return app;
 }

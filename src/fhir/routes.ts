@@ -4,11 +4,12 @@
  * what the server says it does cannot drift from what it does.
  */
 import { capabilities } from './capabilities.ts';
-import { create } from './create.ts';
+import { conditionalCreate, conditionalDelete, conditionalPatch, conditionalUpdate } from './conditional.ts';
 import { remove } from './delete.ts';
 import { history } from './history.ts';
 import { patch } from './patch.ts';
 import { read } from './read.ts';
+import { search } from './search.ts';
 import type { HttpMethod, Interaction } from './types.ts';
 import { update } from './update.ts';
 import { vread } from './vread.ts';
@@ -41,7 +42,16 @@ export interface FhirRoute {
 export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/metadata', handler: capabilities },
   { method: 'GET', path: '/_history', interaction: 'history-system', handler: history },
-  { method: 'POST', path: '/:type', interaction: 'create', handler: create },
+  // Each interaction code is listed once; its other forms (POST _search, conditional writes) carry none.
+  { method: 'GET', path: '', interaction: 'search-system', handler: search },
+  { method: 'POST', path: '/_search', handler: search },
+  { method: 'GET', path: '/:type', interaction: 'search-type', handler: search },
+  { method: 'POST', path: '/:type/_search', handler: search },
+  // create, or conditional create with If-None-Exist.
+  { method: 'POST', path: '/:type', interaction: 'create', handler: conditionalCreate },
+  { method: 'PUT', path: '/:type', handler: conditionalUpdate },
+  { method: 'PATCH', path: '/:type', handler: conditionalPatch },
+  { method: 'DELETE', path: '/:type', handler: conditionalDelete },
   { method: 'GET', path: '/:type/_history', interaction: 'history-type', handler: history },
   { method: 'GET', path: '/:type/:id', interaction: 'read', handler: read },
   { method: 'PUT', path: '/:type/:id', interaction: 'update', handler: update },

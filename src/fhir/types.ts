@@ -25,6 +25,8 @@ export interface FhirRequest {
     ifNoneMatch?: string;
     ifModifiedSince?: string;
     prefer?: string;
+    /** Conditional create criteria (https://hl7.org/fhir/R4/http.html#ccreate). */
+    ifNoneExist?: string;
   };
 }
 

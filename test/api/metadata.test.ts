@@ -34,6 +34,7 @@ describe('CapabilityStatement', () => {
       'history-instance': { method: 'GET', url: '/fhir/Basic/probe/_history' },
       'history-type': { method: 'GET', url: '/fhir/Basic/_history' },
       create: { method: 'POST', url: '/fhir/Basic' },
+      'search-type': { method: 'GET', url: '/fhir/Basic' },
     };
     for (const code of codes) {
       const probe = probes[code];
