@@ -120,10 +120,6 @@ function addTokens(rows: IndexRows, param: string, grp: number, type: string, v:
       return;
     case 'ContactPoint':
       return push(v.system, v.value, null);
-    case 'Reference':
-      // :identifier on references searches Reference.identifier.
-      if (isObject(v.identifier)) rows.sp_token.push({ param: `${param}:identifier`, grp, system: str(v.identifier.system), code: str(v.identifier.value), text: null });
-      return;
     default:
       return push(v.system, v.code ?? v.value, v.display);
   }
@@ -160,6 +156,8 @@ const relative = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)
 const absolute = /^(?:https?|urn):.*?\/?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
 function addReference(rows: IndexRows, param: string, grp: number, v: unknown, contained: Map<string, string>): void {
+  // :identifier on references searches Reference.identifier.
+  if (isObject(v) && isObject(v.identifier)) rows.sp_token.push({ param: `${param}:identifier`, grp, system: str(v.identifier.system), code: str(v.identifier.value), text: null });
   const ref = typeof v === 'string' ? v : isObject(v) && typeof v.reference === 'string' ? v.reference : undefined;
   if (ref === undefined) return;
   if (ref.startsWith('#')) {
