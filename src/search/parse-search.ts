@@ -43,15 +43,15 @@ export function parseSearch(types: string[], query: Query): SearchRequest {
   return req;
 }
 
-function parseFilter(req: SearchRequest, types: string[], name: string, value: string, depth: number): Filter | undefined {
-  if (name.startsWith('_has:')) return parseHas(req, types, name, value, depth);
+function parseFilter(req: SearchRequest, types: string[], name: string, value: string, depth: number, root = name): Filter | undefined {
+  if (name.startsWith('_has:')) return parseHas(req, types, name, value, depth, root);
   const dot = name.indexOf('.');
   const head = dot >= 0 ? name.slice(0, dot) : name;
   const [code = '', modifier] = head.split(':', 2) as [string, string | undefined];
-  if (code === '_id') return idFilter(name, modifier, value);
+  if (code === '_id') return idFilter(root, modifier, value);
   if (code === '_lastUpdated') {
-    if (modifier !== undefined) throw unsupportedModifier(name, modifier);
-    return { kind: 'lastUpdated', name, values: splitEscaped(value, ',').map((v) => parseDate(v, name)) };
+    if (modifier !== undefined) throw unsupportedModifier(root, modifier);
+    return { kind: 'lastUpdated', name, values: splitEscaped(value, ',').map((v) => parseDate(v, root)) };
   }
   const param = resolveParam(types, code);
   if (!param) {
@@ -62,25 +62,25 @@ function parseFilter(req: SearchRequest, types: string[], name: string, value: s
     });
     return undefined;
   }
-  if (dot >= 0) return parseChain(req, name, param, modifier, name.slice(dot + 1), value, depth);
+  if (dot >= 0) return parseChain(req, root, param, modifier, name.slice(dot + 1), value, depth);
   if (modifier === 'missing') {
-    if (value !== 'true' && value !== 'false') throw badRequest({ es: `${name} admite true o false, no "${value}"`, en: `${name} takes true or false, not "${value}"` }, name);
+    if (value !== 'true' && value !== 'false') throw badRequest({ es: `${root} admite true o false, no "${value}"`, en: `${root} takes true or false, not "${value}"` }, root);
     return { kind: 'missing', name, param, missing: value === 'true' };
   }
   if (param.type === 'composite') {
-    if (modifier !== undefined) throw unsupportedModifier(name, modifier);
+    if (modifier !== undefined) throw unsupportedModifier(root, modifier);
     const values = splitEscaped(value, ',').map((v) => {
       const parts = splitEscaped(v, '$');
-      if (parts.length !== param.components.length) throw badRequest({ es: `${name} espera ${param.components.length} componentes separados por $`, en: `${name} expects ${param.components.length} components separated by $` }, name);
-      return parts.map((p, i) => parseValue(param.components[i]!.type, p, name));
+      if (parts.length !== param.components.length) throw badRequest({ es: `${root} espera ${param.components.length} componentes separados por $`, en: `${root} expects ${param.components.length} components separated by $` }, root);
+      return parts.map((p, i) => parseValue(param.components[i]!.type, p, root));
     });
     return { kind: 'composite', name, param, values };
   }
   if (modifier !== undefined && !modifiersByType[param.type]!.includes(modifier)) {
     // A resource type as modifier narrows a reference (subject:Patient=1).
-    if (!(param.type === 'reference' && isResourceType(modifier))) throw unsupportedModifier(name, modifier);
+    if (!(param.type === 'reference' && isResourceType(modifier))) throw unsupportedModifier(root, modifier);
   }
-  let values: ScalarValue[] = splitEscaped(value, ',').map((v) => (modifier === 'text' || (param.type === 'reference' && modifier === 'identifier') || modifier === 'of-type' ? parseValue(modifier === 'text' ? 'string' : 'token', v, name) : parseValue(param.type as Exclude<typeof param.type, 'composite'>, v, name)));
+  let values: ScalarValue[] = splitEscaped(value, ',').map((v) => (modifier === 'text' || (param.type === 'reference' && modifier === 'identifier') || modifier === 'of-type' ? parseValue(modifier === 'text' ? 'string' : 'token', v, root) : parseValue(param.type as Exclude<typeof param.type, 'composite'>, v, root)));
   if (param.type === 'reference' && modifier !== undefined && isResourceType(modifier)) {
     values = values.map((v) => ('id' in v || 'url' in v ? { ...v, type: modifier } : v));
   }
@@ -102,25 +102,25 @@ function parseChain(req: SearchRequest, name: string, param: SearchParam, modifi
   for (const type of candidates) {
     if (restCode !== '_has' && restCode !== '_id' && restCode !== '_lastUpdated' && !searchParam(type, restCode)) continue;
     const inner: SearchRequest = { ...req, ignored: [] };
-    const filter = parseFilter(inner, [type], rest, value, depth + 1);
+    const filter = parseFilter(inner, [type], rest, value, depth + 1, name);
     if (filter) targets.push({ type, filter });
   }
   if (targets.length === 0) throw badRequest({ es: `Ningún tipo destino de ${name.split('.')[0]} tiene el parámetro ${restCode}`, en: `No target type of ${name.split('.')[0]} has parameter ${restCode}` }, name);
   return { kind: 'chain', name, param, targets };
 }
 
-function parseHas(req: SearchRequest, types: string[], name: string, value: string, depth: number): Filter {
+function parseHas(req: SearchRequest, types: string[], name: string, value: string, depth: number, root = name): Filter {
   const parts = name.split(':');
   const [, sourceType = '', refCode = ''] = parts;
   const rest = parts.slice(3).join(':');
   const where = { es: `_has mal formado: ${name} (se espera _has:Tipo:referencia:parámetro)`, en: `Malformed _has: ${name} (expected _has:Type:reference:parameter)` };
-  if (!isResourceType(sourceType) || rest === '') throw badRequest(where, name);
+  if (!isResourceType(sourceType) || rest === '') throw badRequest(where, root);
   const param = searchParam(sourceType, refCode);
-  if (!param || param.type !== 'reference') throw badRequest({ es: `${sourceType} no tiene la referencia ${refCode}: ${name}`, en: `${sourceType} has no reference parameter ${refCode}: ${name}` }, name);
-  if (depth + 1 > maxChain) throw badRequest({ es: `_has anidado demasiado profundo: ${name}`, en: `_has nested too deep: ${name}` }, name);
+  if (!param || param.type !== 'reference') throw badRequest({ es: `${sourceType} no tiene la referencia ${refCode}: ${name}`, en: `${sourceType} has no reference parameter ${refCode}: ${name}` }, root);
+  if (depth + 1 > maxChain) throw badRequest({ es: `_has anidado demasiado profundo: ${name}`, en: `_has nested too deep: ${name}` }, root);
   const inner: SearchRequest = { ...req, ignored: [] };
-  const filter = parseFilter(inner, [sourceType], rest, value, depth + 1);
-  if (!filter) throw badRequest({ es: `Parámetro desconocido en ${name}`, en: `Unknown parameter in ${name}` }, name);
+  const filter = parseFilter(inner, [sourceType], rest, value, depth + 1, root);
+  if (!filter) throw badRequest({ es: `Parámetro desconocido en ${name}`, en: `Unknown parameter in ${name}` }, root);
   void types;
   return { kind: 'has', name, sourceType, param, filter };
 }
