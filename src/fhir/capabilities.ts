@@ -4,6 +4,7 @@
  */
 import type { CapabilityStatement, CapabilityStatementRestInteraction, CapabilityStatementRestResource, CapabilityStatementRestResourceInteraction } from '@medplum/fhirtypes';
 import { resourceTypes } from './definitions.ts';
+import { searchCapabilities } from '../search/search-capabilities.ts';
 import { implementedInteractions } from './routes.ts';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 
@@ -20,14 +21,18 @@ export async function capabilities(_req: FhirRequest, ctx: FhirContext): Promise
 
 export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
   const { system, type } = implementedInteractions();
+  const search = searchCapabilities(resourceTypes());
   const resource: CapabilityStatementRestResource[] = resourceTypes().map((t) => ({
     type: t as CapabilityStatementRestResource['type'],
     interaction: type.map((code) => ({ code: code as CapabilityStatementRestResourceInteraction['code'] })),
     versioning: 'versioned-update',
     readHistory: true,
     updateCreate: true,
+    conditionalCreate: true,
     conditionalRead: 'full-support',
-    conditionalDelete: 'not-supported',
+    conditionalUpdate: true,
+    conditionalDelete: 'single',
+    ...search.get(t),
   }));
   return {
     resourceType: 'CapabilityStatement',

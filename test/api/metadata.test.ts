@@ -44,3 +44,18 @@ describe('CapabilityStatement', () => {
     }
   });
 });
+
+describe('CapabilityStatement search', () => {
+  test('lists search parameters, includes and revincludes per type from the same definitions, and conditional support', async () => {
+    const cs = (await t.request({ method: 'GET', url: '/fhir/metadata' })).json();
+    const patient = cs.rest[0].resource.find((r: any) => r.type === 'Patient');
+    expect(patient.searchParam).toEqual(expect.arrayContaining([{ name: 'birthdate', type: 'date' }, { name: 'identifier', type: 'token' }, { name: '_lastUpdated', type: 'date' }]));
+    expect(patient.searchInclude).toContain('Patient:general-practitioner');
+    expect(patient.searchRevInclude).toContain('Observation:subject');
+    expect(patient.conditionalCreate).toBe(true);
+    expect(patient.conditionalUpdate).toBe(true);
+    expect(patient.conditionalDelete).toBe('single');
+    const observation = cs.rest[0].resource.find((r: any) => r.type === 'Observation');
+    expect(observation.searchParam).toContainEqual({ name: 'component-code-value-quantity', type: 'composite' });
+  });
+});
