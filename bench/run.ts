@@ -49,7 +49,7 @@ writeFileSync(file, report);
 console.log(`wrote ${file}`);
 
 function searchReport(s: SearchBench): string {
-  const goal: Record<string, string> = { 'token: Patient?identifier=sys|value': 'p50 < 10 ms', 'reference: Observation?subject=Patient/x': 'p50 < 10 ms' };
+  const goal: Record<string, string> = { 'token: Patient?identifier=system+value': 'p50 < 10 ms', 'reference: Observation?subject=Patient/x': 'p50 < 10 ms' };
   const lines = s.measures.map((m) => `| ${m.name} | ${m.rps} | ${m.p50} | ${m.p99} | ${m.non2xx} | ${goal[m.name] ?? ''} |`);
   const ratio = s.ingest.without > 0 ? Math.round((s.ingest.withIndex / s.ingest.without) * 100) / 100 : 0;
   return `
@@ -65,5 +65,6 @@ ${lines.join('\n')}
 
 Ingest cost of index rows: ${s.ingest.writes} sequential Observation creates through \`persist()\`, mean
 ${s.ingest.without} ms per write without the index hook and ${s.ingest.withIndex} ms with it: **${ratio}×** (goal < 2×).
+autocannon reports whole milliseconds: a p50 of 0 means under 1 ms.
 `;
 }

@@ -47,9 +47,9 @@ export async function searchScenarios(server: Server, s: BenchSettings): Promise
     const one = { url: server.url, connections: 1, durationSeconds: s.durationSeconds, rounds: s.rounds };
     const get = (name: string, path: () => string) => load({ ...one, name, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path() }) }] });
     const measures: Measure[] = [];
-    measures.push(await get('token: Patient?identifier=sys|value', () => `/fhir/Patient?identifier=${encodeURIComponent(`https://ecu-fhir.org/fhir/sid/expediente|${patientIdentifier(pick())}`)}`));
+    measures.push(await get('token: Patient?identifier=system+value', () => `/fhir/Patient?identifier=${encodeURIComponent(`https://ecu-fhir.org/fhir/sid/expediente|${patientIdentifier(pick())}`)}`));
     measures.push(await get('reference: Observation?subject=Patient/x', () => `/fhir/Observation?subject=Patient/p${pick()}`));
-    measures.push(await get('Observation?subject&code&_sort=-date&_count=5', () => `/fhir/Observation?subject=Patient/p${pick()}&code=http://loinc.org|8867-4&_sort=-date&_count=5`));
+    measures.push(await get('Observation?subject,code,_sort=-date,_count=5', () => `/fhir/Observation?subject=Patient/p${pick()}&code=http://loinc.org|8867-4&_sort=-date&_count=5`));
     measures.push(await get('Encounter?patient=x&date=ge2020', () => `/fhir/Encounter?patient=p${pick()}&date=ge2020`));
     measures.push(await get('Patient?family=…&birthdate=ge1980', () => `/fhir/Patient?family=hern&birthdate=ge${1980 + (pick() % 40)}&_count=10`));
     measures.push(await get('Patient?_has:Observation:subject:…', () => `/fhir/Patient?_id=p${pick()}&_has:Observation:subject:code=http://loinc.org|8867-4`));

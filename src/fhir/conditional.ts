@@ -9,7 +9,8 @@
 import { sql } from 'kysely';
 import { create } from './create.ts';
 import { remove } from './delete.ts';
-import { badRequest, notFound, preconditionFailed } from './errors.ts';
+import { badRequest, issue, notFound, outcome, preconditionFailed } from './errors.ts';
+import { parsePrefer } from './prefer.ts';
 import { patch } from './patch.ts';
 import type { FhirContext, FhirRequest, FhirResult, Query } from './types.ts';
 import { update } from './update.ts';
@@ -45,7 +46,11 @@ export async function conditionalUpdate(req: FhirRequest, ctx: FhirContext): Pro
 
 /** DELETE /[type]?criteria: delete the one match; nothing to do when none. */
 export async function conditionalDelete(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
-  return withMatch(req, ctx, req.query, 'url', async (match, tx) => remove({ ...req, id: match?.id ?? '' }, tx), true);
+  return withMatch(req, ctx, req.query, 'url', async (match, tx) => {
+    if (match) return remove({ ...req, id: match.id }, tx);
+    const message = { es: `Ningún ${req.resourceType} cumple los criterios; nada que eliminar`, en: `No ${req.resourceType} matches the criteria; nothing to delete` };
+    return parsePrefer(req.headers.prefer).return === 'minimal' ? { status: 204 } : { status: 200, body: outcome([issue('informational', message, undefined, 'information')]) };
+  });
 }
 
 /** PATCH /[type]?criteria: patch the one match. */
@@ -56,7 +61,7 @@ export async function conditionalPatch(req: FhirRequest, ctx: FhirContext): Prom
   });
 }
 
-async function withMatch(req: FhirRequest, ctx: FhirContext, query: Query, where: string, write: (match: Matched, tx: FhirContext) => Promise<FhirResult>, noneIsOk = false): Promise<FhirResult> {
+async function withMatch(req: FhirRequest, ctx: FhirContext, query: Query, where: string, write: (match: Matched, tx: FhirContext) => Promise<FhirResult>): Promise<FhirResult> {
   const type = req.resourceType ?? '';
   const criteria: Query = {};
   for (const [k, v] of Object.entries(query)) if (!k.startsWith('_') || k === '_id' || k === '_lastUpdated' || k === '_tag' || k === '_profile' || k === '_security' || k.startsWith('_has')) criteria[k] = v;
@@ -71,7 +76,6 @@ async function withMatch(req: FhirRequest, ctx: FhirContext, query: Query, where
       throw preconditionFailed({ es: `Más de un ${type} cumple los criterios`, en: `More than one ${type} matches the criteria` }, where);
     }
     const match = page.rows[0];
-    if (!match && noneIsOk) return write(undefined, { ...ctx, db });
     return write(match ? { id: match.id } : undefined, { ...ctx, db });
   };
   return ctx.db.isTransaction ? run(ctx.db) : ctx.db.transaction().execute(run);
