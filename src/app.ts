@@ -11,6 +11,7 @@ import { registerFhirRoutes } from './http/fhir-plugin.ts';
 import { registerHealth } from './http/health.ts';
 import { registerNotFound } from './http/not-found.ts';
 import { trackRoutes } from './http/route-table.ts';
+import { indexWriteHook } from './search/write-index.ts';
 import { connect } from './store/connect.ts';
 import { devIssuer } from './auth/dev-key.ts';
 import { compartmentWriteGuard } from './auth/guard.ts';
@@ -96,7 +97,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       now: () => new Date(),
       validate: validateBase,
       validateProfiles: profileValidator(options.profileEnforcement ?? 'strict'),
-      writeHooks: secure ? [compartmentWriteGuard, auditWriteHook(trail)] : [],
+      // Index rows first: the guard and the audit record then see a complete write.
+      writeHooks: secure ? [indexWriteHook, compartmentWriteGuard, auditWriteHook(trail)] : [indexWriteHook],
       auditTrail: secure ? trail : undefined,
     },
   });

@@ -6,6 +6,7 @@ import type { CapabilityStatement, CapabilityStatementRestInteraction, Capabilit
 import { profiledTypes } from '../validation/validate-profiles.ts';
 import { resourceTypes } from './definitions.ts';
 import { validateOperationDefinition } from './operations/validate.ts';
+import { searchCapabilities } from '../search/search-capabilities.ts';
 import { implementedInteractions } from './routes.ts';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 
@@ -23,6 +24,7 @@ export async function capabilities(_req: FhirRequest, ctx: FhirContext): Promise
 export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
   const { system, type, fixed } = implementedInteractions();
   const profiles = profiledTypes();
+  const search = searchCapabilities(resourceTypes());
   const resource: CapabilityStatementRestResource[] = resourceTypes().map((t) => ({
     type: t as CapabilityStatementRestResource['type'],
     ...(profiles[t] ? { supportedProfile: profiles[t] } : {}),
@@ -30,9 +32,12 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
     versioning: 'versioned-update',
     readHistory: true,
     updateCreate: true,
+    conditionalCreate: true,
     conditionalRead: 'full-support',
-    conditionalDelete: 'not-supported',
+    conditionalUpdate: true,
+    conditionalDelete: 'single',
     operation: [{ name: 'validate', definition: validateOperationDefinition.url ?? '' }],
+    ...search.get(t),
   }));
   return {
     resourceType: 'CapabilityStatement',

@@ -6,12 +6,13 @@
 import { readAuditEvent, searchAuditEvents, verifyChainOperation } from '../audit/audit-interactions.ts';
 import { bundleInteraction } from './bundle.ts';
 import { capabilities } from './capabilities.ts';
-import { create } from './create.ts';
+import { conditionalCreate, conditionalDelete, conditionalPatch, conditionalUpdate } from './conditional.ts';
 import { remove } from './delete.ts';
 import { history } from './history.ts';
 import { patch } from './patch.ts';
 import { read } from './read.ts';
 import type { Access } from '../auth/guard.ts';
+import { search } from './search.ts';
 import type { FhirRequest, HttpMethod, Interaction } from './types.ts';
 import { update } from './update.ts';
 import { validateOperation } from './operations/validate.ts';
@@ -55,9 +56,18 @@ export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/AuditEvent/$verify-chain', resourceType: 'AuditEvent', interaction: 'operation', access: () => ({ permission: 's', resourceType: 'AuditEvent' }), handler: verifyChainOperation },
   { method: 'GET', path: '/AuditEvent/:id', resourceType: 'AuditEvent', interaction: 'read', handler: readAuditEvent },
   { method: 'GET', path: '/_history', interaction: 'history-system', handler: history },
-  { method: 'POST', path: '/:type', interaction: 'create', handler: create },
-  { method: 'POST', path: '/:type/$validate', handler: validateOperation },
-  { method: 'POST', path: '/:type/:id/$validate', handler: validateOperation },
+  // Every route but metadata names its interaction (or operation): that is what authorization and audit go by.
+  { method: 'GET', path: '', interaction: 'search-system', handler: search },
+  { method: 'POST', path: '/_search', interaction: 'search-system', handler: search },
+  { method: 'GET', path: '/:type', interaction: 'search-type', handler: search },
+  { method: 'POST', path: '/:type/_search', interaction: 'search-type', handler: search },
+  // create, or conditional create with If-None-Exist.
+  { method: 'POST', path: '/:type', interaction: 'create', handler: conditionalCreate },
+  { method: 'PUT', path: '/:type', interaction: 'update', handler: conditionalUpdate },
+  { method: 'PATCH', path: '/:type', interaction: 'patch', handler: conditionalPatch },
+  { method: 'DELETE', path: '/:type', interaction: 'delete', handler: conditionalDelete },
+  { method: 'POST', path: '/:type/$validate', interaction: 'operation', access: (req) => ({ permission: 'r', resourceType: req.resourceType }), handler: validateOperation },
+  { method: 'POST', path: '/:type/:id/$validate', interaction: 'operation', access: (req) => ({ permission: 'r', resourceType: req.resourceType }), handler: validateOperation },
   { method: 'GET', path: '/:type/_history', interaction: 'history-type', handler: history },
   { method: 'GET', path: '/:type/:id', interaction: 'read', handler: read },
   { method: 'PUT', path: '/:type/:id', interaction: 'update', handler: update },
@@ -80,5 +90,7 @@ export function implementedInteractions(): { system: InteractionCode[]; type: In
   }
   // One route (POST to the base) serves both bundle types.
   if (codes.includes('transaction')) codes.push('batch');
-  return { system: codes.filter((c) => systemCodes.has(c)), type: codes.filter((c) => !systemCodes.has(c)), fixed };
+  // An interaction may have several forms (POST _search, conditional writes): list it once.
+  const unique = [...new Set(codes)];
+  return { system: unique.filter((c) => systemCodes.has(c)), type: unique.filter((c) => !systemCodes.has(c)), fixed };
 }

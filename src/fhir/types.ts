@@ -28,6 +28,7 @@ export interface FhirRequest {
     ifNoneMatch?: string;
     ifModifiedSince?: string;
     prefer?: string;
+    /** Conditional create criteria (https://hl7.org/fhir/R4/http.html#ccreate). */
     ifNoneExist?: string;
   };
   /** Id a transaction chose for a create before running it (never taken from HTTP). */

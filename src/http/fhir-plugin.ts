@@ -24,12 +24,16 @@ type Params = { type?: string; id?: string; vid?: string };
 
 export function registerFhirRoutes(app: FastifyInstance, options: FhirPluginOptions): void {
   registerJsonParsers(app);
+  // POST _search sends its parameters as a form; the search interaction reads the raw string.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   for (const route of fhirRoutes) {
     app.route<{ Params: Params; Querystring: Query }>({
       method: route.method,
       url: `${options.basePath}${route.path}`,
       handler: async (request, reply) => {
+        // Reserved system paths (/_history, /_search) are never a resource type: answer as for an unknown route (405 with Allow).
+        if (request.params.type?.startsWith('_')) return reply.callNotFound();
         const req = toFhirRequest(request, route.method, route.resourceType);
         const baseUrl = options.publicBaseUrl ?? `${request.protocol}://${request.host}${options.basePath}`;
         const { actor, audit } = request;
@@ -81,6 +85,7 @@ function toFhirRequest(request: FastifyRequest<{ Params: Params; Querystring: Qu
       ifNoneMatch: header(request, 'if-none-match'),
       ifModifiedSince: header(request, 'if-modified-since'),
       prefer: header(request, 'prefer'),
+      ifNoneExist: header(request, 'if-none-exist'),
     },
   };
 }

@@ -19,9 +19,10 @@ describe('CapabilityStatement', () => {
     const routed: string[] = fhirRoutes.flatMap((r) => (r.interaction && r.interaction !== 'operation' && !r.resourceType ? [r.interaction] : []));
     // POST to the base serves both transaction and batch.
     if (routed.includes('transaction')) routed.push('batch');
+    const uniqueRouted = [...new Set(routed)];
     const patientCodes = rest.resource.find((r: any) => r.type === 'Patient').interaction.map((i: any) => i.code);
     const systemCodes = rest.interaction.map((i: any) => i.code);
-    expect([...patientCodes, ...systemCodes].sort()).toEqual([...routed].sort());
+    expect([...patientCodes, ...systemCodes].sort()).toEqual(uniqueRouted.sort());
     // The audit trail is read-only through the API.
     expect(rest.resource.find((r: any) => r.type === 'AuditEvent').interaction.map((i: any) => i.code).sort()).toEqual(['read', 'search-type']);
   });
@@ -38,6 +39,7 @@ describe('CapabilityStatement', () => {
       'history-instance': { method: 'GET', url: '/fhir/Basic/probe/_history' },
       'history-type': { method: 'GET', url: '/fhir/Basic/_history' },
       create: { method: 'POST', url: '/fhir/Basic' },
+      'search-type': { method: 'GET', url: '/fhir/Basic' },
     };
     for (const code of codes) {
       const probe = probes[code];
@@ -46,4 +48,24 @@ describe('CapabilityStatement', () => {
       expect([405, 501], `${code} is advertised but not routed`).not.toContain(answer.statusCode);
     }
   });
+});
+
+describe('CapabilityStatement search', () => {
+  test('lists search parameters, includes and revincludes per type from the same definitions, and conditional support', async () => {
+    const cs = (await t.request({ method: 'GET', url: '/fhir/metadata' })).json();
+    const patient = cs.rest[0].resource.find((r: any) => r.type === 'Patient');
+    expect(patient.searchParam).toEqual(expect.arrayContaining([{ name: 'birthdate', type: 'date' }, { name: 'identifier', type: 'token' }, { name: '_lastUpdated', type: 'date' }]));
+    expect(patient.searchInclude).toContain('Patient:general-practitioner');
+    expect(patient.searchRevInclude).toContain('Observation:subject');
+    expect(patient.conditionalCreate).toBe(true);
+    expect(patient.conditionalUpdate).toBe(true);
+    expect(patient.conditionalDelete).toBe('single');
+    const observation = cs.rest[0].resource.find((r: any) => r.type === 'Observation');
+    expect(observation.searchParam).toContainEqual({ name: 'component-code-value-quantity', type: 'composite' });
+  });
+});
+
+test('every route but metadata names its interaction, so none escapes authorization and audit', () => {
+  const unnamed = fhirRoutes.filter((r) => !r.interaction).map((r) => `${r.method} ${r.path}`);
+  expect(unnamed).toEqual(['GET /metadata']);
 });

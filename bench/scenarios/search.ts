@@ -1,0 +1,82 @@
+/**
+ * Search (issue 3): bulk-load synthetic Synthea-like patients straight through the store and index code,
+ * ANALYZE, then measure search latency at 1 connection over HTTP, and the ingest cost of index rows
+ * (the same sequential writes through persist() with and without the index hook).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Resource } from '@medplum/fhirtypes';
+import { sql } from 'kysely';
+import { loadDefinitions } from '../../src/fhir/definitions.ts';
+import { persist } from '../../src/fhir/persist.ts';
+import type { FhirContext } from '../../src/fhir/types.ts';
+import { stamp } from '../../src/fhir/versioning.ts';
+import { indexWriteHook } from '../../src/search/write-index.ts';
+import { connect } from '../../src/store/connect.ts';
+import type { Db } from '../../src/store/resource-store.ts';
+import { validateBase } from '../../src/validation/validate-base.ts';
+import type { Measure, Server } from '../harness.ts';
+import { load } from '../harness.ts';
+import { bulkLoad, patientIdentifier, syntheticPatient } from '../synthetic.ts';
+import type { BenchSettings } from './crud.ts';
+
+export interface SearchBench {
+  patients: number;
+  resources: number;
+  loadSeconds: number;
+  indexRows: number;
+  measures: Measure[];
+  ingest: { withIndex: number; without: number; writes: number };
+}
+
+export async function searchScenarios(server: Server, s: BenchSettings): Promise<SearchBench> {
+  loadDefinitions();
+  const patients = Number(process.env.BENCH_PATIENTS ?? 4000);
+  const db = connect({ databaseUrl: server.databaseUrl, maxConnections: 2 });
+  try {
+    const started = performance.now();
+    for (let start = 0; start < patients; start += 250) {
+      await bulkLoad(db, Array.from({ length: Math.min(250, patients - start) }, (_, i) => syntheticPatient(start + i)).flat());
+      if ((start / 250) % 8 === 0) console.log(`loaded ${start + 250} / ${patients} patients`);
+    }
+    const loadSeconds = Math.round((performance.now() - started) / 100) / 10;
+    await sql`ANALYZE`.execute(db);
+    const counts = await sql<{ resources: string; rows: string }>`SELECT (SELECT count(*) FROM resource) AS resources,
+      (SELECT (SELECT count(*) FROM sp_string) + (SELECT count(*) FROM sp_token) + (SELECT count(*) FROM sp_date) + (SELECT count(*) FROM sp_number)
+        + (SELECT count(*) FROM sp_quantity) + (SELECT count(*) FROM sp_reference) + (SELECT count(*) FROM sp_uri)) AS rows`.execute(db);
+    const pick = () => Math.floor(Math.random() * patients);
+    const one = { url: server.url, connections: 1, durationSeconds: s.durationSeconds, rounds: s.rounds };
+    const get = (name: string, path: () => string) => load({ ...one, name, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path() }) }] });
+    const measures: Measure[] = [];
+    measures.push(await get('token: Patient?identifier=system+value', () => `/fhir/Patient?identifier=${encodeURIComponent(`https://ecu-fhir.org/fhir/sid/expediente|${patientIdentifier(pick())}`)}`));
+    measures.push(await get('reference: Observation?subject=Patient/x', () => `/fhir/Observation?subject=Patient/p${pick()}`));
+    measures.push(await get('Observation?subject,code,_sort=-date,_count=5', () => `/fhir/Observation?subject=Patient/p${pick()}&code=http://loinc.org|8867-4&_sort=-date&_count=5`));
+    measures.push(await get('Encounter?patient=x&date=ge2020', () => `/fhir/Encounter?patient=p${pick()}&date=ge2020`));
+    measures.push(await get('Patient?family=…&birthdate=ge1980', () => `/fhir/Patient?family=hern&birthdate=ge${1980 + (pick() % 40)}&_count=10`));
+    measures.push(await get('Patient?_has:Observation:subject:…', () => `/fhir/Patient?_id=p${pick()}&_has:Observation:subject:code=http://loinc.org|8867-4`));
+    measures.push(await get('MedicationRequest?patient&status&_include', () => `/fhir/MedicationRequest?patient=p${pick()}&status=active&_include=MedicationRequest:medication`));
+    const ingest = await ingestCost(db, server.url);
+    return { patients, resources: Number(counts.rows[0]?.resources ?? 0), loadSeconds, indexRows: Number(counts.rows[0]?.rows ?? 0), measures, ingest };
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Mean ms per sequential write of a Synthea-like Observation through persist(), with and without the index hook. */
+async function ingestCost(db: Db, baseUrl: string): Promise<{ withIndex: number; without: number; writes: number }> {
+  const writes = Number(process.env.BENCH_INGEST_WRITES ?? 1500);
+  const sample = syntheticPatient(1).filter((r) => r.resourceType === 'Observation')[0]!;
+  const ctx = (hooks: boolean): FhirContext => ({ db, baseUrl, now: () => new Date(), validate: validateBase, writeHooks: hooks ? [indexWriteHook] : [] });
+  const run = async (hooks: boolean) => {
+    const c = ctx(hooks);
+    const t0 = performance.now();
+    for (let i = 0; i < writes; i++) await persist(c, stamp(sample as Resource, randomUUID(), 1, new Date()), undefined);
+    return (performance.now() - t0) / writes;
+  };
+  await run(true); // warm-up
+  const out = { without: 0, withIndex: 0, writes };
+  for (let round = 0; round < 2; round++) {
+    out.without += (await run(false)) / 2;
+    out.withIndex += (await run(true)) / 2;
+  }
+  return { withIndex: Math.round(out.withIndex * 100) / 100, without: Math.round(out.without * 100) / 100, writes };
+}

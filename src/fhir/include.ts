@@ -1,0 +1,92 @@
+/**
+ * _include and _revinclude (https://hl7.org/fhir/R4/search.html#include):
+ * resources referenced by, or referring to, the page's matches, found through
+ * the reference index; `:iterate` repeats on what was included (a few rounds).
+ */
+import { sql } from 'kysely';
+import type { SearchDb } from '../search/index-tables.ts';
+import type { IncludeSpec } from '../search/search-request.ts';
+
+export interface FoundRow {
+  resource_type: string;
+  id: string;
+  content: string | null;
+}
+
+const maxRounds = 4;
+const maxIncluded = 1000;
+
+export async function loadIncludes(db: SearchDb, include: IncludeSpec[], revinclude: IncludeSpec[], matches: FoundRow[]): Promise<FoundRow[]> {
+  if (include.length === 0 && revinclude.length === 0) return [];
+  const seen = new Set(matches.map(key));
+  const out: FoundRow[] = [];
+  let frontier = matches;
+  for (let round = 0; round < maxRounds && frontier.length > 0 && out.length < maxIncluded; round++) {
+    const specs = (list: IncludeSpec[]) => (round === 0 ? list : list.filter((s) => s.iterate));
+    const found: FoundRow[] = [];
+    for (const spec of specs(include)) found.push(...(await forward(db, spec, frontier)));
+    for (const spec of specs(revinclude)) found.push(...(await reverse(db, spec, frontier)));
+    frontier = [];
+    for (const row of found) {
+      if (seen.has(key(row)) || out.length >= maxIncluded) continue;
+      seen.add(key(row));
+      out.push(row);
+      frontier.push(row);
+    }
+  }
+  return out;
+}
+
+function key(r: { resource_type: string; id: string }): string {
+  return `${r.resource_type}/${r.id}`;
+}
+
+async function forward(db: SearchDb, spec: IncludeSpec, from: FoundRow[]): Promise<FoundRow[]> {
+  const ids = from.filter((r) => r.resource_type === spec.sourceType).map((r) => r.id);
+  if (ids.length === 0) return [];
+  let refs = db
+    .selectFrom('sp_reference as ref')
+    .select(['ref.target_type', 'ref.target_id'])
+    .distinct()
+    .where('ref.resource_type', '=', spec.sourceType)
+    .where('ref.param', '=', spec.code)
+    .where('ref.id', '=', sql<string>`ANY(${ids}::text[])`)
+    .where('ref.url', 'is', null);
+  if (spec.targetType !== undefined) refs = refs.where('ref.target_type', '=', spec.targetType);
+  return db
+    .selectFrom('resource as r')
+    .innerJoin(refs.as('x'), (j) => j.onRef('x.target_type', '=', 'r.resource_type').onRef('x.target_id', '=', 'r.id'))
+    .select(['r.resource_type', 'r.id', 'r.content'])
+    .where('r.deleted', '=', false)
+    .limit(maxIncluded)
+    .execute();
+}
+
+async function reverse(db: SearchDb, spec: IncludeSpec, to: FoundRow[]): Promise<FoundRow[]> {
+  const byType = new Map<string, string[]>();
+  for (const r of to) {
+    if (spec.targetType === undefined || spec.targetType === r.resource_type) byType.set(r.resource_type, [...(byType.get(r.resource_type) ?? []), r.id]);
+  }
+  const out: FoundRow[] = [];
+  for (const [type, ids] of byType) {
+    const refs = db
+      .selectFrom('sp_reference as ref')
+      .select(['ref.resource_type', 'ref.id'])
+      .distinct()
+      .where('ref.resource_type', '=', spec.sourceType)
+      .where('ref.param', '=', spec.code)
+      .where('ref.target_type', '=', type)
+      .where('ref.target_id', '=', sql<string>`ANY(${ids}::text[])`)
+      .where('ref.url', 'is', null);
+    out.push(
+      ...(await db
+        .selectFrom('resource as r')
+        .innerJoin(refs.as('x'), (j) => j.onRef('x.resource_type', '=', 'r.resource_type').onRef('x.id', '=', 'r.id'))
+        .select(['r.resource_type', 'r.id', 'r.content'])
+        .where('r.deleted', '=', false)
+        .limit(maxIncluded)
+        .execute()),
+    );
+  }
+  return out;
+}

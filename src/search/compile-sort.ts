@@ -1,0 +1,77 @@
+/**
+ * _sort keys (https://hl7.org/fhir/R4/search.html#sort) as SQL expressions,
+ * and the keyset condition that continues a sorted listing after (or before)
+ * a given row. Each key of an index parameter is the smallest value (largest
+ * when descending) of the resource, missing values last; ties break on
+ * (resource_type, id), so the order is total and paging is stable.
+ */
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { and, or, type Cond } from './compile-values.ts';
+import { tableOf } from './search-parameters.ts';
+import type { SortKey } from './search-request.ts';
+
+export interface OrderKey {
+  expr: RawBuilder<unknown>;
+  descending: boolean;
+  /** Postgres type the cursor value is cast back to. */
+  cast: 'text' | 'timestamptz' | 'numeric';
+  nullable: boolean;
+}
+
+const valueColumn: Record<string, { asc: string; desc: string; cast: OrderKey['cast'] }> = {
+  string: { asc: 'value', desc: 'value', cast: 'text' },
+  token: { asc: 'code', desc: 'code', cast: 'text' },
+  date: { asc: 'lo', desc: 'hi', cast: 'timestamptz' },
+  number: { asc: 'value', desc: 'value', cast: 'numeric' },
+  quantity: { asc: 'value', desc: 'value', cast: 'numeric' },
+  reference: { asc: 'target_id', desc: 'target_id', cast: 'text' },
+  uri: { asc: 'value', desc: 'value', cast: 'text' },
+};
+
+export function orderKeys(sort: SortKey[]): OrderKey[] {
+  const keys: OrderKey[] = sort.map((k, n) => {
+    if (k.kind === 'id') return { expr: sql`r.id`, descending: k.descending, cast: 'text', nullable: false };
+    if (k.kind === 'lastUpdated') return { expr: sql`r.last_updated`, descending: k.descending, cast: 'timestamptz', nullable: false };
+    const c = valueColumn[k.kind]!;
+    const column = k.descending ? c.desc : c.asc;
+    const table = tableOf[k.kind];
+    const a = `o${n}`;
+    const agg = k.descending ? sql.raw('max') : sql.raw('min');
+    const expr = sql`(SELECT ${agg}(${sql.ref(`${a}.${column}`)}) FROM ${sql.table(table)} AS ${sql.id(a)} WHERE ${sql.ref(`${a}.resource_type`)} = r.resource_type AND ${sql.ref(`${a}.id`)} = r.id AND ${sql.ref(`${a}.param`)} = ${k.param?.code ?? k.name})`;
+    return { expr, descending: k.descending, cast: c.cast, nullable: true };
+  });
+  keys.push({ expr: sql`r.resource_type`, descending: false, cast: 'text', nullable: false });
+  keys.push({ expr: sql`r.id`, descending: false, cast: 'text', nullable: false });
+  return keys;
+}
+
+/** ORDER BY items; `reverse` walks backwards (previous page). Missing values sort last. */
+export function orderBy(keys: OrderKey[], reverse: boolean): RawBuilder<unknown> {
+  const items = keys.flatMap((k) => {
+    const desc = k.descending !== reverse;
+    const value = sql`${k.expr} ${sql.raw(desc ? 'DESC' : 'ASC')}`;
+    return k.nullable ? [sql`(${k.expr} IS NULL) ${sql.raw(reverse ? 'DESC' : 'ASC')}`, value] : [value];
+  });
+  return sql.join(items);
+}
+
+/** Rows strictly after (or, with `reverse`, before) the row whose key values are `values`. */
+export function keysetCondition(keys: OrderKey[], values: (string | null)[], reverse: boolean): Cond {
+  if (keys.every((k) => !k.nullable && k.descending === keys[0]!.descending)) {
+    // One row comparison: Postgres can walk an index from it.
+    const greater = keys[0]!.descending === reverse;
+    return sql<SqlBool>`(${sql.join(keys.map((k) => k.expr))}) ${sql.raw(greater ? '>' : '<')} (${sql.join(keys.map((k, i) => sql`${values[i] ?? null}::${sql.raw(k.cast)}`))})`;
+  }
+  type Term = { expr: RawBuilder<unknown>; value: RawBuilder<unknown>; greater: boolean };
+  const terms: Term[] = [];
+  keys.forEach((k, i) => {
+    const v = values[i] ?? null;
+    if (k.nullable) terms.push({ expr: sql`(${k.expr} IS NULL)`, value: sql`${v === null}::boolean`, greater: !reverse });
+    terms.push({ expr: k.expr, value: sql`${v}::${sql.raw(k.cast)}`, greater: k.descending === reverse });
+  });
+  const branches: Cond[] = terms.map((t, j) => {
+    const equal = terms.slice(0, j).map((p) => sql<SqlBool>`${p.expr} IS NOT DISTINCT FROM ${p.value}`);
+    return and([...equal, sql<SqlBool>`${t.expr} ${sql.raw(t.greater ? '>' : '<')} ${t.value}`]);
+  });
+  return or(branches);
+}
