@@ -11,12 +11,12 @@ import { registerFhirRoutes } from './http/fhir-plugin.ts';
 import { registerHealth } from './http/health.ts';
 import { registerNotFound } from './http/not-found.ts';
 import { trackRoutes } from './http/route-table.ts';
-import { indexWriteHook } from './search/write-index.ts';
+import { indexWriteStatement } from './search/write-index.ts';
 import { connect } from './store/connect.ts';
 import { devIssuer } from './auth/dev-key.ts';
 import { compartmentWriteGuard } from './auth/guard.ts';
 import { createTokenVerifier, type AuthSettings } from './auth/verify-token.ts';
-import { auditWriteHook } from './audit/audit-hook.ts';
+import { auditWriteStatement } from './audit/audit-hook.ts';
 import { AuditTrail } from './audit/audit-trail.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerHardening } from './http/hardening.ts';
@@ -97,8 +97,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       now: () => new Date(),
       validate: validateBase,
       validateProfiles: profileValidator(options.profileEnforcement ?? 'strict'),
-      // Index rows first: the guard and the audit record then see a complete write.
-      writeHooks: secure ? [indexWriteHook, compartmentWriteGuard, auditWriteHook(trail)] : [indexWriteHook],
+      writeChecks: secure ? [compartmentWriteGuard] : [],
+      writeStatements: secure ? [indexWriteStatement, auditWriteStatement()] : [indexWriteStatement],
       auditTrail: secure ? trail : undefined,
     },
   });

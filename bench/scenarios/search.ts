@@ -10,7 +10,7 @@ import { loadDefinitions } from '../../src/fhir/definitions.ts';
 import { persist } from '../../src/fhir/persist.ts';
 import type { FhirContext } from '../../src/fhir/types.ts';
 import { stamp } from '../../src/fhir/versioning.ts';
-import { indexWriteHook } from '../../src/search/write-index.ts';
+import { indexWriteStatement } from '../../src/search/write-index.ts';
 import { connect } from '../../src/store/connect.ts';
 import type { Db } from '../../src/store/resource-store.ts';
 import { validateBase } from '../../src/validation/validate-base.ts';
@@ -65,7 +65,7 @@ export async function searchScenarios(server: Server, s: BenchSettings): Promise
 async function ingestCost(db: Db, baseUrl: string): Promise<{ withIndex: number; without: number; writes: number }> {
   const writes = Number(process.env.BENCH_INGEST_WRITES ?? 1500);
   const sample = syntheticPatient(1).filter((r) => r.resourceType === 'Observation')[0]!;
-  const ctx = (hooks: boolean): FhirContext => ({ db, baseUrl, now: () => new Date(), validate: validateBase, writeHooks: hooks ? [indexWriteHook] : [] });
+  const ctx = (hooks: boolean): FhirContext => ({ db, baseUrl, now: () => new Date(), validate: validateBase, writeStatements: hooks ? [indexWriteStatement] : [] });
   const run = async (hooks: boolean) => {
     const c = ctx(hooks);
     const t0 = performance.now();

@@ -4,21 +4,19 @@
  * not happen).
  */
 import { randomUUID } from 'node:crypto';
-import type { WriteHook } from '../fhir/persist.ts';
+import { sql } from 'kysely';
+import type { WriteStatement } from '../fhir/persist.ts';
 import { auditRow } from './audit-event.ts';
-import type { AuditTrail } from './audit-trail.ts';
 
-export function auditWriteHook(trail: AuditTrail): WriteHook {
-  return async (tx, { stored, previous }, ctx) => {
+export function auditWriteStatement(): WriteStatement {
+  return ({ stored, previous }, ctx) => {
     const audit = ctx.audit;
     if (!audit) {
-      return;
+      return undefined;
     }
     const patients = new Set([...audit.patients, ...stored.patients, ...(previous?.patients ?? [])]);
     const interaction = audit.interaction === 'operation' || audit.interaction.startsWith('search') ? (stored.deleted ? 'delete' : previous ? 'update' : 'create') : audit.interaction;
-    await trail.appendIn(
-      tx,
-      auditRow({
+    const row = auditRow({
         id: randomUUID(),
         recorded: ctx.now(),
         interaction,
@@ -31,8 +29,9 @@ export function auditWriteHook(trail: AuditTrail): WriteHook {
         versionId: String(stored.versionId),
         query: audit.query,
         patients: [...patients],
-      }),
-    );
+      });
+    // Set now: if the write then fails, the answer is an error and is audited as one anyway.
     audit.recordedInTransaction = true;
+    return sql`audit_append(${JSON.stringify([row])}::jsonb, true)`;
   };
 }

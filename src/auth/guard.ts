@@ -8,7 +8,7 @@
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { patientsOf } from '../fhir/compartment.ts';
 import { bilingual, FhirError, issue } from '../fhir/errors.ts';
-import type { WriteHook } from '../fhir/persist.ts';
+import type { WriteCheck } from '../fhir/persist.ts';
 import type { FhirResult } from '../fhir/types.ts';
 import type { Actor } from './actor.ts';
 import { roleForbids } from './roles.ts';
@@ -147,8 +147,8 @@ export function filterResult(actor: Actor, single: boolean, result: FhirResult):
   return { ...result, body: { ...rest, entry: [...kept, withheld(entries.length - kept.length)] } };
 }
 
-/** Inside the write transaction: a patient/ token writes only within its patient's compartment, before and after. */
-export const compartmentWriteGuard: WriteHook = async (_tx, written, ctx) => {
+/** Before a write is sent: a patient/ token writes only within its patient's compartment, before and after. */
+export const compartmentWriteGuard: WriteCheck = (written, ctx) => {
   const actor = ctx.actor;
   const { stored, previous } = written;
   const permission: Permission = stored.deleted ? 'd' : previous && !previous.deleted ? 'u' : 'c';

@@ -1,12 +1,21 @@
 /**
- * The one place a version is written. Everything that must commit or fail
- * together with the resource row (search index rows, the audit record) is a
- * `WriteHook` run in the same database transaction; with no hooks a write
- * stays a single statement. Inside a bundle transaction the caller's
- * transaction is reused, so a failed entry rolls everything back.
+ * The one place a version is written. What must commit or fail together with
+ * the resource row comes in three kinds:
+ * - `WriteCheck`s refuse a write before anything is sent (the patient-token
+ *   compartment rule);
+ * - `WriteStatement`s contribute a SQL function call (search index rows, the
+ *   audit record) that runs in the SAME statement as the row write, only if
+ *   the row was written: a write with its indexes and audit record is one
+ *   round trip and, outside bundles, needs no explicit transaction (each
+ *   round trip costs ~0.1 ms of system time on these VMs; five per write made
+ *   creates four times slower);
+ * - `WriteHook`s run their own statements in the write's transaction, for work
+ *   that must read first (e.g. locking a prescription before a dispense).
+ * Inside a bundle transaction the caller's transaction is reused, so a failed
+ * entry rolls everything back.
  */
+import { sql, type RawBuilder } from 'kysely';
 import type { Db, StoredVersion } from '../store/resource-store.ts';
-import { insertFirstVersion, writeNextVersion } from '../store/resource-store.ts';
 import type { FhirContext } from './types.ts';
 
 export interface WrittenVersion {
@@ -15,24 +24,53 @@ export interface WrittenVersion {
   previous: StoredVersion | undefined;
 }
 
+/** Throws (a FhirError) to refuse the write; runs before anything reaches the database. */
+export type WriteCheck = (written: WrittenVersion, ctx: FhirContext) => void;
+
+/** A SQL expression (typically a function call) evaluated once, in the write's statement, if the row is written. */
+export type WriteStatement = (written: WrittenVersion, ctx: FhirContext) => RawBuilder<unknown> | undefined;
+
 /** Runs inside the write's transaction, after the resource row is written; throwing rolls the write back. */
 export type WriteHook = (tx: Db, written: WrittenVersion, ctx: FhirContext) => Promise<void>;
 
+/** The row write itself: returns one row when written, none when the id is taken or the version moved on. */
+function rowWrite(v: StoredVersion, previous: StoredVersion | undefined): RawBuilder<unknown> {
+  if (!previous) {
+    return sql`INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content, patients)
+      VALUES (${v.resourceType}, ${v.id}, ${v.versionId}, ${v.lastUpdated}, ${v.deleted}, ${v.content}, ${v.patients}::text[])
+      ON CONFLICT (resource_type, id) DO NOTHING RETURNING 1 AS written`;
+  }
+  return sql`UPDATE resource SET version_id = ${v.versionId}, last_updated = ${v.lastUpdated}, deleted = ${v.deleted}, content = ${v.content}, patients = ${v.patients}::text[]
+    WHERE resource_type = ${v.resourceType} AND id = ${v.id} AND version_id = ${previous.versionId} RETURNING 1 AS written`;
+}
+
 /** Compare-and-set write of `stored` over `previous`; false when another writer got there first. */
 export async function persist(ctx: FhirContext, stored: StoredVersion, previous: StoredVersion | undefined): Promise<boolean> {
-  const hooks = ctx.writeHooks ?? [];
-  const write = (db: Db) => (previous ? writeNextVersion(db, stored, previous.versionId) : insertFirstVersion(db, stored));
-  if (hooks.length === 0) {
-    return write(ctx.db);
+  const written: WrittenVersion = { stored, previous };
+  for (const check of ctx.writeChecks ?? []) {
+    check(written, ctx);
   }
-  const run = async (tx: Db): Promise<boolean> => {
-    if (!(await write(tx))) {
+  const extras = (ctx.writeStatements ?? []).flatMap((s) => {
+    const expression = s(written, ctx);
+    return expression ? [expression] : [];
+  });
+  // Each extra reads from `w`, so it runs only when the row was written; the final SELECT forces every CTE.
+  const ctes = [sql`w AS (${rowWrite(stored, previous)})`, ...extras.map((e, i) => sql`${sql.id(`x${i}`)} AS (SELECT ${e} FROM w)`)];
+  const counts = extras.map((_, i) => sql`(SELECT count(*) FROM ${sql.id(`x${i}`)})`);
+  const statement = sql<{ written: string }>`WITH ${sql.join(ctes)} SELECT (SELECT count(*) FROM w) AS written${counts.length ? sql`, ${sql.join(counts)}` : sql``}`;
+  const hooks = ctx.writeHooks ?? [];
+  const run = async (db: Db): Promise<boolean> => {
+    const { rows } = await statement.execute(db);
+    if (Number(rows[0]?.written ?? 0) !== 1) {
       return false;
     }
     for (const hook of hooks) {
-      await hook(tx, { stored, previous }, ctx);
+      await hook(db, written, ctx);
     }
     return true;
   };
-  return ctx.db.isTransaction ? run(ctx.db) : ctx.db.transaction().execute(run);
+  if (hooks.length === 0 || ctx.db.isTransaction) {
+    return run(ctx.db);
+  }
+  return ctx.db.transaction().execute(run);
 }

@@ -6,7 +6,7 @@
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Db } from '../store/resource-store.ts';
-import type { WriteHook } from './persist.ts';
+import type { WriteCheck, WriteHook, WriteStatement } from './persist.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { AuditInfo } from '../audit/audit-info.ts';
 import type { AuditTrail } from '../audit/audit-trail.ts';
@@ -62,6 +62,10 @@ export interface FhirContext {
   validateProfiles?: ProfileValidator;
   /** Work that commits or fails with each write (search indexes, audit). */
   writeHooks?: readonly WriteHook[];
+  /** Refusals decided before a write is sent (see persist.ts). */
+  writeChecks?: readonly WriteCheck[];
+  /** SQL run in the same statement as each write (search indexes, audit). */
+  writeStatements?: readonly WriteStatement[];
   /** The authenticated caller (absent only for internal calls). */
   actor?: Actor;
   /** Facts for this request's audit record; interactions add what they learn. */

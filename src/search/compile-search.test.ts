@@ -34,7 +34,8 @@ describe('compiled SQL', () => {
     expect(compile('Patient', 'name=Jo%25sé_').parameters).toContain('jo\\%se\\_%');
     expect(compile('Patient', 'name:contains=JOSÉ').parameters).toContain('%jose%');
     const exact = compile('Patient', 'name:exact=José');
-    expect(exact.sql).toContain('"s1"."exact" = $4');
+    expect(exact.sql).toContain('("s1"."value" = $4 AND "s1"."exact" = $5)');
+    expect(exact.parameters).toContain('jose');
     expect(exact.parameters).toContain('José');
   });
 

@@ -21,7 +21,8 @@ export function or(parts: Cond[]): Cond {
 }
 
 export function stringCond(a: string, v: StringValue, modifier: string | undefined): Cond {
-  if (modifier === 'exact') return sql<SqlBool>`${col(a, 'exact')} = ${v.text}`;
+  // :exact also pins the normalised value, so the lookup runs on the one string index (no index on `exact`).
+  if (modifier === 'exact') return sql<SqlBool>`(${col(a, 'value')} = ${normalizeText(v.text)} AND ${col(a, 'exact')} = ${v.text})`;
   const norm = escapeLike(normalizeText(v.text));
   return modifier === 'contains' ? sql<SqlBool>`${col(a, 'value')} LIKE ${`%${norm}%`}` : sql<SqlBool>`${col(a, 'value')} LIKE ${`${norm}%`}`;
 }

@@ -1,13 +1,12 @@
 /**
  * Keeps the index tables equal to the current version of each resource: the
- * `WriteHook` below runs in the transaction of every create, update, patch
- * and delete, removes the resource's old rows and inserts the new ones, all
- * in ONE statement (data-modifying CTEs, arrays through unnest) so that
- * indexing costs a single extra round trip per write.
+ * `WriteStatement` below joins every create, update, patch and delete's own
+ * statement with a call of `sp_replace()`, which removes the resource's old
+ * rows and inserts the new ones: no extra round trip, no per-write planning.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { sql, type RawBuilder } from 'kysely';
-import type { WriteHook } from '../fhir/persist.ts';
+import type { WriteStatement } from '../fhir/persist.ts';
 import type { Db } from '../store/resource-store.ts';
 import { extractIndexValues, type IndexRows } from './extract-index-values.ts';
 
@@ -23,34 +22,32 @@ const columns: { [T in keyof IndexRows]: Record<string, string> } = {
 };
 const tables = Object.keys(columns) as (keyof IndexRows)[];
 
-export const indexWriteHook: WriteHook = async (tx, written) => {
-  const { stored, previous } = written;
+/** The index rows of a write, replaced in the write's own statement (see persist.ts). */
+export const indexWriteStatement: WriteStatement = ({ stored, previous }) => {
   const resource = stored.content === null ? undefined : (JSON.parse(stored.content) as Resource);
-  await replaceIndexRows(tx, stored.resourceType, stored.id, resource ? extractIndexValues(resource) : undefined, previous !== undefined);
+  return replaceCall(stored.resourceType, stored.id, resource ? extractIndexValues(resource) : undefined, previous !== undefined);
 };
 
-/**
- * Replaces the index rows of one resource. `rows` undefined removes them (a deletion);
- * `hadRows` false skips the deletes (a first version has nothing to remove).
- */
-export async function replaceIndexRows(db: Db, resourceType: string, id: string, rows: IndexRows | undefined, hadRows: boolean): Promise<void> {
-  const parts: RawBuilder<unknown>[] = [];
-  tables.forEach((table, n) => {
-    if (hadRows) parts.push(sql`${sql.id(`d${n}`)} AS (DELETE FROM ${sql.table(table)} WHERE resource_type = ${resourceType} AND id = ${id})`);
-    const list = rows?.[table] ?? [];
-    if (list.length > 0) parts.push(sql`${sql.id(`i${n}`)} AS (${insertRows(table, resourceType, id, list)})`);
-  });
-  if (parts.length === 0) return;
-  // Every sub-statement sees the snapshot from before the statement, so the deletes never remove the new rows.
-  await sql`WITH ${sql.join(parts)} SELECT 1`.execute(db);
+function replaceCall(resourceType: string, id: string, rows: IndexRows | undefined, hadRows: boolean): RawBuilder<unknown> | undefined {
+  const present = rows ? Object.fromEntries(tables.filter((t) => rows[t].length > 0).map((t) => [t, rows[t]])) : undefined;
+  if (!hadRows && (!present || Object.keys(present).length === 0)) return undefined;
+  return sql`sp_replace(${resourceType}, ${id}, ${hadRows}, ${present ? JSON.stringify(present, openEnded) : null}::jsonb)`;
 }
 
-function insertRows<T extends keyof IndexRows>(table: T, resourceType: string, id: string, list: IndexRows[T]): RawBuilder<unknown> {
-  const cols = Object.entries(columns[table]);
-  const arrays = cols.map(([name, type]) => sql`${list.map((r) => (r as unknown as Record<string, unknown>)[name] ?? null)}::${sql.raw(type)}`);
-  const names = cols.map(([name]) => sql.id(name));
-  return sql`INSERT INTO ${sql.table(table)} (resource_type, id, param, grp, ${sql.join(names)})
-    SELECT ${resourceType}, ${id}, u.* FROM unnest(${list.map((r) => r.param)}::text[], ${list.map((r) => r.grp)}::smallint[], ${sql.join(arrays)}) AS u`;
+/** Open-ended date ranges are JavaScript's extreme dates (years ±275760), which PostgreSQL reads only as ±infinity. */
+function openEnded(_key: string, value: unknown): unknown {
+  return typeof value === 'string' && /^[+-]\d{6}-/.test(value) ? (value.startsWith('-') ? '-infinity' : 'infinity') : value;
+}
+
+/**
+ * Replaces the index rows of one resource through `sp_replace()` (see the
+ * search migration): one round trip, plans cached by the database.
+ * `rows` undefined removes them (a deletion); `hadRows` false skips the
+ * deletes (a first version has nothing to remove).
+ */
+export async function replaceIndexRows(db: Db, resourceType: string, id: string, rows: IndexRows | undefined, hadRows: boolean): Promise<void> {
+  const call = replaceCall(resourceType, id, rows, hadRows);
+  if (call) await sql`SELECT ${call}`.execute(db);
 }
 
 /** Indexes many resources with one statement per table (bulk loads and `npm run reindex`). */
