@@ -5,6 +5,7 @@
 import type { CapabilityStatement, CapabilityStatementRestInteraction, CapabilityStatementRestResource, CapabilityStatementRestResourceInteraction } from '@medplum/fhirtypes';
 import { profiledTypes } from '../validation/validate-profiles.ts';
 import { resourceTypes } from './definitions.ts';
+import { everythingOperationDefinition } from './operations/everything.ts';
 import { validateOperationDefinition } from './operations/validate.ts';
 import { searchCapabilities } from '../search/search-capabilities.ts';
 import { implementedInteractions } from './routes.ts';
@@ -36,7 +37,10 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
     conditionalRead: 'full-support',
     conditionalUpdate: true,
     conditionalDelete: 'single',
-    operation: [{ name: 'validate', definition: validateOperationDefinition.url ?? '' }],
+    operation: [
+      { name: 'validate', definition: validateOperationDefinition.url ?? '' },
+      ...(t === 'Patient' ? [{ name: 'everything', definition: everythingOperationDefinition.url ?? '' }] : []),
+    ],
     ...search.get(t),
   }));
   return {

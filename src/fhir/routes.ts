@@ -15,6 +15,7 @@ import type { Access } from '../auth/guard.ts';
 import { search } from './search.ts';
 import type { FhirRequest, HttpMethod, Interaction } from './types.ts';
 import { update } from './update.ts';
+import { everything } from './operations/everything.ts';
 import { validateOperation } from './operations/validate.ts';
 import { vread } from './vread.ts';
 
@@ -66,6 +67,7 @@ export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'PUT', path: '/:type', interaction: 'update', handler: conditionalUpdate },
   { method: 'PATCH', path: '/:type', interaction: 'patch', handler: conditionalPatch },
   { method: 'DELETE', path: '/:type', interaction: 'delete', handler: conditionalDelete },
+  { method: 'GET', path: '/Patient/:id/$everything', resourceType: 'Patient', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'Patient' }), handler: everything },
   { method: 'POST', path: '/:type/$validate', interaction: 'operation', access: (req) => ({ permission: 'r', resourceType: req.resourceType }), handler: validateOperation },
   { method: 'POST', path: '/:type/:id/$validate', interaction: 'operation', access: (req) => ({ permission: 'r', resourceType: req.resourceType }), handler: validateOperation },
   { method: 'GET', path: '/:type/_history', interaction: 'history-type', handler: history },
