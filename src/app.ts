@@ -39,6 +39,8 @@ export interface AppOptions {
   /** Requests per minute per client; 0 disables. Default 6000. */
   rateLimitPerMinute?: number;
   requestTimeoutMs?: number;
+  /** Largest transaction/batch bundle accepted; default 10,000 entries (the body size limit applies too). */
+  maxBundleEntries?: number;
   /** false only in benchmarks measuring the cost of authentication and audit (bench/server.ts). */
   security?: boolean;
   /** MX profiles: `strict` (default) for every resource of a profiled type, `declared` only for those in meta.profile. */
@@ -100,6 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       writeChecks: secure ? [compartmentWriteGuard] : [],
       writeStatements: secure ? [indexWriteStatement, auditWriteStatement()] : [indexWriteStatement],
       auditTrail: secure ? trail : undefined,
+      maxBundleEntries: options.maxBundleEntries,
     },
   });
   return app;

@@ -18,6 +18,7 @@ export interface Config {
   corsOrigins: string[];
   rateLimitPerMinute: number;
   requestTimeoutMs: number;
+  maxBundleEntries: number;
   /** MX_PROFILE_ENFORCEMENT: `strict` (default) or `declared`. */
   profileEnforcement: 'strict' | 'declared';
 }
@@ -44,6 +45,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     rateLimitPerMinute: int(env.RATE_LIMIT_PER_MINUTE, 6000, 'RATE_LIMIT_PER_MINUTE'),
     requestTimeoutMs: int(env.REQUEST_TIMEOUT_MS, 60_000, 'REQUEST_TIMEOUT_MS'),
+    maxBundleEntries: int(env.BUNDLE_MAX_ENTRIES, 10_000, 'BUNDLE_MAX_ENTRIES'),
     profileEnforcement: enforcement(env.MX_PROFILE_ENFORCEMENT),
   };
 }

@@ -12,6 +12,7 @@ import { accessFor, authorize, filterResult } from '../auth/guard.ts';
 import { auditRow } from '../audit/audit-event.ts';
 import { auditFacts, type AuditInfo } from '../audit/audit-info.ts';
 import { assignTargets, rewriteReferences, type PlannedEntry } from './bundle-references.ts';
+import { resolveConditionalReferences } from './conditional-references.ts';
 import { badRequest, FhirError, isFhirError, issue } from './errors.ts';
 import { jsonPatchType } from './patch.ts';
 import { parsePrefer } from './prefer.ts';
@@ -19,12 +20,12 @@ import { matchRoute } from './route-match.ts';
 import type { FhirRoute } from './routes.ts';
 import type { FhirContext, FhirRequest, FhirResult, HttpMethod, Query } from './types.ts';
 
-export const maxBundleEntries = 10_000;
+export const defaultMaxBundleEntries = 10_000;
 const methods: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const order: Record<PlannedEntry['method'], number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3 };
 const reasons: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified' };
 
-function requireBundle(body: unknown): Bundle & { type: 'transaction' | 'batch' } {
+function requireBundle(body: unknown, maxBundleEntries: number): Bundle & { type: 'transaction' | 'batch' } {
   const bundle = body as Bundle | undefined;
   if (!bundle || typeof bundle !== 'object' || bundle.resourceType !== 'Bundle') {
     throw badRequest({ es: 'Se espera un Bundle de tipo transaction o batch', en: 'A Bundle of type transaction or batch is expected' }, 'Bundle');
@@ -152,7 +153,7 @@ function locate(error: FhirError, p: PlannedEntry, resourceType: string | undefi
 
 export function bundleInteraction(routes: () => readonly FhirRoute[]) {
   return async function bundle(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
-    const input = requireBundle(req.body);
+    const input = requireBundle(req.body, ctx.maxBundleEntries ?? defaultMaxBundleEntries);
     if (ctx.audit) ctx.audit.interaction = input.type;
     const planned = (input.entry ?? []).map((e, i) => plan(e, i, ctx.baseUrl));
     const outcomes: EntryOutcome[] = new Array(planned.length);
@@ -168,6 +169,12 @@ export function bundleInteraction(routes: () => readonly FhirRoute[]) {
       }
       const sequence = [...planned].sort((a, b) => order[a.method] - order[b.method] || a.index - b.index);
       await ctx.db.transaction().execute(async (tx) => {
+        for (const p of planned) {
+          const where = `Bundle.entry[${p.index}].resource`;
+          await resolveConditionalReferences(input.entry?.[p.index]?.resource, { ...ctx, db: tx }, where).catch((err: unknown) => {
+            throw isFhirError(err) ? locate(err, p, undefined) : err;
+          });
+        }
         for (const p of sequence) {
           const audit = entryAudit(ctx.audit, p, routes());
           const entryCtx: FhirContext = { ...ctx, db: tx, audit };
@@ -185,6 +192,7 @@ export function bundleInteraction(routes: () => readonly FhirRoute[]) {
         const audit = entryAudit(ctx.audit, p, routes());
         const entryCtx: FhirContext = { ...ctx, audit };
         try {
+          await resolveConditionalReferences(input.entry?.[p.index]?.resource, ctx, `Bundle.entry[${p.index}].resource`);
           const result = await runEntry(p, input, routes(), req, entryCtx);
           outcomes[p.index] = { status: result.status, result };
           if (audit && trail && !audit.recordedInTransaction) await trail.record(auditRow(auditFacts(audit, result.status)));

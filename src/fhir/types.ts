@@ -70,6 +70,8 @@ export interface FhirContext {
   actor?: Actor;
   /** Facts for this request's audit record; interactions add what they learn. */
   audit?: AuditInfo;
+  /** Largest transaction/batch accepted (BUNDLE_MAX_ENTRIES). */
+  maxBundleEntries?: number;
   /** Where bundles record their entries' audit events. */
   auditTrail?: AuditTrail;
 }

@@ -158,3 +158,15 @@ describe('batch', () => {
     expect(res.statusCode).toBe(403);
   });
 });
+
+describe('limits', () => {
+  const small = useTestApp({ maxBundleEntries: 3 });
+  test('a bundle over the configured entry limit is 413 and nothing is written', async () => {
+    const tag = uniqueTag();
+    const entry = Array.from({ length: 4 }, () => ({ resource: { resourceType: 'Basic', meta: { tag: [{ code: tag }] }, code: { text: 'x' } }, request: { method: 'POST', url: 'Basic' } }));
+    const res = await small.request({ method: 'POST', url: '/fhir', headers: fhirJson, payload: { resourceType: 'Bundle', type: 'transaction', entry } });
+    expect(res.statusCode).toBe(413);
+    expect(res.json().issue[0].details.text).toMatch(/excede 3 entradas/);
+    expect(await historyContains(tag)).toBe(false);
+  });
+});

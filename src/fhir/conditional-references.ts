@@ -1,0 +1,55 @@
+/**
+ * Conditional references in bundles (https://hl7.org/fhir/R4/http.html#trules):
+ * `"reference": "Patient?identifier=urn:oid:2.16.840.1.113883.4.629|VIRB…"`
+ * is a search that must match exactly one resource; it is then rewritten to
+ * `Patient/<id>`. No match or several matches fail the entry (the whole
+ * transaction), naming the reference.
+ */
+import { badRequest, preconditionFailed } from './errors.ts';
+import { parseRequest } from './search.ts';
+import type { FhirContext, Query } from './types.ts';
+import { runPage } from '../search/run-search.ts';
+
+const conditional = /^([A-Z][A-Za-z]+)\?(.+)$/;
+
+function collect(node: unknown, into: Map<string, Record<string, unknown>[]>): void {
+  if (Array.isArray(node)) {
+    for (const item of node) collect(item, into);
+  } else if (node !== null && typeof node === 'object') {
+    const record = node as Record<string, unknown>;
+    for (const [key, value] of Object.entries(record)) {
+      if (key === 'reference' && typeof value === 'string' && conditional.test(value)) {
+        into.set(value, [...(into.get(value) ?? []), record]);
+      } else if (typeof value === 'object') {
+        collect(value, into);
+      }
+    }
+  }
+}
+
+function toQuery(search: string): Query {
+  const query: Query = {};
+  for (const [key, value] of new URLSearchParams(search)) {
+    const existing = query[key];
+    query[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return query;
+}
+
+/** Resolves, in place, every conditional reference in `resource`; `where` names the entry for errors. */
+export async function resolveConditionalReferences(resource: unknown, ctx: FhirContext, where: string): Promise<void> {
+  const found = new Map<string, Record<string, unknown>[]>();
+  collect(resource, found);
+  for (const [reference, holders] of found) {
+    const [, type = '', search = ''] = conditional.exec(reference) ?? [];
+    const parsed = parseRequest(type, { ...toQuery(search), _count: '2' }, 'handling=strict');
+    const page = await runPage(ctx.db, parsed, { baseUrl: ctx.baseUrl, now: ctx.now() });
+    if (page.rows.length === 0) {
+      throw badRequest({ es: `La referencia condicional ${reference} no coincide con ningún recurso`, en: `Conditional reference ${reference} matches no resource` }, where, 'not-found');
+    }
+    if (page.rows.length > 1) {
+      throw preconditionFailed({ es: `La referencia condicional ${reference} coincide con más de un recurso`, en: `Conditional reference ${reference} matches more than one resource` }, where);
+    }
+    for (const holder of holders) holder.reference = `${type}/${page.rows[0]?.id ?? ''}`;
+  }
+}
