@@ -156,7 +156,7 @@ export function bundleInteraction(routes: () => readonly FhirRoute[]) {
     const input = requireBundle(req.body, ctx.maxBundleEntries ?? defaultMaxBundleEntries);
     if (ctx.audit) ctx.audit.interaction = input.type;
     const planned = (input.entry ?? []).map((e, i) => plan(e, i, ctx.baseUrl));
-    const outcomes: EntryOutcome[] = new Array(planned.length);
+    const outcomes: EntryOutcome[] = Array.from({ length: planned.length });
     const trail = ctx.auditTrail;
     if (input.type === 'transaction') {
       const targets = assignTargets(input, planned);

@@ -12,7 +12,8 @@ export function writeResult(status: number, stored: StoredVersion, prefer: strin
       return { status, headers };
     case 'OperationOutcome':
       return { status, headers, body: outcome([{ severity: 'information', code: 'informational', details: { text: bilingual(message) } }]) };
-    default:
+    case 'representation':
+    case undefined:
       return { status, headers, body: stored.content ?? undefined };
   }
 }

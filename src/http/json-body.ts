@@ -36,7 +36,7 @@ export function registerJsonParsers(app: FastifyInstance): void {
         done(badRequest({ es: `El JSON anida más de ${maxJsonDepth} niveles`, en: `The JSON nests deeper than ${maxJsonDepth} levels` }, undefined, 'too-costly'), undefined);
         return;
       }
-      parse(request, body as string, done);
+      void parse(request, body as string, done);
     },
   );
 }

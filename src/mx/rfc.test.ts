@@ -58,7 +58,7 @@ describe('rfcCheckDigit and validateRfcCheckDigit', () => {
 
   it('writes 10 as A', () => {
     // Find a homoclave whose check is 10 by the formula, and confirm it is written A.
-    const found = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'].map((c) => `GODE561231G${c}`).find((first) => rfcCheckDigit(first) === 'A');
+    const found = Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZ').map((c) => `GODE561231G${c}`).find((first) => rfcCheckDigit(first) === 'A');
     expect(found).toBeDefined();
     expect(validateRfcCheckDigit(`${found}A`)).toEqual({ ok: true });
   });

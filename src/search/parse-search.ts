@@ -47,7 +47,7 @@ function parseFilter(req: SearchRequest, types: string[], name: string, value: s
   if (name.startsWith('_has:')) return parseHas(req, types, name, value, depth, root);
   const dot = name.indexOf('.');
   const head = dot >= 0 ? name.slice(0, dot) : name;
-  const [code = '', modifier] = head.split(':', 2) as [string, string | undefined];
+  const [code, modifier] = head.split(':', 2) as [string, string | undefined];
   if (code === '_id') return idFilter(root, modifier, value);
   if (code === '_lastUpdated') {
     if (modifier !== undefined) throw unsupportedModifier(root, modifier);

@@ -6,19 +6,22 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { fhirJson, useTestApp } from '../support/app.ts';
+import { fhirJson, uniqueTag, useTestApp } from '../support/app.ts';
 
 const t = useTestApp();
 const folder = path.resolve(import.meta.dirname, '../fixtures/synthea');
 type Json = Record<string, any>;
 const resources: Json[] = [];
+// Other files load the same sample patients (as transactions, under other ids): this file's copies carry a tag,
+// and the queries that would otherwise match those copies too (by name) are restricted to it.
+const tag = uniqueTag();
 
 beforeAll(async () => {
   for (const file of readdirSync(folder).filter((f) => f.endsWith('.json'))) {
     const bundle = JSON.parse(readFileSync(path.join(folder, file), 'utf8')) as { entry: { fullUrl: string; resource: Json }[] };
     const urls = new Map(bundle.entry.map((e) => [e.fullUrl, `${e.resource.resourceType}/${e.resource.id}`]));
     const text = JSON.stringify(bundle.entry.map((e) => e.resource)).replace(/"urn:uuid:[0-9a-f-]+"/g, (m) => JSON.stringify(urls.get(m.slice(1, -1)) ?? m.slice(1, -1)));
-    resources.push(...(JSON.parse(text) as Json[]));
+    resources.push(...(JSON.parse(text) as Json[]).map((r) => ({ ...r, meta: { ...r.meta, tag: [...(r.meta?.tag ?? []), { code: tag }] } })));
   }
   for (const r of resources) {
     const res = await t.request({ method: 'PUT', url: `/fhir/${r.resourceType}/${r.id}`, headers: fhirJson, payload: r });
@@ -41,10 +44,10 @@ describe('Synthea', () => {
     for (const p of of('Patient')) {
       const family = p.name[0].family as string;
       const expected = p.birthDate >= '1980' ? [p.id] : [];
-      expect(ids(await get(`Patient?family=${encodeURIComponent(family.toLowerCase())}&birthdate=ge1980`))).toEqual(expected);
+      expect(ids(await get(`Patient?family=${encodeURIComponent(family.toLowerCase())}&birthdate=ge1980&_tag=${tag}`))).toEqual(expected);
     }
     const maria = of('Patient').find((p) => p.name[0].given[0].startsWith('María'))!;
-    expect(ids(await get('Patient?given=maria&family=razo'))).toEqual([maria.id]);
+    expect(ids(await get(`Patient?given=maria&family=razo&_tag=${tag}`))).toEqual([maria.id]);
   });
 
   test('Observation?subject=Patient/x&code=http://loinc.org|…&_sort=-date&_count=5', async () => {
@@ -96,7 +99,7 @@ describe('Synthea', () => {
     const bundle = await get(`Patient?_id=${p.id}&_revinclude=Encounter:patient`);
     expect(ids(bundle, 'include').sort()).toEqual(encounters);
     const family = encodeURIComponent(p.name[0].family);
-    const chained = await get(`Encounter?patient:Patient.family=${family}&_count=100`);
+    const chained = await get(`Encounter?patient:Patient.family=${family}&_tag=${tag}&_count=100`);
     expect(ids(chained).sort()).toEqual(encounters);
   });
 });
