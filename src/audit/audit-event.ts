@@ -5,7 +5,9 @@
  * https://hl7.org/fhir/R4/auditevent.html · https://profiles.ihe.net/ITI/BALP/
  */
 import type { AuditEvent, AuditEventAgent, AuditEventEntity } from '@medplum/fhirtypes';
+import type { Insertable } from 'kysely';
 import type { Actor } from '../auth/actor.ts';
+import type { AuditEventTable } from '../store/database.ts';
 import { cluesSystem } from '../mx/systems.ts';
 
 /** What the trail keeps of the caller (never the token itself). */
@@ -31,21 +33,8 @@ export interface AuditFacts {
   outcomeText?: string;
 }
 
-export interface AuditRow {
-  id: string;
-  recorded: Date;
-  action: string;
-  subtype: string;
-  outcome: string;
-  agent: string;
-  agent_role: string | null;
-  clues: string | null;
-  entity_type: string | null;
-  entity_id: string | null;
-  patients: string[];
-  /** The facts as compact JSON: what the hash chain covers; the AuditEvent is rendered from it. */
-  facts: string;
-}
+/** An audit_event row as appended (the chaining columns are set by audit_append()). */
+export type AuditRow = Omit<Insertable<AuditEventTable>, 'seq' | 'lane' | 'lane_seq' | 'prev_hash' | 'hash'> & { recorded: Date; patients: string[] };
 
 const actions: Record<string, AuditEvent['action']> = {
   create: 'C',

@@ -18,7 +18,8 @@ import { jsonPatchType } from './patch.ts';
 import { parsePrefer } from './prefer.ts';
 import { matchRoute } from './route-match.ts';
 import type { FhirRoute } from './routes.ts';
-import type { FhirContext, FhirRequest, FhirResult, HttpMethod, Query } from './types.ts';
+import { queryFromString } from './params.ts';
+import type { FhirContext, FhirRequest, FhirResult, HttpMethod } from './types.ts';
 
 export const defaultMaxBundleEntries = 10_000;
 const methods: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -48,15 +49,6 @@ function plan(entry: BundleEntry, index: number, baseUrl: string): PlannedEntry 
   const relative = url.startsWith(`${baseUrl}/`) ? url.slice(baseUrl.length + 1) : url.replace(/^\//, '');
   const q = relative.indexOf('?');
   return { index, method: method as PlannedEntry['method'], path: q === -1 ? relative : relative.slice(0, q), query: q === -1 ? '' : relative.slice(q + 1) };
-}
-
-function toQuery(search: string): Query {
-  const query: Query = {};
-  for (const [key, value] of new URLSearchParams(search)) {
-    const existing = query[key];
-    query[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
-  }
-  return query;
 }
 
 /** A PATCH entry carries its JSON Patch as a Binary resource (https://hl7.org/fhir/R4/http.html#patch). */
@@ -89,7 +81,7 @@ async function runEntry(p: PlannedEntry, bundle: Bundle, routes: readonly FhirRo
     resourceType: params.type ?? route.resourceType,
     id: params.id,
     versionId: params.vid,
-    query: toQuery(p.query),
+    query: queryFromString(p.query),
     body: p.method === 'PATCH' ? patchBody(source.resource, p.index) : source.resource,
     contentType: p.method === 'PATCH' ? jsonPatchType : 'application/fhir+json',
     assignedId: p.assignedId,

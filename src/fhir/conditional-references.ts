@@ -7,7 +7,8 @@
  */
 import { badRequest, preconditionFailed } from './errors.ts';
 import { parseRequest } from './search.ts';
-import type { FhirContext, Query } from './types.ts';
+import { queryFromString } from './params.ts';
+import type { FhirContext } from './types.ts';
 import { runPage } from '../search/run-search.ts';
 
 const conditional = /^([A-Z][A-Za-z]+)\?(.+)$/;
@@ -27,22 +28,13 @@ function collect(node: unknown, into: Map<string, Record<string, unknown>[]>): v
   }
 }
 
-function toQuery(search: string): Query {
-  const query: Query = {};
-  for (const [key, value] of new URLSearchParams(search)) {
-    const existing = query[key];
-    query[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
-  }
-  return query;
-}
-
 /** Resolves, in place, every conditional reference in `resource`; `where` names the entry for errors. */
 export async function resolveConditionalReferences(resource: unknown, ctx: FhirContext, where: string): Promise<void> {
   const found = new Map<string, Record<string, unknown>[]>();
   collect(resource, found);
   for (const [reference, holders] of found) {
     const [, type = '', search = ''] = conditional.exec(reference) ?? [];
-    const parsed = parseRequest(type, { ...toQuery(search), _count: '2' }, 'handling=strict');
+    const parsed = parseRequest(type, { ...queryFromString(search), _count: '2' }, 'handling=strict');
     const page = await runPage(ctx.db, parsed, { baseUrl: ctx.baseUrl, now: ctx.now() });
     if (page.rows.length === 0) {
       throw badRequest({ es: `La referencia condicional ${reference} no coincide con ningún recurso`, en: `Conditional reference ${reference} matches no resource` }, where, 'not-found');

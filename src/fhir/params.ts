@@ -47,3 +47,13 @@ export function parseInstantParam(query: Query, name: string): Date | undefined 
   }
   return date;
 }
+
+/** A query string (as in a bundle entry's request.url or a conditional reference) as a Query: repeated keys become arrays. */
+export function queryFromString(search: string): Query {
+  const query: Query = {};
+  for (const [key, value] of new URLSearchParams(search)) {
+    const existing = query[key];
+    query[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return query;
+}

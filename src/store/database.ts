@@ -39,6 +39,7 @@ export interface AuditEventTable {
   entity_type: string | null;
   entity_id: string | null;
   patients: string[];
+  /** The event's facts as compact JSON: what the hash chain covers; the AuditEvent is rendered from it. */
   facts: string;
   prev_hash: Generated<string>;
   hash: Generated<string>;
