@@ -6,7 +6,8 @@ import type { Db } from '../store/resource-store.ts';
 // numeric comes back from pg as a string.
 type Numeric = ColumnType<string, number | string, number | string>;
 
-export interface RecetaTables {
+// A type alias (not an interface) so it satisfies withTables' Record constraint.
+export type RecetaTables = {
   receta_folio_counter: { clues: string; last: ColumnType<string, number, number> };
   receta: {
     folio_system: string;
@@ -42,7 +43,7 @@ export interface RecetaTables {
   };
   receta_special_folio: { value: string; medication_request_id: string };
   receta_catalog: { medication_id: string; compendio_key: string | null; controlled_group: string };
-}
+};
 
 export type RecetaDb = Kysely<Database & RecetaTables>;
 
