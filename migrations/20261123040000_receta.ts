@@ -37,6 +37,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`CREATE INDEX receta_patient_curp ON receta (patient_curp)`.execute(db);
   await sql`CREATE INDEX receta_folio_value ON receta (folio)`.execute(db);
   await sql`CREATE INDEX receta_signed_at ON receta (signed_at)`.execute(db);
+  await sql`CREATE INDEX receta_provenance ON receta (provenance_id)`.execute(db);
   await sql`
     CREATE TABLE receta_item (
       medication_request_id text PRIMARY KEY,

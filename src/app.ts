@@ -23,6 +23,10 @@ import { registerSmartConfiguration } from './http/smart-configuration.ts';
 import { prepareValidation, validateBase } from './validation/validate-base.ts';
 import { profileValidator } from './validation/profile-hook.ts';
 import type { ProfileEnforcement } from './validation/validate-profiles.ts';
+import { recetaPredicate } from './receta/context.ts';
+import { keyRing, newSigningKey, type KeySet } from './receta/signing-keys.ts';
+import { recetaWriteHook } from './receta/write-hook.ts';
+import { registerRecetaJwks } from './http/receta-jwks.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -42,6 +46,8 @@ export interface AppOptions {
   security?: boolean;
   /** MX profiles: `strict` (default) for every resource of a profiled type, `declared` only for those in meta.profile. */
   profileEnforcement?: ProfileEnforcement;
+  /** Receta signing keys (private JWKs; the first signs). Absent: one ephemeral key (tests only: signatures die with the process). */
+  recetaSigningKeys?: KeySet;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -84,6 +90,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     registerAuth(app, { basePath, verify, trail });
   }
   registerSmartConfiguration(app, { basePath, issuer: options.auth.issuer ?? devIssuer, jwksUrl: options.auth.jwksUrl });
+  const receta = { keys: await keyRing(options.recetaSigningKeys ?? { keys: [await newSigningKey()] }), isReceta: recetaPredicate(options.profileEnforcement ?? 'strict') };
+  registerRecetaJwks(app, basePath, receta.keys);
   registerErrorHandler(app, bodyLimit);
   registerNotFound(app, basePath);
   registerHealth(app, db);
@@ -96,8 +104,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       now: () => new Date(),
       validate: validateBase,
       validateProfiles: profileValidator(options.profileEnforcement ?? 'strict'),
-      writeHooks: secure ? [compartmentWriteGuard, auditWriteHook(trail)] : [],
+      // The receta rules hold with or without security; they run before the audit row is appended.
+      writeHooks: secure ? [compartmentWriteGuard, recetaWriteHook(receta.isReceta), auditWriteHook(trail)] : [recetaWriteHook(receta.isReceta)],
       auditTrail: secure ? trail : undefined,
+      receta,
     },
   });
   return app;

@@ -20,6 +20,8 @@ export interface Config {
   requestTimeoutMs: number;
   /** MX_PROFILE_ENFORCEMENT: `strict` (default) or `declared`. */
   profileEnforcement: 'strict' | 'declared';
+  /** RECETA_SIGNING_JWKS_FILE: the institution's receta signing keys; absent: a development key in DATA_DIR. */
+  recetaSigningJwksFile?: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -45,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: int(env.RATE_LIMIT_PER_MINUTE, 6000, 'RATE_LIMIT_PER_MINUTE'),
     requestTimeoutMs: int(env.REQUEST_TIMEOUT_MS, 60_000, 'REQUEST_TIMEOUT_MS'),
     profileEnforcement: enforcement(env.MX_PROFILE_ENFORCEMENT),
+    recetaSigningJwksFile: env.RECETA_SIGNING_JWKS_FILE || undefined,
   };
 }
 

@@ -81,6 +81,11 @@ export function canSee(actor: Actor, resource: Resource, knownPatients?: readonl
   if (type === 'OperationOutcome') {
     return true;
   }
+  if (type === 'Parameters') {
+    // An operation's answer, not stored data: visible when what it embeds is (the route's access already gated the operation).
+    const embedded = (resource.parameter ?? []).flatMap((p) => [p.resource, ...(p.part ?? []).map((q) => q.resource)]);
+    return embedded.every((r) => r === undefined || canSee(actor, r));
+  }
   const permission: Permission | undefined = allows(actor.scopes, type, 'r') ? 'r' : allows(actor.scopes, type, 's') ? 's' : undefined;
   if (!permission) {
     return false;

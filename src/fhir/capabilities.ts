@@ -6,6 +6,14 @@ import type { CapabilityStatement, CapabilityStatementRestInteraction, Capabilit
 import { profiledTypes } from '../validation/validate-profiles.ts';
 import { resourceTypes } from './definitions.ts';
 import { validateOperationDefinition } from './operations/validate.ts';
+import { pharmacyQueueOperationDefinition } from './operations/pharmacy-queue.ts';
+import { signOperationDefinition } from './operations/sign.ts';
+import { verifyOperationDefinition } from './operations/verify-signature.ts';
+
+/** Operations of one resource type besides $validate. */
+const typeOperations: Record<string, { name: string; definition: string }[]> = {
+  MedicationRequest: [signOperationDefinition, verifyOperationDefinition, pharmacyQueueOperationDefinition].map((d) => ({ name: d.code ?? '', definition: d.url ?? '' })),
+};
 import { implementedInteractions } from './routes.ts';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 
@@ -32,7 +40,7 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
     updateCreate: true,
     conditionalRead: 'full-support',
     conditionalDelete: 'not-supported',
-    operation: [{ name: 'validate', definition: validateOperationDefinition.url ?? '' }],
+    operation: [{ name: 'validate', definition: validateOperationDefinition.url ?? '' }, ...(typeOperations[t] ?? [])],
   }));
   return {
     resourceType: 'CapabilityStatement',

@@ -15,6 +15,9 @@ import type { Access } from '../auth/guard.ts';
 import type { FhirRequest, HttpMethod, Interaction } from './types.ts';
 import { update } from './update.ts';
 import { validateOperation } from './operations/validate.ts';
+import { pharmacyQueueOperation } from './operations/pharmacy-queue.ts';
+import { signOperation } from './operations/sign.ts';
+import { verifyOperation } from './operations/verify-signature.ts';
 import { vread } from './vread.ts';
 
 /** R4 interaction codes (CapabilityStatement.rest.resource.interaction / rest.interaction). */
@@ -54,6 +57,11 @@ export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/AuditEvent', resourceType: 'AuditEvent', interaction: 'search-type', handler: searchAuditEvents },
   { method: 'GET', path: '/AuditEvent/$verify-chain', resourceType: 'AuditEvent', interaction: 'operation', access: () => ({ permission: 's', resourceType: 'AuditEvent' }), handler: verifyChainOperation },
   { method: 'GET', path: '/AuditEvent/:id', resourceType: 'AuditEvent', interaction: 'read', handler: readAuditEvent },
+  // Receta electrónica (src/receta): signing, verification and the pharmacy queue.
+  { method: 'GET', path: '/MedicationRequest/$pharmacy-queue', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 's', resourceType: 'MedicationRequest' }), handler: pharmacyQueueOperation },
+  { method: 'POST', path: '/MedicationRequest/:id/$sign', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 'u', resourceType: 'MedicationRequest' }), handler: signOperation },
+  { method: 'GET', path: '/MedicationRequest/:id/$verify', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'MedicationRequest' }), handler: verifyOperation },
+  { method: 'POST', path: '/MedicationRequest/:id/$verify', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'MedicationRequest' }), handler: verifyOperation },
   { method: 'GET', path: '/_history', interaction: 'history-system', handler: history },
   { method: 'POST', path: '/:type', interaction: 'create', handler: create },
   { method: 'POST', path: '/:type/$validate', handler: validateOperation },
