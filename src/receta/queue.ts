@@ -16,7 +16,7 @@ function values(query: Query, name: string): string[] {
   return (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter((v) => v !== '');
 }
 
-const datePattern = /^(eq|gt|lt|ge|le)?(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
+const datePattern = /^(eq|gt|lt|ge|le)?(\d{4})(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?)?$/;
 
 /** A date parameter as the prefix and the [start, end) of the day, month or year it names. */
 export function dateBounds(value: string): { prefix: string; start: Date; end: Date } {
