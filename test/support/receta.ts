@@ -1,5 +1,5 @@
 /** A small world for receta tests: a prescriber, a patient with a fresh CURP, tokens, drafts, catalogue entries, sign and dispense calls. */
-import type { Medication, MedicationDispense, MedicationRequest, Parameters, Patient, Practitioner } from '@medplum/fhirtypes';
+import type { Medication, MedicationDispense, MedicationRequest, Parameters, Patient, Practitioner, Resource } from '@medplum/fhirtypes';
 import type { LightMyRequestResponse } from 'fastify';
 import { curpCheckDigit } from '../../src/mx/curp.ts';
 import { cedulaProfesionalSystem, curpSystem } from '../../src/mx/systems.ts';
@@ -66,7 +66,7 @@ export function draft(w: RecetaWorld, change: (m: MedicationRequest) => void = (
   return m;
 }
 
-export async function put(t: TestApp, r: { resourceType: string; id?: string }, token?: string): Promise<LightMyRequestResponse> {
+export async function put(t: TestApp, r: Resource, token?: string): Promise<LightMyRequestResponse> {
   return t.request({ method: 'PUT', url: `/fhir/${r.resourceType}/${r.id ?? ''}`, headers: fhirJson, payload: r, token });
 }
 
