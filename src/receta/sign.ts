@@ -37,29 +37,42 @@ interface Locked {
   request: MedicationRequest;
 }
 
+/**
+ * Locks every prescription of the group in id order (two signers starting
+ * from different members of one receta cannot deadlock), then checks the
+ * group did not change between looking it up and locking it.
+ */
 async function lockGroup(tx: Db, first: Locked): Promise<Locked[]> {
   const group = first.request.groupIdentifier;
   if (!group?.value) {
-    return [first];
+    const current = await lockCurrent(tx, 'MedicationRequest', first.current.id);
+    const request = parseContent<MedicationRequest>(current?.content);
+    if (!current || !request || current.versionId !== first.current.versionId) throw changedMeanwhile(first.current.id);
+    return [{ current, request }];
   }
-  const patients = first.current.patients;
   const rows = await tx
     .selectFrom('resource')
     .select('id')
     .where('resource_type', '=', 'MedicationRequest')
     .where('deleted', '=', false)
-    .where(sql<boolean>`patients @> ${sql.val(patients)}::text[]`)
+    .where(sql<boolean>`patients @> ${sql.val(first.current.patients)}::text[]`)
     .where(sql<boolean>`(content::jsonb #>> '{groupIdentifier,system}') IS NOT DISTINCT FROM ${group.system ?? null}`)
     .where(sql<boolean>`(content::jsonb #>> '{groupIdentifier,value}') = ${group.value}`)
     .orderBy('id')
     .execute();
   const out: Locked[] = [];
   for (const { id } of rows) {
-    const current = id === first.current.id ? first.current : await lockCurrent(tx, 'MedicationRequest', id);
+    const current = await lockCurrent(tx, 'MedicationRequest', id);
     const request = parseContent<MedicationRequest>(current?.content);
-    if (current && request && !current.deleted) out.push({ current, request });
+    if (!current || !request || current.deleted || request.groupIdentifier?.system !== group.system || request.groupIdentifier?.value !== group.value) throw changedMeanwhile(id);
+    if (id === first.current.id && current.versionId !== first.current.versionId) throw changedMeanwhile(id);
+    out.push({ current, request });
   }
   return out;
+}
+
+function changedMeanwhile(id: string) {
+  return conflict({ es: `MedicationRequest/${id} cambió mientras se firmaba; reintente`, en: `MedicationRequest/${id} changed while being signed; retry` });
 }
 
 function requireSignable(lines: Locked[], ctx: FhirContext, recetaCtx: RecetaContext): { requester: string; clues: string } {
@@ -107,7 +120,7 @@ async function curpOf(tx: Db, reference: string | undefined): Promise<{ id?: str
 export async function signReceta(ctx: FhirContext, recetaCtx: RecetaContext, id: string): Promise<SignedReceta> {
   const run = async (tx: Db): Promise<SignedReceta> => {
     const txCtx: FhirContext = { ...ctx, db: tx };
-    const current = await lockCurrent(tx, 'MedicationRequest', id);
+    const current = await readCurrent(tx, 'MedicationRequest', id);
     if (!current) throw notFound({ es: `No existe MedicationRequest/${id}`, en: `MedicationRequest/${id} not found` });
     if (current.deleted || !current.content) throw gone({ es: `MedicationRequest/${id} fue eliminada`, en: `MedicationRequest/${id} was deleted` });
     const lines = await lockGroup(tx, { current, request: JSON.parse(current.content) as MedicationRequest });

@@ -114,6 +114,17 @@ describe('$sign', () => {
   });
 });
 
+test('a receta is signed once: parallel $sign calls from different members of the group give one 200 and 409s, never a 500', async () => {
+  const group = { system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` };
+  const members = [];
+  for (let i = 0; i < 3; i++) members.push(await create(t, w, draft(w, (m) => (m.groupIdentifier = group))));
+  const results = await Promise.all([...members, ...members].map((m) => sign(t, m.id ?? '', w.doctor)));
+  expect(results.map((r) => r.statusCode).sort()).toEqual([200, 409, 409, 409, 409, 409]);
+  const folios = new Set();
+  for (const m of members) folios.add((await read(t, m.id ?? '')).groupIdentifier?.value);
+  expect(folios.size).toBe(1);
+});
+
 describe('after signing', () => {
   test('the clinical content cannot change (422), whatever else the write says', async () => {
     const { request } = await signed(t, w, draft(w));
