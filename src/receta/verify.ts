@@ -27,6 +27,8 @@ export interface RecetaVerification {
   signedAt: Date;
   /** Prescriptions whose signed content differs from what was signed. */
   changed: string[];
+  /** Whose record the answer is about (the prescription's patient compartment). */
+  patients: string[];
 }
 
 export async function verifyReceta(ctx: FhirContext, recetaCtx: RecetaContext, id: string): Promise<RecetaVerification> {
@@ -37,7 +39,8 @@ export async function verifyReceta(ctx: FhirContext, recetaCtx: RecetaContext, i
   const rdb = recetaDb(ctx.db);
   const receta = await rdb.selectFrom('receta').selectAll().where('folio_system', '=', item.folio_system).where('folio', '=', item.folio).executeTakeFirstOrThrow();
   const items = await rdb.selectFrom('receta_item').select(['medication_request_id', 'signed_version']).where('folio_system', '=', item.folio_system).where('folio', '=', item.folio).execute();
-  const base = { folio: { system: receta.folio_system, value: receta.folio }, provenanceId: receta.provenance_id, signer: receta.requester, signedAt: receta.signed_at };
+  const patients = (await readCurrent(ctx.db, 'MedicationRequest', id))?.patients ?? [];
+  const base = { folio: { system: receta.folio_system, value: receta.folio }, provenanceId: receta.provenance_id, signer: receta.requester, signedAt: receta.signed_at, patients };
   const provenance = parseContent<Provenance>((await readCurrent(ctx.db, 'Provenance', receta.provenance_id))?.content);
   const data = provenance?.signature?.[0]?.data;
   if (!data) {

@@ -6,6 +6,7 @@ import { connect } from '../../src/store/connect.ts';
 import { newSigningKey, type KeySet } from '../../src/receta/signing-keys.ts';
 import { fhirJson, useTestApp } from '../support/app.ts';
 import { draft, param, put, recetaWorld, signed, type RecetaWorld } from '../support/receta.ts';
+import { roleToken } from '../support/tokens.ts';
 
 const oldKey = await newSigningKey();
 const newKey = await newSigningKey('RS256');
@@ -95,6 +96,13 @@ describe('$verify', () => {
     const provenance = param((await signed(t, w, draft(w))).parameters, 'provenance')?.resource as Provenance;
     expect((await put(t, { ...provenance, recorded: '2020-01-01T00:00:00Z' })).statusCode).toBe(409);
     expect((await t.request({ method: 'DELETE', url: `/fhir/Provenance/${provenance.id ?? ''}` })).statusCode).toBe(409);
+  });
+
+  test("a patient token verifies its own recetas only", async () => {
+    const { request } = await signed(t, w, draft(w));
+    const url = `/fhir/MedicationRequest/${request.id ?? ''}/$verify`;
+    expect((await t.request({ method: 'GET', url, token: await roleToken('patient', { patient: w.patientId }) })).statusCode).toBe(200);
+    expect((await t.request({ method: 'GET', url, token: await roleToken('patient', { patient: 'otra-persona' }) })).statusCode).toBe(403);
   });
 
   test('an unsigned prescription has nothing to verify (422)', async () => {

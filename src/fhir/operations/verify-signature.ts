@@ -54,5 +54,5 @@ export async function verifyOperation(req: FhirRequest, ctx: FhirContext): Promi
     ...v.changed.map((id) => ({ name: 'changed', valueReference: { reference: `MedicationRequest/${id}` } })),
   ];
   const body: Parameters = { resourceType: 'Parameters', parameter };
-  return { status: 200, body };
+  return { status: 200, body, patients: v.patients };
 }
