@@ -24,6 +24,10 @@ import { registerSmartConfiguration } from './http/smart-configuration.ts';
 import { prepareValidation, validateBase } from './validation/validate-base.ts';
 import { profileValidator } from './validation/profile-hook.ts';
 import type { ProfileEnforcement } from './validation/validate-profiles.ts';
+import { recetaPredicate } from './receta/context.ts';
+import { keyRing, newSigningKey, type KeySet } from './receta/signing-keys.ts';
+import { recetaWriteHook } from './receta/write-hook.ts';
+import { registerRecetaJwks } from './http/receta-jwks.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -45,6 +49,8 @@ export interface AppOptions {
   security?: boolean;
   /** MX profiles: `strict` (default) for every resource of a profiled type, `declared` only for those in meta.profile. */
   profileEnforcement?: ProfileEnforcement;
+  /** Receta signing keys (private JWKs; the first signs). Absent: one ephemeral key (tests only: signatures die with the process). */
+  recetaSigningKeys?: KeySet;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -87,6 +93,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     registerAuth(app, { basePath, verify, trail });
   }
   registerSmartConfiguration(app, { basePath, issuer: options.auth.issuer ?? devIssuer, jwksUrl: options.auth.jwksUrl });
+  const receta = { keys: await keyRing(options.recetaSigningKeys ?? { keys: [await newSigningKey()] }), isReceta: recetaPredicate(options.profileEnforcement ?? 'strict') };
+  registerRecetaJwks(app, basePath, receta.keys);
   registerErrorHandler(app, bodyLimit);
   registerNotFound(app, basePath);
   registerHealth(app, db);
@@ -101,8 +109,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       validateProfiles: profileValidator(options.profileEnforcement ?? 'strict'),
       writeChecks: secure ? [compartmentWriteGuard] : [],
       writeStatements: secure ? [indexWriteStatement, auditWriteStatement()] : [indexWriteStatement],
+      // The receta rules hold with or without security; they lock and read, so they run in the write's transaction.
+      writeHooks: [recetaWriteHook(receta.isReceta)],
       auditTrail: secure ? trail : undefined,
       maxBundleEntries: options.maxBundleEntries,
+      receta,
     },
   });
   return app;

@@ -21,6 +21,8 @@ export interface Config {
   maxBundleEntries: number;
   /** MX_PROFILE_ENFORCEMENT: `strict` (default) or `declared`. */
   profileEnforcement: 'strict' | 'declared';
+  /** RECETA_SIGNING_JWKS_FILE: the institution's receta signing keys; absent: a development key in DATA_DIR. */
+  recetaSigningJwksFile?: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -47,6 +49,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs: int(env.REQUEST_TIMEOUT_MS, 60_000, 'REQUEST_TIMEOUT_MS'),
     maxBundleEntries: int(env.BUNDLE_MAX_ENTRIES, 10_000, 'BUNDLE_MAX_ENTRIES'),
     profileEnforcement: enforcement(env.MX_PROFILE_ENFORCEMENT),
+    recetaSigningJwksFile: env.RECETA_SIGNING_JWKS_FILE || undefined,
   };
 }
 

@@ -9,6 +9,7 @@ import { loadConfig } from './config.ts';
 import { connect } from './store/connect.ts';
 import { startEmbeddedPostgres, type EmbeddedDb } from './store/embedded-postgres.ts';
 import { migrateToLatest } from './store/migrate.ts';
+import { devSigningKeysFile, loadKeySetFile } from './receta/signing-keys.ts';
 
 const config = loadConfig();
 let embedded: EmbeddedDb | undefined;
@@ -28,7 +29,9 @@ const migrationDb = connect({ databaseUrl, maxConnections: 1 });
 await migrateToLatest(migrationDb);
 await migrationDb.destroy();
 
+const recetaSigningKeys = await loadKeySetFile(config.recetaSigningJwksFile ?? devSigningKeysFile(config.dataDir), config.recetaSigningJwksFile === undefined);
 const app = await buildApp({
+  recetaSigningKeys,
   databaseUrl,
   basePath: config.basePath,
   publicBaseUrl: config.publicBaseUrl,
@@ -43,6 +46,9 @@ const app = await buildApp({
 });
 if (!config.auth.issuer) {
   app.log.warn('AUTH_ISSUER not set: trusting the development signing key (npm run token); configure an issuer for production');
+}
+if (!config.recetaSigningJwksFile) {
+  app.log.warn('RECETA_SIGNING_JWKS_FILE not set: recetas are signed with a development key kept in DATA_DIR; configure the institution key for production');
 }
 
 let stopping = false;

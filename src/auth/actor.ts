@@ -13,6 +13,8 @@ export interface Actor {
   name?: string;
   /** `patient` claim: the patient a `patient/` scope is limited to. */
   patient?: string;
+  /** SMART `fhirUser` claim: the user's own resource (`Practitioner/123`), e.g. the prescriber who signs a receta. */
+  fhirUser?: string;
   scope: string;
   scopes: ResourceScope[];
 }
@@ -32,6 +34,7 @@ export function actorFromClaims(claims: JWTPayload): Actor {
     clientId: text(claims.client_id) ?? text(claims.azp),
     name: text(claims.name),
     patient: text(claims.patient),
+    fhirUser: text(claims.fhirUser),
     scope,
     scopes: parseScopes(scope),
   };

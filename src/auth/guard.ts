@@ -81,6 +81,15 @@ export function canSee(actor: Actor, resource: Resource, knownPatients?: readonl
   if (type === 'OperationOutcome') {
     return true;
   }
+  if (type === 'Parameters') {
+    // An operation's answer, not stored data (the route's access already gated the operation): visible when what it
+    // embeds is, and for a patient/ token only when the answer is about that token's patient (knownPatients).
+    const embedded = (resource.parameter ?? []).flatMap((p) => [p.resource, ...(p.part ?? []).map((q) => q.resource)]);
+    if (!embedded.every((r) => r === undefined || canSee(actor, r))) {
+      return false;
+    }
+    return !actor.scopes.every((s) => s.context === 'patient') || (actor.patient !== undefined && (knownPatients ?? []).includes(actor.patient));
+  }
   const permission: Permission | undefined = allows(actor.scopes, type, 'r') ? 'r' : allows(actor.scopes, type, 's') ? 's' : undefined;
   if (!permission) {
     return false;

@@ -1,5 +1,5 @@
 /**
- * `npm run token -- --role clinician --sub dr-lopez [--clues DFIMS000011] [--scope "..."] [--patient id] [--hours 8]`
+ * `npm run token -- --role clinician --sub dr-lopez [--clues DFIMS000011] [--scope "..."] [--patient id] [--fhir-user Practitioner/id] [--hours 8]`
  * Mints a token signed by the development key, which `npm start` trusts only
  * while no AUTH_ISSUER is configured. The bare token is the last line printed.
  */
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     patient: { type: 'string' },
     clues: { type: 'string' },
     name: { type: 'string' },
+    'fhir-user': { type: 'string' },
     hours: { type: 'string', default: '8' },
   },
 });
@@ -36,6 +37,7 @@ const token = await new SignJWT({
   ...(values.patient ? { patient: values.patient } : {}),
   ...(values.clues ? { clues: values.clues } : {}),
   ...(values.name ? { name: values.name } : {}),
+  ...(values['fhir-user'] ? { fhirUser: values['fhir-user'] } : {}),
 })
   .setProtectedHeader({ alg: devAlgorithm, kid: key.kid, typ: 'JWT' })
   .setIssuer(devIssuer)

@@ -8,6 +8,14 @@ import { resourceTypes } from './definitions.ts';
 import { everythingOperationDefinition } from './operations/everything.ts';
 import { validateOperationDefinition } from './operations/validate.ts';
 import { searchCapabilities } from '../search/search-capabilities.ts';
+import { pharmacyQueueOperationDefinition } from './operations/pharmacy-queue.ts';
+import { signOperationDefinition } from './operations/sign.ts';
+import { verifyOperationDefinition } from './operations/verify-signature.ts';
+
+/** Operations of one resource type besides $validate. */
+const typeOperations: Record<string, { name: string; definition: string }[]> = {
+  MedicationRequest: [signOperationDefinition, verifyOperationDefinition, pharmacyQueueOperationDefinition].map((d) => ({ name: d.code ?? '', definition: d.url ?? '' })),
+};
 import { implementedInteractions } from './routes.ts';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 
@@ -40,6 +48,7 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
     operation: [
       { name: 'validate', definition: validateOperationDefinition.url ?? '' },
       ...(t === 'Patient' ? [{ name: 'everything', definition: everythingOperationDefinition.url ?? '' }] : []),
+      ...(typeOperations[t] ?? []),
     ],
     ...search.get(t),
   }));

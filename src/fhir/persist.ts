@@ -30,8 +30,11 @@ export type WriteCheck = (written: WrittenVersion, ctx: FhirContext) => void;
 /** A SQL expression (typically a function call) evaluated once, in the write's statement, if the row is written. */
 export type WriteStatement = (written: WrittenVersion, ctx: FhirContext) => RawBuilder<unknown> | undefined;
 
-/** Runs inside the write's transaction, after the resource row is written; throwing rolls the write back. */
-export type WriteHook = (tx: Db, written: WrittenVersion, ctx: FhirContext) => Promise<void>;
+/**
+ * Runs inside the write's transaction, after the resource row is written; throwing rolls the write back.
+ * `types`, when set, limits it to those resource types, so other writes stay a single statement.
+ */
+export type WriteHook = ((tx: Db, written: WrittenVersion, ctx: FhirContext) => Promise<void>) & { types?: readonly string[] };
 
 /** The row write itself: returns one row when written, none when the id is taken or the version moved on. */
 function rowWrite(v: StoredVersion, previous: StoredVersion | undefined): RawBuilder<unknown> {
@@ -58,7 +61,7 @@ export async function persist(ctx: FhirContext, stored: StoredVersion, previous:
   const ctes = [sql`w AS (${rowWrite(stored, previous)})`, ...extras.map((e, i) => sql`${sql.id(`x${i}`)} AS (SELECT ${e} FROM w)`)];
   const counts = extras.map((_, i) => sql`(SELECT count(*) FROM ${sql.id(`x${i}`)})`);
   const statement = sql<{ written: string }>`WITH ${sql.join(ctes)} SELECT (SELECT count(*) FROM w) AS written${counts.length ? sql`, ${sql.join(counts)}` : sql``}`;
-  const hooks = ctx.writeHooks ?? [];
+  const hooks = (ctx.writeHooks ?? []).filter((h) => !h.types || h.types.includes(stored.resourceType));
   const run = async (db: Db): Promise<boolean> => {
     const { rows } = await statement.execute(db);
     if (Number(rows[0]?.written ?? 0) !== 1) {

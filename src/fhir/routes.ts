@@ -17,6 +17,9 @@ import type { FhirRequest, HttpMethod, Interaction } from './types.ts';
 import { update } from './update.ts';
 import { everything } from './operations/everything.ts';
 import { validateOperation } from './operations/validate.ts';
+import { pharmacyQueueOperation } from './operations/pharmacy-queue.ts';
+import { signOperation } from './operations/sign.ts';
+import { verifyOperation } from './operations/verify-signature.ts';
 import { vread } from './vread.ts';
 
 /** R4 interaction codes (CapabilityStatement.rest.resource.interaction / rest.interaction). */
@@ -56,6 +59,11 @@ export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/AuditEvent', resourceType: 'AuditEvent', interaction: 'search-type', handler: searchAuditEvents },
   { method: 'GET', path: '/AuditEvent/$verify-chain', resourceType: 'AuditEvent', interaction: 'operation', access: () => ({ permission: 's', resourceType: 'AuditEvent' }), handler: verifyChainOperation },
   { method: 'GET', path: '/AuditEvent/:id', resourceType: 'AuditEvent', interaction: 'read', handler: readAuditEvent },
+  // Receta electrónica (src/receta): signing, verification and the pharmacy queue.
+  { method: 'GET', path: '/MedicationRequest/$pharmacy-queue', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 's', resourceType: 'MedicationRequest' }), handler: pharmacyQueueOperation },
+  { method: 'POST', path: '/MedicationRequest/:id/$sign', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 'u', resourceType: 'MedicationRequest' }), handler: signOperation },
+  { method: 'GET', path: '/MedicationRequest/:id/$verify', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'MedicationRequest' }), handler: verifyOperation },
+  { method: 'POST', path: '/MedicationRequest/:id/$verify', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'MedicationRequest' }), handler: verifyOperation },
   { method: 'GET', path: '/_history', interaction: 'history-system', handler: history },
   // Every route but metadata names its interaction (or operation): that is what authorization and audit go by.
   { method: 'GET', path: '', interaction: 'search-system', handler: search },

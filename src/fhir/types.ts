@@ -10,6 +10,7 @@ import type { WriteCheck, WriteHook, WriteStatement } from './persist.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { AuditInfo } from '../audit/audit-info.ts';
 import type { AuditTrail } from '../audit/audit-trail.ts';
+import type { RecetaContext } from '../receta/context.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -74,6 +75,8 @@ export interface FhirContext {
   maxBundleEntries?: number;
   /** Where bundles record their entries' audit events. */
   auditTrail?: AuditTrail;
+  /** Receta electrónica: signing keys and which MedicationRequests are recetas (src/receta). */
+  receta?: RecetaContext;
 }
 
 export type Interaction = (req: FhirRequest, ctx: FhirContext) => Promise<FhirResult>;

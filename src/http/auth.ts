@@ -50,13 +50,13 @@ function whyInvalid(err: unknown): { es: string; en: string } {
   return { es: 'Token mal formado', en: 'Malformed token' };
 }
 
-/** Everything under the FHIR base needs a token, except discovery (CapabilityStatement, SMART configuration), which clients read first. */
+/** Everything under the FHIR base needs a token, except discovery (CapabilityStatement, SMART configuration) and the receta signature keys, which anyone may need to verify a receta. */
 function needsToken(path: string, basePath: string): boolean {
   if (path !== basePath && !path.startsWith(`${basePath}/`)) {
     return false;
   }
   const rest = path.slice(basePath.length).replace(/\/+$/, '');
-  return rest !== '/metadata' && rest !== '/.well-known/smart-configuration';
+  return rest !== '/metadata' && rest !== '/.well-known/smart-configuration' && rest !== '/.well-known/receta-jwks.json';
 }
 
 // The verifier returns the same payload object for a cached token, so the parsed actor can be reused too.

@@ -1,0 +1,48 @@
+/** SQL of the receta: row locks on prescriptions, folios, signed limits and the dispense ledger. */
+import { sql } from 'kysely';
+import type { Db, StoredVersion } from '../store/resource-store.ts';
+import { recetaDb } from './tables.ts';
+
+/**
+ * The current version of a resource, locked until the transaction ends
+ * (SELECT … FOR UPDATE): concurrent dispenses of one prescription queue here,
+ * and each reads the ledger only once the previous one has committed.
+ */
+export async function lockCurrent(tx: Db, resourceType: string, id: string): Promise<StoredVersion | undefined> {
+  const row = await tx
+    .selectFrom('resource')
+    .select(['version_id', 'last_updated', 'deleted', 'content', 'patients'])
+    .where('resource_type', '=', resourceType)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+  return row && { resourceType, id, versionId: row.version_id, lastUpdated: row.last_updated, deleted: row.deleted, content: row.content, patients: row.patients };
+}
+
+/** Next folio of a unit: one counter row per CLUES, incremented in the caller's transaction (rolled back with it). */
+export async function issueFolio(tx: Db, clues: string): Promise<string> {
+  const { rows } = await sql<{ last: string }>`
+    INSERT INTO receta_folio_counter (clues, last) VALUES (${clues}, 1)
+    ON CONFLICT (clues) DO UPDATE SET last = receta_folio_counter.last + 1
+    RETURNING last
+  `.execute(tx);
+  return String(rows[0]?.last ?? '').padStart(8, '0');
+}
+
+export async function readItem(db: Db, medicationRequestId: string) {
+  return recetaDb(db).selectFrom('receta_item').selectAll().where('medication_request_id', '=', medicationRequestId).executeTakeFirst();
+}
+
+/** What the ledger holds for a prescription, leaving out one dispense (the one being rewritten). */
+export async function dispensedSoFar(db: Db, medicationRequestId: string, exceptDispense?: string): Promise<{ total: number; count: number }> {
+  let query = recetaDb(db)
+    .selectFrom('receta_dispense')
+    .select((eb) => [eb.fn.coalesce(eb.fn.sum<string>('quantity'), sql<string>`0`).as('total'), eb.fn.countAll<string>().as('count')])
+    .where('medication_request_id', '=', medicationRequestId)
+    .where('counted', '=', true);
+  if (exceptDispense !== undefined) {
+    query = query.where('dispense_id', '<>', exceptDispense);
+  }
+  const row = await query.executeTakeFirstOrThrow();
+  return { total: Number(row.total), count: Number(row.count) };
+}
