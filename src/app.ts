@@ -23,6 +23,7 @@ import { registerSmartConfiguration } from './http/smart-configuration.ts';
 import { prepareValidation, validateBase } from './validation/validate-base.ts';
 import { profileValidator } from './validation/profile-hook.ts';
 import type { ProfileEnforcement } from './validation/validate-profiles.ts';
+import { stampAuthoringUnit } from './summary/authoring-unit.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -97,6 +98,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       validate: validateBase,
       validateProfiles: profileValidator(options.profileEnforcement ?? 'strict'),
       writeHooks: secure ? [compartmentWriteGuard, auditWriteHook(trail)] : [],
+      stampHooks: [stampAuthoringUnit],
       auditTrail: secure ? trail : undefined,
     },
   });

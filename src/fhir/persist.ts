@@ -18,8 +18,16 @@ export interface WrittenVersion {
 /** Runs inside the write's transaction, after the resource row is written; throwing rolls the write back. */
 export type WriteHook = (tx: Db, written: WrittenVersion, ctx: FhirContext) => Promise<void>;
 
+/**
+ * Runs before the row is written and may amend the version in place (its
+ * `content`), e.g. to stamp which unit wrote it; must be idempotent (a
+ * compare-and-set retry stamps the rebuilt version again).
+ */
+export type StampHook = (stored: StoredVersion, ctx: FhirContext) => void;
+
 /** Compare-and-set write of `stored` over `previous`; false when another writer got there first. */
 export async function persist(ctx: FhirContext, stored: StoredVersion, previous: StoredVersion | undefined): Promise<boolean> {
+  for (const stampHook of ctx.stampHooks ?? []) stampHook(stored, ctx);
   const hooks = ctx.writeHooks ?? [];
   const write = (db: Db) => (previous ? writeNextVersion(db, stored, previous.versionId) : insertFirstVersion(db, stored));
   if (hooks.length === 0) {
