@@ -6,6 +6,7 @@ import type { CapabilityStatement, CapabilityStatementRestInteraction, Capabilit
 import { profiledTypes } from '../validation/validate-profiles.ts';
 import { resourceTypes } from './definitions.ts';
 import { validateOperationDefinition } from './operations/validate.ts';
+import { resumenMedicoOperationDefinition, summaryOperationDefinition } from './operations/summary.ts';
 import { implementedInteractions } from './routes.ts';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 
@@ -32,7 +33,10 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
     updateCreate: true,
     conditionalRead: 'full-support',
     conditionalDelete: 'not-supported',
-    operation: [{ name: 'validate', definition: validateOperationDefinition.url ?? '' }],
+    operation: [
+      { name: 'validate', definition: validateOperationDefinition.url ?? '' },
+      ...(t === 'Patient' ? [summaryOperationDefinition, resumenMedicoOperationDefinition].map((d) => ({ name: d.code ?? '', definition: d.url ?? '' })) : []),
+    ],
   }));
   return {
     resourceType: 'CapabilityStatement',

@@ -15,6 +15,7 @@ import type { Access } from '../auth/guard.ts';
 import type { FhirRequest, HttpMethod, Interaction } from './types.ts';
 import { update } from './update.ts';
 import { validateOperation } from './operations/validate.ts';
+import { resumenMedicoOperation, summaryOperation } from './operations/summary.ts';
 import { vread } from './vread.ts';
 
 /** R4 interaction codes (CapabilityStatement.rest.resource.interaction / rest.interaction). */
@@ -55,6 +56,11 @@ export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/AuditEvent/$verify-chain', resourceType: 'AuditEvent', interaction: 'operation', access: () => ({ permission: 's', resourceType: 'AuditEvent' }), handler: verifyChainOperation },
   { method: 'GET', path: '/AuditEvent/:id', resourceType: 'AuditEvent', interaction: 'read', handler: readAuditEvent },
   { method: 'GET', path: '/_history', interaction: 'history-system', handler: history },
+  // Patient summaries authorize each resource themselves (like bundle entries): see operations/summary.ts.
+  { method: 'GET', path: '/Patient/$summary', resourceType: 'Patient', interaction: 'operation', access: () => undefined, handler: summaryOperation },
+  { method: 'GET', path: '/Patient/:id/$summary', resourceType: 'Patient', interaction: 'operation', access: () => undefined, handler: summaryOperation },
+  { method: 'GET', path: '/Patient/$resumen-medico', resourceType: 'Patient', interaction: 'operation', access: () => undefined, handler: resumenMedicoOperation },
+  { method: 'GET', path: '/Patient/:id/$resumen-medico', resourceType: 'Patient', interaction: 'operation', access: () => undefined, handler: resumenMedicoOperation },
   { method: 'POST', path: '/:type', interaction: 'create', handler: create },
   { method: 'POST', path: '/:type/$validate', handler: validateOperation },
   { method: 'POST', path: '/:type/:id/$validate', handler: validateOperation },
