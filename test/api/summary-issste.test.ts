@@ -8,7 +8,7 @@ import type { Bundle, Composition, FamilyMemberHistory, Parameters, Patient, Res
 import { beforeAll, describe, expect, test } from 'vitest';
 import { validateBase } from '../../src/validation/validate-base.ts';
 import { fhirJson, uniqueTag, useTestApp } from '../support/app.ts';
-import { absentReason, param, params, taggedFixtures } from '../support/summary.ts';
+import { absentReason, expectReferencesResolved, param, params, taggedFixtures } from '../support/summary.ts';
 import { roleToken } from '../support/tokens.ts';
 
 const t = useTestApp({ profileEnforcement: 'strict' });
@@ -170,23 +170,6 @@ describe('$summary: the same patient as an International Patient Summary documen
     expect((await t.request({ method: 'GET', url: '/fhir/Patient/$summary', token: auditor })).statusCode).toBe(400);
   });
 });
-
-/** Every reference in the document names an entry (relative to its fullUrl base) or is display-only. */
-export function expectReferencesResolved(bundle: Bundle): void {
-  const fullUrls = new Set(bundle.entry?.map((e) => e.fullUrl));
-  const base = bundle.entry?.[0]?.fullUrl?.replace(/\/Composition\/[^/]+$/, '');
-  const walk = (node: unknown, where: string): void => {
-    if (Array.isArray(node)) node.forEach((n, i) => walk(n, `${where}[${i}]`));
-    else if (node && typeof node === 'object') {
-      for (const [k, v] of Object.entries(node)) {
-        if (k === 'reference' && typeof v === 'string' && !v.startsWith('#')) {
-          expect(fullUrls.has(`${base}/${v}`) || fullUrls.has(v), `${where}: ${v}`).toBe(true);
-        } else walk(v, `${where}.${k}`);
-      }
-    }
-  };
-  bundle.entry?.forEach((e, i) => walk(e.resource, `entry[${i}]`));
-}
 
 /** A valid CURP no other test uses (random internal consonants, check digit computed). */
 function uniqueCurp(): string {

@@ -1,7 +1,8 @@
 /** Helpers for the patient summary tests: the ISSSTE fixtures under unique ids, and reading Parameters by path. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
+import { expect } from 'vitest';
 import { mxFixtureFiles } from '../fixtures/mx/index.ts';
 
 const mxDir = path.resolve(import.meta.dirname, '../fixtures/mx');
@@ -42,4 +43,21 @@ export function params(p: Parameters, dotted: string): ParametersParameter[] {
 /** The data-absent-reason code of a missing value, if it is missing. */
 export function absentReason(x: ParametersParameter | undefined): string | undefined {
   return x?.extension?.find((e) => e.url === 'http://hl7.org/fhir/StructureDefinition/data-absent-reason')?.valueCode;
+}
+
+/** Every reference in the document names an entry (relative to its fullUrl base) or is display-only. */
+export function expectReferencesResolved(bundle: Bundle): void {
+  const fullUrls = new Set(bundle.entry?.map((e) => e.fullUrl));
+  const base = bundle.entry?.[0]?.fullUrl?.replace(/\/Composition\/[^/]+$/, '');
+  const walk = (node: unknown, where: string): void => {
+    if (Array.isArray(node)) node.forEach((n, i) => walk(n, `${where}[${i}]`));
+    else if (node && typeof node === 'object') {
+      for (const [k, v] of Object.entries(node)) {
+        if (k === 'reference' && typeof v === 'string' && !v.startsWith('#')) {
+          expect(fullUrls.has(`${base}/${v}`) || fullUrls.has(v), `${where}: ${v}`).toBe(true);
+        } else walk(v, `${where}.${k}`);
+      }
+    }
+  };
+  bundle.entry?.forEach((e, i) => walk(e.resource, `entry[${i}]`));
 }
