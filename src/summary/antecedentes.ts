@@ -115,7 +115,9 @@ export function antecedentTable(records: readonly LoadedResource[], levelOf: (r:
     if (item.resource.resourceType === 'Observation') {
       const code = (item.resource as Observation).code.coding?.[0]?.code ?? textOf((item.resource as Observation).code) ?? '';
       const key = `${block}|${group}|${code}`;
-      observations.set(key, [...(observations.get(key) ?? []), item]);
+      const list = observations.get(key);
+      if (list) list.push(item);
+      else observations.set(key, [item]);
       continue;
     }
     table.get(block)?.get(group)?.push({ item, text: antecedentText(item.resource), date: clinicalDate(item.resource) });

@@ -36,7 +36,9 @@ function newestPerCode(items: readonly LoadedResource[]): LoadedResource[] {
   const byCode = new Map<string, LoadedResource[]>();
   for (const i of items) {
     const code = (i.resource as Observation).code.coding?.[0]?.code ?? textOf((i.resource as Observation).code) ?? '';
-    byCode.set(code, [...(byCode.get(code) ?? []), i]);
+    const list = byCode.get(code);
+    if (list) list.push(i);
+    else byCode.set(code, [i]);
   }
   return [...byCode.values()].map((list) => newest(list, (i) => clinicalDate(i.resource), (i) => i.lastUpdated)).filter((i): i is LoadedResource => i !== undefined);
 }

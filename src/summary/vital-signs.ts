@@ -66,7 +66,9 @@ export function latestVitalSigns(observations: readonly LoadedResource[]): Map<s
     if (obs.resourceType !== 'Observation' || !counts(obs)) continue;
     const def = definitionOf(obs);
     if (!def || !hasValue(obs, def)) continue;
-    byKey.set(def.key, [...(byKey.get(def.key) ?? []), item]);
+    const list = byKey.get(def.key);
+    if (list) list.push(item);
+    else byKey.set(def.key, [item]);
   }
   const out = new Map<string, VitalSignValue>();
   for (const def of vitalSignDefinitions) {
