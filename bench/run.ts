@@ -11,6 +11,7 @@ import { startServer, type Measure } from './harness.ts';
 import { crudScenarios } from './scenarios/crud.ts';
 import { validationScenarios } from './scenarios/validation.ts';
 import { searchScenarios, type SearchBench } from './scenarios/search.ts';
+import { checkCorpus, loadCorpus, summaryScenarios, type CorpusCheck } from './scenarios/summary.ts';
 
 const settings = {
   durationSeconds: Number(process.env.BENCH_DURATION ?? 10),
@@ -18,6 +19,8 @@ const settings = {
   connections: Number(process.env.BENCH_CONNECTIONS ?? 32),
 };
 
+// The machine may be shared (other test runs): say how busy it was, or figures from different runs are not comparable.
+const loadAtStart = os.loadavg()[0] ?? 0;
 const validation = await validationScenarios();
 const server = await startServer();
 let crud: Measure[] = [];
@@ -27,6 +30,19 @@ try {
   search = await searchScenarios(server, settings);
 } finally {
   await server.stop();
+}
+
+// Synthea data is US data without CURP: a server that enforces only declared profiles, as for records from abroad.
+const summaryServer = await startServer({ env: { MX_PROFILE_ENFORCEMENT: 'declared' } });
+let summary: Measure[] = [];
+let corpus: CorpusCheck | undefined;
+try {
+  const patients = await loadCorpus(summaryServer);
+  corpus = await checkCorpus(summaryServer, patients);
+  const largest = [...patients].sort((a, b) => b.resources - a.resources)[0];
+  summary = largest ? await summaryScenarios(summaryServer, settings, largest.patientId) : [];
+} finally {
+  await summaryServer.stop();
 }
 
 // The same read and create on a server built without authentication and audit: what security costs.
@@ -49,6 +65,7 @@ const costRows = unsecured.map((bareMeasure) => {
 const report = `# Benchmark results
 
 Written by \`npm run bench\` (${new Date().toISOString()}). Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}.
+Load average (1 min) at start ${loadAtStart.toFixed(1)}, at end ${(os.loadavg()[0] ?? 0).toFixed(1)}.
 Client (autocannon), server and PostgreSQL share the machine. ${settings.connections} connections, ${settings.rounds} rounds of ${settings.durationSeconds} s per scenario; figures are medians over rounds.
 
 ## Core REST interactions (with authentication and audit, as deployed)
@@ -69,6 +86,18 @@ ${validation.map((v) => `| ${v.name} | ${v.medianUs} | ${v.p99Us} |`).join('\n')
 Notes: "update" picks one of 500 patients at random on each of the ${settings.connections} connections, so two clients
 sometimes update the same patient at once; a write that loses the version compare-and-set three times in a row
 answers 409 (counted as non-2xx), as designed, rather than overwriting the other client's version.
+
+## Patient summaries (issue 8)
+
+The Synthea corpus (${corpus?.patients ?? 0} patients) loaded by transaction; \`$summary\` of every patient checked as a
+document Bundle (base R4 validation incl. bdl/cmp invariants, Composition first, every reference resolved inside it):
+**${corpus?.valid ?? 0}/${corpus?.patients ?? 0} valid**.${corpus?.failures.length ? `\n\nFailures:\n${corpus.failures.map((f) => `- ${f}`).join('\n')}` : ''}
+Latency measured on the largest record, ${corpus?.largest.name ?? ''} (${corpus?.largest.resources ?? 0} resources in its bundle,
+${corpus?.largest.documentEntries ?? 0} entries in its summary document). With authentication and audit. Goal: p50 under 50 ms.
+
+| scenario | req/s | p50 ms | p99 ms | non-2xx |
+|---|---|---|---|---|
+${summary.map((m) => `| ${m.name} | ${m.rps} | ${m.p50} | ${m.p99} | ${m.non2xx} |`).join('\n')}
 
 ## Cost of authentication + audit
 

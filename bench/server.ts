@@ -13,6 +13,7 @@ const app = await buildApp({
   auth: config.auth,
   rateLimitPerMinute: 0,
   security: process.env.BENCH_SECURITY !== 'off',
+  profileEnforcement: config.profileEnforcement,
 });
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
 await app.listen({ port: config.port, host: config.host });

@@ -28,6 +28,7 @@ import { recetaPredicate } from './receta/context.ts';
 import { keyRing, newSigningKey, type KeySet } from './receta/signing-keys.ts';
 import { recetaWriteHook } from './receta/write-hook.ts';
 import { registerRecetaJwks } from './http/receta-jwks.ts';
+import { stampAuthoringUnit } from './summary/authoring-unit.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -111,6 +112,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       writeStatements: secure ? [indexWriteStatement, auditWriteStatement()] : [indexWriteStatement],
       // The receta rules hold with or without security; they lock and read, so they run in the write's transaction.
       writeHooks: [recetaWriteHook(receta.isReceta)],
+      stampHooks: [stampAuthoringUnit],
       auditTrail: secure ? trail : undefined,
       maxBundleEntries: options.maxBundleEntries,
       receta,

@@ -18,6 +18,8 @@ export interface AuditFacts {
   recorded: Date;
   /** restful-interaction code (read, create, search-type …) or `operation`. */
   interaction: string;
+  /** For `operation`: its name (`$summary`), so the trail says what was looked at. */
+  operation?: string;
   /** HTTP status of the answer. */
   status: number;
   actor?: AuditActor;
@@ -108,7 +110,7 @@ export function buildAuditEvent(facts: AuditFacts): AuditEvent {
     resourceType: 'AuditEvent',
     id: facts.id,
     type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'RESTful Operation' },
-    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: facts.interaction }],
+    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: facts.interaction }, ...(facts.operation ? [{ system: 'urn:ecu-fhir:operation', code: facts.operation }] : [])],
     action: actions[facts.interaction] ?? 'E',
     recorded: facts.recorded.toISOString(),
     outcome,

@@ -8,6 +8,8 @@ export interface AuditInfo {
   clientIp: string;
   actor?: Actor;
   interaction: string;
+  /** For `operation`: which one (e.g. `$summary`), recorded as a second subtype. */
+  operation?: string;
   resourceType?: string;
   resourceId?: string;
   versionId?: string;
@@ -46,6 +48,7 @@ export function auditFacts(info: AuditInfo, status: number, outcomeText?: string
     id: randomUUID(),
     recorded: new Date(),
     interaction: info.interaction,
+    ...(info.operation ? { operation: info.operation } : {}),
     status,
     actor: info.actor,
     clientIp: info.clientIp,

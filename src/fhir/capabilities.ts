@@ -16,6 +16,7 @@ import { verifyOperationDefinition } from './operations/verify-signature.ts';
 const typeOperations: Record<string, { name: string; definition: string }[]> = {
   MedicationRequest: [signOperationDefinition, verifyOperationDefinition, pharmacyQueueOperationDefinition].map((d) => ({ name: d.code ?? '', definition: d.url ?? '' })),
 };
+import { resumenMedicoOperationDefinition, summaryOperationDefinition } from './operations/summary.ts';
 import { implementedInteractions } from './routes.ts';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 
@@ -47,7 +48,9 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
     conditionalDelete: 'single',
     operation: [
       { name: 'validate', definition: validateOperationDefinition.url ?? '' },
-      ...(t === 'Patient' ? [{ name: 'everything', definition: everythingOperationDefinition.url ?? '' }] : []),
+      ...(t === 'Patient'
+        ? [everythingOperationDefinition, summaryOperationDefinition, resumenMedicoOperationDefinition].map((d) => ({ name: d.code ?? '', definition: d.url ?? '' }))
+        : []),
       ...(typeOperations[t] ?? []),
     ],
     ...search.get(t),

@@ -47,8 +47,16 @@ function rowWrite(v: StoredVersion, previous: StoredVersion | undefined): RawBui
     WHERE resource_type = ${v.resourceType} AND id = ${v.id} AND version_id = ${previous.versionId} RETURNING 1 AS written`;
 }
 
+/**
+ * Runs before the row is written and may amend the version in place (its
+ * `content`), e.g. to stamp which unit wrote it; must be idempotent (a
+ * compare-and-set retry stamps the rebuilt version again).
+ */
+export type StampHook = (stored: StoredVersion, ctx: FhirContext) => void;
+
 /** Compare-and-set write of `stored` over `previous`; false when another writer got there first. */
 export async function persist(ctx: FhirContext, stored: StoredVersion, previous: StoredVersion | undefined): Promise<boolean> {
+  for (const stampHook of ctx.stampHooks ?? []) stampHook(stored, ctx);
   const written: WrittenVersion = { stored, previous };
   for (const check of ctx.writeChecks ?? []) {
     check(written, ctx);

@@ -20,6 +20,7 @@ import { validateOperation } from './operations/validate.ts';
 import { pharmacyQueueOperation } from './operations/pharmacy-queue.ts';
 import { signOperation } from './operations/sign.ts';
 import { verifyOperation } from './operations/verify-signature.ts';
+import { resumenMedicoOperation, summaryOperation } from './operations/summary.ts';
 import { vread } from './vread.ts';
 
 /** R4 interaction codes (CapabilityStatement.rest.resource.interaction / rest.interaction). */
@@ -76,6 +77,11 @@ export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'PATCH', path: '/:type', interaction: 'patch', handler: conditionalPatch },
   { method: 'DELETE', path: '/:type', interaction: 'delete', handler: conditionalDelete },
   { method: 'GET', path: '/Patient/:id/$everything', resourceType: 'Patient', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'Patient' }), handler: everything },
+  // Patient summaries authorize each resource themselves (like bundle entries): see operations/summary.ts.
+  { method: 'GET', path: '/Patient/$summary', resourceType: 'Patient', interaction: 'operation', access: () => undefined, handler: summaryOperation },
+  { method: 'GET', path: '/Patient/:id/$summary', resourceType: 'Patient', interaction: 'operation', access: () => undefined, handler: summaryOperation },
+  { method: 'GET', path: '/Patient/$resumen-medico', resourceType: 'Patient', interaction: 'operation', access: () => undefined, handler: resumenMedicoOperation },
+  { method: 'GET', path: '/Patient/:id/$resumen-medico', resourceType: 'Patient', interaction: 'operation', access: () => undefined, handler: resumenMedicoOperation },
   { method: 'POST', path: '/:type/$validate', interaction: 'operation', access: (req) => ({ permission: 'r', resourceType: req.resourceType }), handler: validateOperation },
   { method: 'POST', path: '/:type/:id/$validate', interaction: 'operation', access: (req) => ({ permission: 'r', resourceType: req.resourceType }), handler: validateOperation },
   { method: 'GET', path: '/:type/_history', interaction: 'history-type', handler: history },

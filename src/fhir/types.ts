@@ -6,7 +6,7 @@
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Db } from '../store/resource-store.ts';
-import type { WriteCheck, WriteHook, WriteStatement } from './persist.ts';
+import type { StampHook, WriteCheck, WriteHook, WriteStatement } from './persist.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { AuditInfo } from '../audit/audit-info.ts';
 import type { AuditTrail } from '../audit/audit-trail.ts';
@@ -67,6 +67,8 @@ export interface FhirContext {
   writeChecks?: readonly WriteCheck[];
   /** SQL run in the same statement as each write (search indexes, audit). */
   writeStatements?: readonly WriteStatement[];
+  /** Amendments to each version before it is written (the authoring unit of a clinical record). */
+  stampHooks?: readonly StampHook[];
   /** The authenticated caller (absent only for internal calls). */
   actor?: Actor;
   /** Facts for this request's audit record; interactions add what they learn. */

@@ -3,7 +3,7 @@
  * yet, so entries are loaded by rewriting urn:uuid references to Type/id and PUT-ing each resource. Expected
  * answers are computed from the bundle JSON itself, independently of the server.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { fhirJson, uniqueTag, useTestApp } from '../support/app.ts';
@@ -17,7 +17,8 @@ const resources: Json[] = [];
 const tag = uniqueTag();
 
 beforeAll(async () => {
-  for (const file of readdirSync(folder).filter((f) => f.endsWith('.json'))) {
+  // The three bundles this file's expectations were written for (the folder holds others for the summaries).
+  for (const file of ['clemente-kreiger.json', 'maria-luisa-razo.json', 'valentin-keeling.json']) {
     const bundle = JSON.parse(readFileSync(path.join(folder, file), 'utf8')) as { entry: { fullUrl: string; resource: Json }[] };
     const urls = new Map(bundle.entry.map((e) => [e.fullUrl, `${e.resource.resourceType}/${e.resource.id}`]));
     const text = JSON.stringify(bundle.entry.map((e) => e.resource)).replace(/"urn:uuid:[0-9a-f-]+"/g, (m) => JSON.stringify(urls.get(m.slice(1, -1)) ?? m.slice(1, -1)));
