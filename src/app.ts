@@ -15,6 +15,7 @@ import { indexWriteStatement } from './search/write-index.ts';
 import { connect } from './store/connect.ts';
 import { devIssuer } from './auth/dev-key.ts';
 import { compartmentWriteGuard } from './auth/guard.ts';
+import { stampWriter } from './auth/writer-stamp.ts';
 import { createTokenVerifier, type AuthSettings } from './auth/verify-token.ts';
 import { auditWriteStatement } from './audit/audit-hook.ts';
 import { AuditTrail } from './audit/audit-trail.ts';
@@ -112,7 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       writeStatements: secure ? [indexWriteStatement, auditWriteStatement()] : [indexWriteStatement],
       // The receta rules hold with or without security; they lock and read, so they run in the write's transaction.
       writeHooks: [recetaWriteHook(receta.isReceta)],
-      stampHooks: [stampAuthoringUnit],
+      stampHooks: secure ? [stampAuthoringUnit, stampWriter] : [stampAuthoringUnit],
       auditTrail: secure ? trail : undefined,
       maxBundleEntries: options.maxBundleEntries,
       receta,

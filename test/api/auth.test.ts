@@ -195,3 +195,25 @@ describe('roles', () => {
     expectOutcome(res, 403);
   });
 });
+
+describe('authorship', () => {
+  test('every version records who wrote it, from the token, and a client cannot claim someone else', async () => {
+    const token = await roleToken('clinician', { clues: 'DFIMS000011' }, 'dra-ramirez');
+    const forged = { url: 'https://ecu-fhir.org/fhir/StructureDefinition/mx-registrado-por', extension: [{ url: 'sujeto', valueIdentifier: { value: 'someone-else' } }] };
+    const res = await t.request({
+      method: 'POST',
+      url: '/fhir/Observation',
+      headers: fhirJson,
+      token,
+      payload: { resourceType: 'Observation', meta: { extension: [forged] }, status: 'final', code: { text: 'peso' } },
+    });
+    expect(res.statusCode).toBe(201);
+    const stored = (await t.request({ method: 'GET', url: `/fhir/Observation/${res.json().id}` })).json();
+    const writers = stored.meta.extension.filter((e: any) => e.url === forged.url);
+    expect(writers).toHaveLength(1);
+    expect(writers[0].extension).toEqual([
+      { url: 'sujeto', valueIdentifier: { system: 'urn:ecu-fhir:token-subject', value: 'dra-ramirez' } },
+      { url: 'clues', valueIdentifier: { system: 'urn:oid:2.16.840.1.113883.4.631', value: 'DFIMS000011' } },
+    ]);
+  });
+});

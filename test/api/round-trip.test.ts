@@ -12,9 +12,14 @@ const t = useTestApp();
 const dir = path.resolve(import.meta.dirname, '../fixtures/r4-examples');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
+// What the server writes into meta on every write: who wrote the version, and the authoring unit.
+const serverExtensions = new Set(['https://ecu-fhir.org/fhir/StructureDefinition/mx-registrado-por', 'https://ecu-fhir.org/fhir/StructureDefinition/mx-unidad-autora']);
+
 function withoutServerFields(resource: Record<string, any>): Record<string, any> {
   const { id: _id, meta, ...rest } = resource;
-  const { versionId: _v, lastUpdated: _l, ...keptMeta } = meta ?? {};
+  const { versionId: _v, lastUpdated: _l, extension, ...keptMeta } = meta ?? {};
+  const clientExtensions = (extension ?? []).filter((e: { url: string }) => !serverExtensions.has(e.url));
+  if (clientExtensions.length > 0) keptMeta.extension = clientExtensions;
   return Object.keys(keptMeta).length > 0 ? { ...rest, meta: keptMeta } : rest;
 }
 

@@ -124,9 +124,10 @@ describe('$resumen-medico: the ISSSTE screen', () => {
   });
 
   test('the writer\'s unit is stamped on each record, and a clinician cannot claim another unit', async () => {
-    expect(motherAtClinic.meta?.extension).toEqual([{ url: 'https://ecu-fhir.org/fhir/StructureDefinition/mx-unidad-autora', valueIdentifier: { system: 'urn:oid:2.16.840.1.113883.4.631', value: 'DFIST000011' } }]);
-    const forged = await put({ ...motherAtHospital, id: `ahf-forjada-${tag}`, meta: { extension: motherAtClinic.meta?.extension } }, hospital);
-    expect(forged.meta.extension[0].valueIdentifier.value).toBe('DFIST000212');
+    const unit = (r: { meta?: { extension?: { url: string }[] } }) => r.meta?.extension?.filter((e) => e.url === 'https://ecu-fhir.org/fhir/StructureDefinition/mx-unidad-autora');
+    expect(unit(motherAtClinic)).toEqual([{ url: 'https://ecu-fhir.org/fhir/StructureDefinition/mx-unidad-autora', valueIdentifier: { system: 'urn:oid:2.16.840.1.113883.4.631', value: 'DFIST000011' } }]);
+    const forged = await put({ ...motherAtHospital, id: `ahf-forjada-${tag}`, meta: { extension: unit(motherAtClinic) } }, hospital);
+    expect(unit(forged)).toEqual([{ url: 'https://ecu-fhir.org/fhir/StructureDefinition/mx-unidad-autora', valueIdentifier: { system: 'urn:oid:2.16.840.1.113883.4.631', value: 'DFIST000212' } }]);
   });
 
   test('the answer is a valid Parameters resource', async () => {
