@@ -7,7 +7,6 @@ import { FileMigrationProvider, Migrator, type MigrationResult } from 'kysely/mi
 export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
 /** Brings the schema up to date. Throws with the failing migration's name so start-up stops loudly. */
-// oxlint-disable-next-line typescript/no-explicit-any -- Kysely's Migrator runs on any database shape
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResult[]> {
   const migrator = new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder: migrationsFolder }) });
   const { error, results } = await migrator.migrateToLatest();
