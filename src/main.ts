@@ -39,6 +39,7 @@ const app = await buildApp({
   corsOrigins: config.corsOrigins,
   rateLimitPerMinute: config.rateLimitPerMinute,
   requestTimeoutMs: config.requestTimeoutMs,
+  exportDir: path.resolve(config.dataDir, 'exports'),
 });
 if (!config.auth.issuer) {
   app.log.warn('AUTH_ISSUER not set: trusting the development signing key (npm run token); configure an issuer for production');

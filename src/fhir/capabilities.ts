@@ -7,6 +7,7 @@ import { profiledTypes } from '../validation/validate-profiles.ts';
 import { resourceTypes } from './definitions.ts';
 import { everythingOperationDefinition } from './operations/everything.ts';
 import { validateOperationDefinition } from './operations/validate.ts';
+import { exportOperationDefinition, groupExportOperationDefinition, patientExportOperationDefinition } from './operations/export.ts';
 import { searchCapabilities } from '../search/search-capabilities.ts';
 import { implementedInteractions } from './routes.ts';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
@@ -40,6 +41,8 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
     operation: [
       { name: 'validate', definition: validateOperationDefinition.url ?? '' },
       ...(t === 'Patient' ? [{ name: 'everything', definition: everythingOperationDefinition.url ?? '' }] : []),
+      ...(t === 'Patient' ? [{ name: 'export', definition: patientExportOperationDefinition.url ?? '' }] : []),
+      ...(t === 'Group' ? [{ name: 'export', definition: groupExportOperationDefinition.url ?? '' }] : []),
     ],
     ...search.get(t),
   }));
@@ -64,6 +67,7 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
         },
         resource,
         interaction: system.map((code) => ({ code: code as CapabilityStatementRestInteraction['code'] })),
+        operation: [{ name: 'export', definition: exportOperationDefinition.url ?? '' }],
       },
     ],
   };

@@ -10,6 +10,7 @@ import type { WriteCheck, WriteHook, WriteStatement } from './persist.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { AuditInfo } from '../audit/audit-info.ts';
 import type { AuditTrail } from '../audit/audit-trail.ts';
+import type { ExportService } from '../export/export-service.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -42,6 +43,10 @@ export interface FhirResult {
   headers?: Record<string, string>;
   /** For a single stored resource: the patients whose compartment holds it (from the store, no parsing). */
   patients?: string[];
+  /** A body too large to hold in memory (bulk export files), sent as it is read. */
+  stream?: NodeJS.ReadableStream;
+  /** Media type when not application/fhir+json (bulk export: NDJSON files, the JSON manifest). */
+  contentType?: string;
 }
 
 export type Validator = (resource: unknown, expectedType: string) => OperationOutcomeIssue[];
@@ -72,6 +77,8 @@ export interface FhirContext {
   audit?: AuditInfo;
   /** Where bundles record their entries' audit events. */
   auditTrail?: AuditTrail;
+  /** Bulk Data export jobs (absent: $export answers 501). */
+  exports?: ExportService;
 }
 
 export type Interaction = (req: FhirRequest, ctx: FhirContext) => Promise<FhirResult>;
