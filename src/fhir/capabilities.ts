@@ -8,6 +8,7 @@ import { resourceTypes } from './definitions.ts';
 import { everythingOperationDefinition } from './operations/everything.ts';
 import { validateOperationDefinition } from './operations/validate.ts';
 import { exportOperationDefinition, groupExportOperationDefinition, patientExportOperationDefinition } from './operations/export.ts';
+import { matchOperationDefinition } from './operations/match.ts';
 import { searchCapabilities } from '../search/search-capabilities.ts';
 import { implementedInteractions } from './routes.ts';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
@@ -41,7 +42,7 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
     operation: [
       { name: 'validate', definition: validateOperationDefinition.url ?? '' },
       ...(t === 'Patient' ? [{ name: 'everything', definition: everythingOperationDefinition.url ?? '' }] : []),
-      ...(t === 'Patient' ? [{ name: 'export', definition: patientExportOperationDefinition.url ?? '' }] : []),
+      ...(t === 'Patient' ? [{ name: 'export', definition: patientExportOperationDefinition.url ?? '' }, { name: 'match', definition: matchOperationDefinition.url ?? '' }] : []),
       ...(t === 'Group' ? [{ name: 'export', definition: groupExportOperationDefinition.url ?? '' }] : []),
     ],
     ...search.get(t),

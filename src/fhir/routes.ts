@@ -18,6 +18,7 @@ import { update } from './update.ts';
 import { everything } from './operations/everything.ts';
 import { groupExport, patientExport, systemExport } from './operations/export.ts';
 import { cancelExport, exportFile, exportStatus } from './operations/export-status.ts';
+import { match } from './operations/match.ts';
 import { validateOperation } from './operations/validate.ts';
 import { vread } from './vread.ts';
 
@@ -66,6 +67,7 @@ export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/$export-status/:id', interaction: 'operation', access: () => undefined, handler: exportStatus },
   { method: 'DELETE', path: '/$export-status/:id', interaction: 'operation', access: () => undefined, handler: cancelExport },
   { method: 'GET', path: '/$export-file/:id', interaction: 'operation', access: () => undefined, handler: exportFile },
+  { method: 'POST', path: '/Patient/$match', resourceType: 'Patient', interaction: 'operation', access: () => ({ permission: 's', resourceType: 'Patient' }), handler: match },
   // Every route but metadata names its interaction (or operation): that is what authorization and audit go by.
   { method: 'GET', path: '', interaction: 'search-system', handler: search },
   { method: 'POST', path: '/_search', interaction: 'search-system', handler: search },
