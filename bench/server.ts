@@ -15,6 +15,7 @@ const app = await buildApp({
   rateLimitPerMinute: 0,
   security: process.env.BENCH_SECURITY !== 'off',
   exportDir: path.resolve(config.dataDir, 'exports'),
+  profileEnforcement: config.profileEnforcement,
 });
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
 await app.listen({ port: config.port, host: config.host });
