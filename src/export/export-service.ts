@@ -33,7 +33,7 @@ export interface ExportServiceOptions {
   concurrency?: number;
   /** Resources per NDJSON file before a new file is started. Default 100,000. */
   maxResourcesPerFile?: number;
-  /** Rows fetched per cursor read. Default 2,000. */
+  /** Rows fetched per cursor read. Default 500. */
   batchSize?: number;
   log?: (err: unknown, message: string) => void;
 }
@@ -68,7 +68,7 @@ export class ExportService {
     this.dir = options.dir;
     this.concurrency = options.concurrency ?? 2;
     this.maxPerFile = options.maxResourcesPerFile ?? 100_000;
-    this.batchSize = options.batchSize ?? 2_000;
+    this.batchSize = options.batchSize ?? 500;
     this.log = options.log ?? (() => undefined);
     this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: this.concurrency });
     this.pool.on('error', () => undefined);

@@ -62,7 +62,7 @@ export class NdjsonFiles {
     const n = (this.fileCounts.get(type) ?? 0) + 1;
     this.fileCounts.set(type, n);
     const name = `${type}-${n}.ndjson`;
-    const stream = createWriteStream(path.join(this.dir, name), { flags: 'wx', highWaterMark: 1 << 20 });
+    const stream = createWriteStream(path.join(this.dir, name), { flags: 'wx', highWaterMark: 1 << 16 });
     // A disk error fails the export (next append throws) instead of escaping as an unhandled 'error' event.
     stream.on('error', (err) => (this.failure ??= err));
     const file = { type, name, count: 0, stream };
