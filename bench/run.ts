@@ -2,7 +2,8 @@
  * `npm run bench`: starts the server on a fresh embedded PostgreSQL, drives it
  * with autocannon over loopback and writes bench/RESULTS.md.
  * BENCH_DURATION (seconds per round, default 10), BENCH_ROUNDS (default 3),
- * BENCH_CONNECTIONS (default 32).
+ * BENCH_CONNECTIONS (default 32), BENCH_PATIENTS (search, default 4000),
+ * BENCH_EXPORT_PATIENTS (exchange, default 10000).
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import { crudScenarios } from './scenarios/crud.ts';
 import { validationScenarios } from './scenarios/validation.ts';
 import { searchScenarios, type SearchBench } from './scenarios/search.ts';
 import { checkCorpus, loadCorpus, summaryScenarios, type CorpusCheck } from './scenarios/summary.ts';
+import { exchangeReport, exchangeScenarios } from './scenarios/exchange.ts';
 
 const settings = {
   durationSeconds: Number(process.env.BENCH_DURATION ?? 10),
@@ -53,6 +55,9 @@ try {
 } finally {
   await bare.stop();
 }
+
+// Bulk export, $everything and transaction ingest on a server and database of their own.
+const exchange = await exchangeScenarios(settings);
 
 const goals: Record<string, string> = { 'read Patient by id': '≥ 4,000 req/s', 'create Patient': '≥ 1,200 req/s' };
 const rows = crud.map((m) => `| ${m.name} | ${m.rps} | ${m.p50} | ${m.p99} | ${m.non2xx} | ${goals[m.name] ?? ''} |`);
@@ -107,7 +112,7 @@ before the answer is sent), each write appends it inside the write's transaction
 | scenario | req/s without | req/s with | throughput loss | p50 ms without → with | goal |
 |---|---|---|---|---|---|
 ${costRows.join('\n')}
-${search ? searchReport(search) : ''}`;
+${search ? searchReport(search) : ''}${exchangeReport(exchange)}`;
 const file = path.resolve(import.meta.dirname, 'RESULTS.md');
 writeFileSync(file, report);
 console.log(`wrote ${file}`);

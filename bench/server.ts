@@ -3,6 +3,7 @@
  * builds it without authentication and audit, to measure what they cost.
  * (Production has no such switch: main.ts always authenticates and audits.)
  */
+import path from 'node:path';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 
@@ -13,6 +14,7 @@ const app = await buildApp({
   auth: config.auth,
   rateLimitPerMinute: 0,
   security: process.env.BENCH_SECURITY !== 'off',
+  exportDir: path.resolve(config.dataDir, 'exports'),
   profileEnforcement: config.profileEnforcement,
 });
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -6,6 +6,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
+import { patientsOf } from '../src/fhir/compartment.ts';
 import { extractIndexValues } from '../src/search/extract-index-values.ts';
 import { insertIndexRowsBulk } from '../src/search/write-index.ts';
 import type { Db } from '../src/store/resource-store.ts';
@@ -64,8 +65,10 @@ export async function bulkLoad(db: Db, resources: Resource[], index = true): Pro
   const now = new Date();
   const rows = resources.map((r) => ({ ...r, meta: { versionId: '1', lastUpdated: now.toISOString() } }) as Resource & { id: string });
   await db.transaction().execute(async (tx) => {
-    await sql`INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content)
-      SELECT t, i, 1, ${now}, false, c FROM unnest(${rows.map((r) => r.resourceType)}::text[], ${rows.map((r) => r.id)}::text[], ${rows.map((r) => JSON.stringify(r))}::text[]) AS u(t, i, c)`.execute(tx);
+    // The compartment column as a write through the API would store it ($everything, exports and patient tokens read it).
+    const patients = rows.map((r) => `{${[...patientsOf(r)].map((p) => `"${p}"`).join(',')}}`);
+    await sql`INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content, patients)
+      SELECT t, i, 1, ${now}, false, c, p::text[] FROM unnest(${rows.map((r) => r.resourceType)}::text[], ${rows.map((r) => r.id)}::text[], ${rows.map((r) => JSON.stringify(r))}::text[], ${patients}::text[]) AS u(t, i, c, p)`.execute(tx);
     if (index) await insertIndexRowsBulk(tx, rows.map((r) => ({ resourceType: r.resourceType, id: r.id, rows: extractIndexValues(r) })));
   });
 }

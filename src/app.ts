@@ -3,12 +3,14 @@
  * listens, so tests drive the real thing. `src/main.ts` is the entry point.
  */
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { loadDefinitions } from './fhir/definitions.ts';
 import { registerDocs } from './http/docs.ts';
 import { registerErrorHandler } from './http/error-handler.ts';
 import { registerFhirRoutes } from './http/fhir-plugin.ts';
 import { registerHealth } from './http/health.ts';
+import { ExportService } from './export/export-service.ts';
 import { registerNotFound } from './http/not-found.ts';
 import { trackRoutes } from './http/route-table.ts';
 import { indexWriteStatement } from './search/write-index.ts';
@@ -53,6 +55,8 @@ export interface AppOptions {
   profileEnforcement?: ProfileEnforcement;
   /** Receta signing keys (private JWKs; the first signs). Absent: one ephemeral key (tests only: signatures die with the process). */
   recetaSigningKeys?: KeySet;
+  /** Where bulk export NDJSON files are written (main.ts: DATA_DIR/exports). Default ./.data/exports. */
+  exportDir?: string;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -82,7 +86,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  const exports = new ExportService(db, {
+    databaseUrl: options.databaseUrl,
+    dir: options.exportDir ?? path.resolve('.data', 'exports'),
+    log: (err, message) => app.log.error({ err }, message),
+  });
+  await exports.start();
   app.addHook('onClose', async () => {
+    // Running exports stop (and are marked failed) before their database goes away.
+    await exports.close();
     await db.destroy();
   });
 
@@ -117,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       auditTrail: secure ? trail : undefined,
       maxBundleEntries: options.maxBundleEntries,
       receta,
+      exports,
     },
   });
   return app;

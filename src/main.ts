@@ -43,6 +43,7 @@ const app = await buildApp({
   rateLimitPerMinute: config.rateLimitPerMinute,
   requestTimeoutMs: config.requestTimeoutMs,
   maxBundleEntries: config.maxBundleEntries,
+  exportDir: path.resolve(config.dataDir, 'exports'),
 });
 if (!config.auth.issuer) {
   app.log.warn('AUTH_ISSUER not set: trusting the development signing key (npm run token); configure an issuer for production');

@@ -45,7 +45,7 @@ export async function searchScenarios(server: Server, s: BenchSettings): Promise
         + (SELECT count(*) FROM sp_quantity) + (SELECT count(*) FROM sp_reference) + (SELECT count(*) FROM sp_uri)) AS rows`.execute(db);
     const pick = () => Math.floor(Math.random() * patients);
     const one = { url: server.url, connections: 1, durationSeconds: s.durationSeconds, rounds: s.rounds };
-    const get = (name: string, path: () => string) => load({ ...one, name, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path() }) }] });
+    const get = (name: string, path: () => string) => load({ ...one, name, requests: [{ method: 'GET', headers: server.auth, setupRequest: (req) => ({ ...req, path: path() }) }] });
     const measures: Measure[] = [];
     measures.push(await get('token: Patient?identifier=system+value', () => `/fhir/Patient?identifier=${encodeURIComponent(`https://ecu-fhir.org/fhir/sid/expediente|${patientIdentifier(pick())}`)}`));
     measures.push(await get('reference: Observation?subject=Patient/x', () => `/fhir/Observation?subject=Patient/p${pick()}`));

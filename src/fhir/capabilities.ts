@@ -7,6 +7,8 @@ import { profiledTypes } from '../validation/validate-profiles.ts';
 import { resourceTypes } from './definitions.ts';
 import { everythingOperationDefinition } from './operations/everything.ts';
 import { validateOperationDefinition } from './operations/validate.ts';
+import { exportOperationDefinition, groupExportOperationDefinition, patientExportOperationDefinition } from './operations/export.ts';
+import { matchOperationDefinition } from './operations/match.ts';
 import { searchCapabilities } from '../search/search-capabilities.ts';
 import { pharmacyQueueOperationDefinition } from './operations/pharmacy-queue.ts';
 import { signOperationDefinition } from './operations/sign.ts';
@@ -49,8 +51,12 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
     operation: [
       { name: 'validate', definition: validateOperationDefinition.url ?? '' },
       ...(t === 'Patient'
-        ? [everythingOperationDefinition, summaryOperationDefinition, resumenMedicoOperationDefinition].map((d) => ({ name: d.code ?? '', definition: d.url ?? '' }))
+        ? [everythingOperationDefinition, summaryOperationDefinition, resumenMedicoOperationDefinition, patientExportOperationDefinition, matchOperationDefinition].map((d) => ({
+            name: d.code ?? '',
+            definition: d.url ?? '',
+          }))
         : []),
+      ...(t === 'Group' ? [{ name: 'export', definition: groupExportOperationDefinition.url ?? '' }] : []),
       ...(typeOperations[t] ?? []),
     ],
     ...search.get(t),
@@ -76,6 +82,7 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
         },
         resource,
         interaction: system.map((code) => ({ code: code as CapabilityStatementRestInteraction['code'] })),
+        operation: [{ name: 'export', definition: exportOperationDefinition.url ?? '' }],
       },
     ],
   };

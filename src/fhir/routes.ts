@@ -16,6 +16,9 @@ import { search } from './search.ts';
 import type { FhirRequest, HttpMethod, Interaction } from './types.ts';
 import { update } from './update.ts';
 import { everything } from './operations/everything.ts';
+import { groupExport, patientExport, systemExport } from './operations/export.ts';
+import { cancelExport, exportFile, exportStatus } from './operations/export-status.ts';
+import { match } from './operations/match.ts';
 import { validateOperation } from './operations/validate.ts';
 import { pharmacyQueueOperation } from './operations/pharmacy-queue.ts';
 import { signOperation } from './operations/sign.ts';
@@ -66,6 +69,14 @@ export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/MedicationRequest/:id/$verify', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'MedicationRequest' }), handler: verifyOperation },
   { method: 'POST', path: '/MedicationRequest/:id/$verify', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'MedicationRequest' }), handler: verifyOperation },
   { method: 'GET', path: '/_history', interaction: 'history-system', handler: history },
+  // Bulk Data export: the kick-offs work out from the token what it may export; status, files and cancel belong to whoever started the job.
+  { method: 'GET', path: '/$export', interaction: 'operation', access: () => undefined, handler: systemExport },
+  { method: 'GET', path: '/Patient/$export', resourceType: 'Patient', interaction: 'operation', access: () => undefined, handler: patientExport },
+  { method: 'GET', path: '/Group/:id/$export', resourceType: 'Group', interaction: 'operation', access: () => undefined, handler: groupExport },
+  { method: 'GET', path: '/$export-status/:id', interaction: 'operation', access: () => undefined, handler: exportStatus },
+  { method: 'DELETE', path: '/$export-status/:id', interaction: 'operation', access: () => undefined, handler: cancelExport },
+  { method: 'GET', path: '/$export-file/:id', interaction: 'operation', access: () => undefined, handler: exportFile },
+  { method: 'POST', path: '/Patient/$match', resourceType: 'Patient', interaction: 'operation', access: () => ({ permission: 's', resourceType: 'Patient' }), handler: match },
   // Every route but metadata names its interaction (or operation): that is what authorization and audit go by.
   { method: 'GET', path: '', interaction: 'search-system', handler: search },
   { method: 'POST', path: '/_search', interaction: 'search-system', handler: search },

@@ -11,6 +11,7 @@ import type { Actor } from '../auth/actor.ts';
 import type { AuditInfo } from '../audit/audit-info.ts';
 import type { AuditTrail } from '../audit/audit-trail.ts';
 import type { RecetaContext } from '../receta/context.ts';
+import type { ExportService } from '../export/export-service.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -43,6 +44,10 @@ export interface FhirResult {
   headers?: Record<string, string>;
   /** For a single stored resource: the patients whose compartment holds it (from the store, no parsing). */
   patients?: string[];
+  /** A body too large to hold in memory (bulk export files), sent as it is read. */
+  stream?: NodeJS.ReadableStream;
+  /** Media type when not application/fhir+json (bulk export: NDJSON files, the JSON manifest). */
+  contentType?: string;
 }
 
 export type Validator = (resource: unknown, expectedType: string) => OperationOutcomeIssue[];
@@ -79,6 +84,8 @@ export interface FhirContext {
   auditTrail?: AuditTrail;
   /** Receta electrónica: signing keys and which MedicationRequests are recetas (src/receta). */
   receta?: RecetaContext;
+  /** Bulk Data export jobs (absent: $export answers 501). */
+  exports?: ExportService;
 }
 
 export type Interaction = (req: FhirRequest, ctx: FhirContext) => Promise<FhirResult>;

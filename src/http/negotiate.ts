@@ -5,7 +5,8 @@
 import { notAcceptable } from '../fhir/errors.ts';
 
 const jsonFormats = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir', 'text/json']);
-const acceptableTypes = new Set(['*/*', 'application/*', 'application/json', 'application/fhir+json', 'application/json+fhir', 'text/json']);
+// NDJSON: what bulk export clients ask for when they download the files (https://hl7.org/fhir/uv/bulkdata/export.html#file-request).
+const acceptableTypes = new Set(['*/*', 'application/*', 'application/json', 'application/fhir+json', 'application/json+fhir', 'text/json', 'application/fhir+ndjson', 'application/ndjson']);
 
 export function checkFormat(format: string | undefined, accept: string | undefined): void {
   if (format !== undefined) {

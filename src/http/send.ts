@@ -9,9 +9,12 @@ export function sendFhir(reply: FastifyReply, result: FhirResult): FastifyReply 
   if (result.headers) {
     reply.headers(result.headers);
   }
+  if (result.stream) {
+    return reply.type(result.contentType ?? 'application/octet-stream').send(result.stream);
+  }
   if (result.body === undefined || result.status === 304 || result.status === 204) {
     return reply.send();
   }
-  reply.type(fhirJson);
+  reply.type(result.contentType ?? fhirJson);
   return reply.send(typeof result.body === 'string' ? result.body : JSON.stringify(result.body));
 }

@@ -127,6 +127,6 @@ describe('conformance resources', () => {
     const byType = Object.fromEntries(cs.rest[0]!.resource.map((r) => [r.type, r]));
     expect(byType.Patient?.supportedProfile).toEqual(['https://ecu-fhir.org/fhir/StructureDefinition/mx-patient']);
     expect(byType.Observation?.supportedProfile).toContain('https://ecu-fhir.org/fhir/StructureDefinition/mx-bmi');
-    expect(byType.Patient?.operation?.map((o) => o.name)).toEqual(['validate', 'everything', 'summary', 'resumen-medico']);
+    expect(byType.Patient?.operation?.map((o) => o.name)).toEqual(['validate', 'everything', 'summary', 'resumen-medico', 'export', 'match']);
   });
 });

@@ -2,6 +2,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { buildApp, type AppOptions } from '../../src/app.ts';
+import { createOwnDatabase } from './own-database.ts';
 import { adminToken, testAuth } from './tokens.ts';
 
 export type TestRequest = InjectOptions & {
@@ -17,12 +18,15 @@ export interface TestApp {
 /**
  * Builds one app per test file and closes it afterwards. Generic tests post
  * non-Mexican resources (HL7 examples), so profiles default to `declared`
- * here; MX tests ask for `strict`, the server's default.
+ * here; MX tests ask for `strict`, the server's default. `ownDatabase` gives
+ * the file a freshly migrated database of its own instead of the shared one.
  */
-export function useTestApp(options: Partial<AppOptions> = {}): TestApp {
+export function useTestApp(options: Partial<AppOptions> & { ownDatabase?: boolean } = {}): TestApp {
   const holder = {} as TestApp;
+  const { ownDatabase, ...appOptions } = options;
   beforeAll(async () => {
-    holder.app = await buildApp({ databaseUrl: inject('databaseUrl'), logger: false, auth: testAuth, rateLimitPerMinute: 0, profileEnforcement: 'declared', ...options });
+    const databaseUrl = ownDatabase ? await createOwnDatabase(inject('databaseUrl')) : inject('databaseUrl');
+    holder.app = await buildApp({ databaseUrl, logger: false, auth: testAuth, rateLimitPerMinute: 0, profileEnforcement: 'declared', ...appOptions });
     holder.request = ({ token, ...o }) => {
       const headers: Record<string, string> = { ...(o.headers as Record<string, string> | undefined) };
       const bearer = token === undefined ? adminToken : token;

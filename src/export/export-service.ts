@@ -1,0 +1,209 @@
+/**
+ * Runs bulk exports in the background of the API process. A job streams one
+ * query (export-query.ts) through a server-side cursor (pg-cursor), in
+ * batches, inside a REPEATABLE READ READ ONLY transaction, so every resource
+ * appears exactly once as of one snapshot and memory stays flat whatever the
+ * database size. Jobs use their own small connection pool: an export never
+ * takes the API's connections. At most `concurrency` jobs run at once; others
+ * wait in order.
+ *
+ * Restarts: the job row (export_job) is the source of truth. This process
+ * refreshes the heartbeat of the jobs it holds; a job in progress whose
+ * heartbeat goes stale (crash, restart) is marked failed, at start-up and
+ * whenever its status is read: interrupted jobs are not resumed. Stopping the
+ * server (close) aborts running jobs and marks them failed too.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import pg from 'pg';
+import Cursor from 'pg-cursor';
+import type { Database } from '../store/database.ts';
+import { historySyncPoint } from '../store/resource-store.ts';
+import { cancelJob, completeJob, exportDb, failJob, failStale, heartbeat, insertJob, readJob, recordProgress, type ExportDb, type ExportJob, type NewJob } from './export-jobs.ts';
+import type { ExportPlan } from './export-plan.ts';
+import { exportQuery } from './export-query.ts';
+import { NdjsonFiles } from './ndjson-files.ts';
+
+export interface ExportServiceOptions {
+  databaseUrl: string;
+  /** Folder holding one sub-folder of NDJSON files per job. */
+  dir: string;
+  /** Jobs running at once (and connections of the export pool). Default 2. */
+  concurrency?: number;
+  /** Resources per NDJSON file before a new file is started. Default 100,000. */
+  maxResourcesPerFile?: number;
+  /** Rows fetched per cursor read. Default 500. */
+  batchSize?: number;
+  log?: (err: unknown, message: string) => void;
+}
+
+interface Running {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+const heartbeatMs = 10_000;
+const progressMs = 2_000;
+const stoppedReason = 'interrumpida: el servidor se detuvo; inicie otra exportación / interrupted: the server stopped; start a new export';
+
+export class ExportService {
+  readonly dir: string;
+  private readonly base: Kysely<Database>;
+  private readonly db: ExportDb;
+  private readonly pool: pg.Pool;
+  private readonly concurrency: number;
+  private readonly maxPerFile: number;
+  private readonly batchSize: number;
+  private readonly log: (err: unknown, message: string) => void;
+  private readonly running = new Map<string, Running>();
+  private readonly waiting: { id: string; plan: ExportPlan; start: () => void }[] = [];
+  private active = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closing = false;
+
+  constructor(db: Kysely<Database>, options: ExportServiceOptions) {
+    this.base = db;
+    this.db = exportDb(db);
+    this.dir = options.dir;
+    this.concurrency = options.concurrency ?? 2;
+    this.maxPerFile = options.maxResourcesPerFile ?? 100_000;
+    this.batchSize = options.batchSize ?? 500;
+    this.log = options.log ?? (() => undefined);
+    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: this.concurrency });
+    this.pool.on('error', () => undefined);
+  }
+
+  /** Marks failed the jobs that an earlier process left in progress. */
+  async start(): Promise<void> {
+    await failStale(this.db);
+  }
+
+  async kickOff(job: NewJob): Promise<void> {
+    await insertJob(this.db, job);
+    this.schedule(job.id, job.plan);
+  }
+
+  read(id: string): Promise<ExportJob | undefined> {
+    return readJob(this.db, id);
+  }
+
+  /** Where a job's file lives on disk (the name is checked against the job's output by the caller). */
+  filePath(id: string, name: string): string {
+    return path.join(this.dir, id, name);
+  }
+
+  /** Stops the job if it runs here, marks it cancelled and removes its files; false if already cancelled. */
+  async cancel(id: string): Promise<boolean> {
+    const cancelled = await cancelJob(this.db, id);
+    const running = this.running.get(id);
+    if (running) {
+      running.controller.abort();
+      this.startNow(id);
+      await running.done;
+    }
+    await rm(path.join(this.dir, id), { recursive: true, force: true });
+    return cancelled;
+  }
+
+  /** Aborts running jobs (they are marked failed) and closes the export pool. */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.timer) clearInterval(this.timer);
+    const all = [...this.running.entries()];
+    for (const [id, r] of all) {
+      r.controller.abort();
+      this.startNow(id);
+    }
+    await Promise.all(all.map(([, r]) => r.done));
+    await this.pool.end();
+  }
+
+  private schedule(id: string, plan: ExportPlan): void {
+    const controller = new AbortController();
+    let release: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => (release = resolve));
+    const done = started.then(() => this.run(id, plan, controller.signal)).finally(() => {
+      this.running.delete(id);
+      this.active--;
+      this.next();
+    });
+    this.running.set(id, { controller, done });
+    this.waiting.push({ id, plan, start: release });
+    this.timer ??= setInterval(() => void heartbeat(this.db, [...this.running.keys()]).catch((err: unknown) => this.log(err, 'export heartbeat failed')), heartbeatMs).unref();
+    this.next();
+  }
+
+  /** Lets a waiting job run at once (it was aborted: it returns without work). */
+  private startNow(id: string): void {
+    const i = this.waiting.findIndex((w) => w.id === id);
+    if (i < 0) return;
+    const [w] = this.waiting.splice(i, 1);
+    this.active++;
+    w?.start();
+  }
+
+  private next(): void {
+    while (!this.closing && this.active < this.concurrency && this.waiting.length > 0) {
+      this.active++;
+      this.waiting.shift()?.start();
+    }
+  }
+
+  private async run(id: string, plan: ExportPlan, signal: AbortSignal): Promise<void> {
+    const dir = path.join(this.dir, id);
+    const files = new NdjsonFiles(dir, this.maxPerFile);
+    let client: pg.PoolClient | undefined;
+    let cursor: Cursor<{ resource_type: string; content: string }> | undefined;
+    if (signal.aborted) {
+      if (this.closing) await failJob(this.db, id, stoppedReason).catch((e: unknown) => this.log(e, 'could not mark export failed'));
+      return;
+    }
+    try {
+      await mkdir(dir, { recursive: true });
+      // Taken before the snapshot: every version stamped earlier is committed, so it is in the snapshot (see history_sync_point).
+      const transactionTime = await historySyncPoint(this.base);
+      if (!(await recordProgress(this.db, id, 0, 'iniciando / starting', transactionTime))) return;
+      client = await this.pool.connect();
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const compiled = exportQuery(this.base, plan).compile();
+      cursor = client.query(new Cursor<{ resource_type: string; content: string }>(compiled.sql, [...compiled.parameters]));
+      let exported = 0;
+      let reported = performance.now();
+      for (;;) {
+        if (signal.aborted) throw new Error('aborted');
+        const rows = await cursor.read(this.batchSize);
+        if (rows.length === 0) break;
+        const byType = new Map<string, string[]>();
+        for (const row of rows) {
+          const list = byType.get(row.resource_type);
+          if (list) list.push(row.content);
+          else byType.set(row.resource_type, [row.content]);
+        }
+        for (const [type, lines] of byType) await files.append(type, lines);
+        exported += rows.length;
+        if (performance.now() - reported > progressMs) {
+          reported = performance.now();
+          if (!(await recordProgress(this.db, id, exported, `${exported} recursos exportados / resources exported`))) throw new Error('cancelled');
+        }
+      }
+      await cursor.close();
+      cursor = undefined;
+      await client.query('COMMIT');
+      const output = await files.finish();
+      if (!(await completeJob(this.db, id, exported, output))) await rm(dir, { recursive: true, force: true });
+    } catch (err) {
+      files.destroy();
+      // An open cursor holds the connection: close it first, or ROLLBACK would wait behind it forever.
+      await cursor?.close().catch(() => undefined);
+      await client?.query('ROLLBACK').catch(() => undefined);
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      const stopped = signal.aborted || (err instanceof Error && err.message === 'cancelled');
+      if (!stopped) this.log(err, `export ${id} failed`);
+      const reason = this.closing ? stoppedReason : 'la exportación falló; vea el registro del servidor / the export failed; see the server log';
+      await failJob(this.db, id, reason).catch((e: unknown) => this.log(e, 'could not mark export failed'));
+    } finally {
+      client?.release();
+    }
+  }
+}

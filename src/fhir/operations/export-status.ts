@@ -1,0 +1,77 @@
+/**
+ * Bulk Data status, cancel and file download
+ * (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-status-request):
+ * `GET /$export-status/{job}` answers 202 with X-Progress while the job runs,
+ * 200 with the manifest when it is done, 500 with an OperationOutcome when it
+ * failed; `DELETE` cancels it and removes its files (202; afterwards 404).
+ * Files are served from `GET /$export-file/{job}.{Type}-{n}.ndjson` and, like
+ * the status, only to the token subject that started the export
+ * (`requiresAccessToken: true`).
+ */
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { forbidden } from '../../auth/guard.ts';
+import type { ExportJob } from '../../export/export-jobs.ts';
+import type { ExportService } from '../../export/export-service.ts';
+import { FhirError, issue, notFound, outcome } from '../errors.ts';
+import type { FhirContext, FhirRequest, FhirResult } from '../types.ts';
+
+function service(ctx: FhirContext): ExportService {
+  if (!ctx.exports) {
+    throw new FhirError(501, [issue('not-supported', { es: 'Este servidor no tiene exportación masiva configurada', en: 'Bulk export is not configured on this server' })]);
+  }
+  return ctx.exports;
+}
+
+/** The job, if it exists, is not cancelled, and belongs to the caller. */
+async function ownJob(ctx: FhirContext, id: string): Promise<ExportJob> {
+  const job = await service(ctx).read(id);
+  if (!job || job.status === 'cancelled') {
+    throw notFound({ es: `No existe la exportación ${id}`, en: `No export ${id}` });
+  }
+  if (ctx.actor && ctx.actor.subject !== job.owner) {
+    throw forbidden({ es: 'Solo quien inició la exportación puede consultarla, descargarla o cancelarla', en: 'Only whoever started the export may poll, download or cancel it' });
+  }
+  return job;
+}
+
+export async function exportStatus(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
+  const job = await ownJob(ctx, req.id ?? '');
+  if (job.status === 'in-progress') {
+    return { status: 202, headers: { 'x-progress': job.progress ?? 'en cola / queued', 'retry-after': '2' } };
+  }
+  if (job.status === 'failed') {
+    return { status: 500, body: outcome([issue('exception', { es: job.error ?? 'la exportación falló', en: job.error ?? 'the export failed' })]) };
+  }
+  const manifest = {
+    transactionTime: job.transactionTime?.toISOString(),
+    request: job.request,
+    requiresAccessToken: true,
+    output: job.output.map((f) => ({ type: f.type, url: `${ctx.baseUrl}/$export-file/${job.id}.${f.name}`, count: f.count })),
+    error: [],
+  };
+  return { status: 200, headers: { 'cache-control': 'no-store' }, contentType: 'application/json; charset=utf-8', body: JSON.stringify(manifest) };
+}
+
+export async function cancelExport(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
+  const job = await ownJob(ctx, req.id ?? '');
+  await service(ctx).cancel(job.id);
+  return { status: 202, body: outcome([issue('informational', { es: `Exportación ${job.id} cancelada y sus archivos borrados`, en: `Export ${job.id} cancelled and its files removed` }, undefined, 'information')]) };
+}
+
+const fileId = /^([0-9a-f-]{36})\.([A-Z][A-Za-z]+-\d+\.ndjson)$/;
+
+export async function exportFile(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
+  const match = fileId.exec(req.id ?? '');
+  const missing = notFound({ es: `No existe el archivo ${req.id ?? ''}`, en: `No file ${req.id ?? ''}` });
+  if (!match) throw missing;
+  const [, id = '', name = ''] = match;
+  const job = await ownJob(ctx, id);
+  // Only names the job wrote: nothing else on disk can be reached.
+  if (job.status !== 'completed' || !job.output.some((f) => f.name === name)) throw missing;
+  const file = service(ctx).filePath(id, name);
+  await access(file).catch(() => {
+    throw missing;
+  });
+  return { status: 200, contentType: 'application/fhir+ndjson', stream: createReadStream(file) };
+}

@@ -1,0 +1,109 @@
+/**
+ * Bulk Data kick-off, FHIR Bulk Data Access IG v2
+ * (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-kick-off-request):
+ * `GET /$export` (system), `GET /Patient/$export` (every patient compartment)
+ * and `GET /Group/{id}/$export` (the members' compartments), with
+ * `Prefer: respond-async`, `_type`, `_since` and `_outputFormat`. Answers 202
+ * with `Content-Location` naming the status URL; the job runs in the
+ * background (src/export/export-service.ts). What the job exports is fixed
+ * here from the token: only readable types, and a `patient/` token only its
+ * own compartment.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Group, OperationDefinition } from '@medplum/fhirtypes';
+import type { Actor } from '../../auth/actor.ts';
+import { canSee, forbidden } from '../../auth/guard.ts';
+import type { ExportLevel, ExportPlan } from '../../export/export-plan.ts';
+import { planTypes } from '../../export/export-plan.ts';
+import { patientCompartmentTypes, patientIdOf } from '../compartment.ts';
+import { isResourceType, resourceTypes } from '../definitions.ts';
+import { badRequest, FhirError, issue, outcome } from '../errors.ts';
+import { parseInstantParam, single } from '../params.ts';
+import { parsePrefer } from '../prefer.ts';
+import { readExisting } from '../read.ts';
+import type { FhirContext, FhirRequest, FhirResult } from '../types.ts';
+
+function definition(id: string, resource: OperationDefinition['resource'], system: boolean, type: boolean, instance: boolean): OperationDefinition {
+  return { resourceType: 'OperationDefinition', id, url: `http://hl7.org/fhir/uv/bulkdata/OperationDefinition/${id}`, name: id, status: 'active', kind: 'operation', code: 'export', ...(resource ? { resource } : {}), system, type, instance };
+}
+export const exportOperationDefinition = definition('export', undefined, true, false, false);
+export const patientExportOperationDefinition = definition('patient-export', ['Patient'], false, true, false);
+export const groupExportOperationDefinition = definition('group-export', ['Group'], false, false, true);
+
+const ndjsonFormats = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
+/** IG parameters this server does not implement: refused unless Prefer: handling=lenient. */
+const unsupported = ['_typeFilter', '_elements', 'patient', 'includeAssociatedData', '_until', 'organizeOutputBy', 'allowPartialManifests'];
+
+function requestedTypes(req: FhirRequest): string[] | undefined {
+  const raw = req.query._type;
+  if (raw === undefined) return undefined;
+  const list = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
+  const unknown = list.find((t) => !isResourceType(t));
+  if (unknown) throw badRequest({ es: `_type: tipo de recurso desconocido "${unknown}"`, en: `_type: unknown resource type "${unknown}"` }, '_type');
+  return list.length > 0 ? list : undefined;
+}
+
+function checkParameters(req: FhirRequest): void {
+  const prefer = parsePrefer(req.headers.prefer);
+  if (!prefer.respondAsync) {
+    throw badRequest({ es: '$export es asíncrono: envíe el encabezado Prefer: respond-async', en: '$export is asynchronous: send the header Prefer: respond-async' }, 'Prefer');
+  }
+  const format = single(req.query, '_outputFormat');
+  if (format !== undefined && !ndjsonFormats.has(format)) {
+    throw badRequest({ es: `_outputFormat no admitido "${format}": solo application/fhir+ndjson`, en: `Unsupported _outputFormat "${format}": only application/fhir+ndjson` }, '_outputFormat');
+  }
+  const present = unsupported.filter((p) => req.query[p] !== undefined);
+  if (present.length > 0 && prefer.handling !== 'lenient') {
+    throw new FhirError(400, present.map((p) => issue('not-supported', { es: `Parámetro no admitido en $export: ${p} (use Prefer: handling=lenient para ignorarlo)`, en: `Parameter not supported by $export: ${p} (use Prefer: handling=lenient to ignore it)` }, p)));
+  }
+}
+
+/** Without authentication (benchmarks of the bare server only) an export sees every type asked for. */
+function typesFor(actor: Actor | undefined, requested: string[] | undefined, candidates: readonly string[]): Pick<ExportPlan, 'unrestricted' | 'patientScoped' | 'patient'> {
+  return actor ? planTypes(actor, requested, candidates) : { unrestricted: requested ?? [...candidates], patientScoped: [] };
+}
+
+async function groupMembers(req: FhirRequest, ctx: FhirContext): Promise<string[]> {
+  const stored = await readExisting({ ...req, resourceType: 'Group' }, ctx);
+  const group = JSON.parse(stored.content ?? '{}') as Group;
+  if (ctx.actor && !canSee(ctx.actor, group, stored.patients)) {
+    throw forbidden({ es: `El token no permite leer Group/${req.id ?? ''}`, en: `The token may not read Group/${req.id ?? ''}` });
+  }
+  const ids = (group.member ?? []).filter((m) => m.inactive !== true).flatMap((m) => {
+    const id = patientIdOf(m.entity?.reference);
+    return id ? [id] : [];
+  });
+  return [...new Set(ids)];
+}
+
+function kickOffUrl(req: FhirRequest, ctx: FhirContext, path: string): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(req.query)) {
+    for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) params.append(key, v);
+  }
+  const qs = params.toString();
+  return `${ctx.baseUrl}/${path}${qs ? `?${qs}` : ''}`;
+}
+
+async function kickOff(level: ExportLevel, req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
+  const service = ctx.exports;
+  if (!service) {
+    throw new FhirError(501, [issue('not-supported', { es: 'Este servidor no tiene exportación masiva configurada', en: 'Bulk export is not configured on this server' })]);
+  }
+  checkParameters(req);
+  const since = parseInstantParam(req.query, '_since');
+  const requested = requestedTypes(req);
+  const members = level === 'group' ? await groupMembers(req, ctx) : undefined;
+  const candidates = level === 'system' ? resourceTypes() : patientCompartmentTypes();
+  const plan: ExportPlan = { level, ...typesFor(ctx.actor, requested, candidates), ...(members ? { members } : {}), ...(since ? { since: since.toISOString() } : {}) };
+  for (const id of [...(members ?? []), ...(plan.patient ? [plan.patient] : [])]) ctx.audit?.patients.add(id);
+  const id = randomUUID();
+  const path = level === 'system' ? '$export' : level === 'patient' ? 'Patient/$export' : `Group/${req.id ?? ''}/$export`;
+  await service.kickOff({ id, level, groupId: req.id, types: requested, since, request: kickOffUrl(req, ctx, path), owner: ctx.actor?.subject ?? 'anonymous', plan });
+  const accepted = outcome([issue('informational', { es: `Exportación ${id} aceptada; consulte su estado en Content-Location`, en: `Export ${id} accepted; poll its status at Content-Location` }, undefined, 'information')]);
+  return { status: 202, headers: { 'content-location': `${ctx.baseUrl}/$export-status/${id}` }, body: accepted };
+}
+
+export const systemExport = (req: FhirRequest, ctx: FhirContext): Promise<FhirResult> => kickOff('system', req, ctx);
+export const patientExport = (req: FhirRequest, ctx: FhirContext): Promise<FhirResult> => kickOff('patient', req, ctx);
+export const groupExport = (req: FhirRequest, ctx: FhirContext): Promise<FhirResult> => kickOff('group', req, ctx);
