@@ -1,8 +1,8 @@
 /** Dispensing recetas: active, signed, unexpired, within the prescribed quantity; the ledger holds under 20 parallel pharmacies. */
-import type { AuditEvent, Bundle, MedicationDispense, OperationOutcome } from '@medplum/fhirtypes';
+import type { AuditEvent, Bundle, MedicationDispense } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { fhirJson, useTestApp } from '../support/app.ts';
-import { create, dispense, draft, put, read, recetaWorld, signed, type RecetaWorld } from '../support/receta.ts';
+import { create, dispense, draft, put, read, type RecetaWorld, recetaWorld, signed, text } from '../support/receta.ts';
 import { roleToken } from '../support/tokens.ts';
 
 const t = useTestApp({ profileEnforcement: 'strict' });
@@ -11,10 +11,6 @@ let w: RecetaWorld;
 beforeAll(async () => {
   w = await recetaWorld(t);
 });
-
-function text(res: { body: string }): string {
-  return ((JSON.parse(res.body) as OperationOutcome).issue ?? []).map((i) => i.details?.text).join('\n');
-}
 
 const twoUnits = () => draft(w, (m) => (m.dispenseRequest = { quantity: { value: 2, unit: 'tableta' }, numberOfRepeatsAllowed: 0 }));
 

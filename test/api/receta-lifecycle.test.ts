@@ -1,9 +1,9 @@
 /** Receta lifecycle over HTTP (strict MX enforcement): draft → active only by $sign, then completed / cancelled / stopped / entered-in-error, nothing else. */
-import type { MedicationRequest, OperationOutcome, Parameters, Provenance } from '@medplum/fhirtypes';
+import type { MedicationRequest, Parameters, Provenance } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { folioSystem } from '../../src/receta/systems.ts';
 import { fhirJson, uniqueTag, useTestApp } from '../support/app.ts';
-import { create, dispense, draft, param, put, read, recetaWorld, sign, signed, type RecetaWorld } from '../support/receta.ts';
+import { create, dispense, draft, param, put, read, type RecetaWorld, recetaWorld, sign, signed, text } from '../support/receta.ts';
 import { roleToken } from '../support/tokens.ts';
 
 const t = useTestApp({ profileEnforcement: 'strict' });
@@ -12,10 +12,6 @@ let w: RecetaWorld;
 beforeAll(async () => {
   w = await recetaWorld(t);
 });
-
-function text(res: { body: string }): string {
-  return ((JSON.parse(res.body) as OperationOutcome).issue ?? []).map((i) => i.details?.text).join('\n');
-}
 
 async function setStatus(m: MedicationRequest, status: MedicationRequest['status'], token = w.doctor) {
   return put(t, { ...m, status }, token);

@@ -1,5 +1,5 @@
 /** A small world for receta tests: a prescriber, a patient with a fresh CURP, tokens, drafts, catalogue entries, sign and dispense calls. */
-import type { Medication, MedicationDispense, MedicationRequest, Parameters, Patient, Practitioner, Resource } from '@medplum/fhirtypes';
+import type { Medication, MedicationDispense, MedicationRequest, OperationOutcome, Parameters, Patient, Practitioner, Resource } from '@medplum/fhirtypes';
 import type { LightMyRequestResponse } from 'fastify';
 import { curpCheckDigit } from '../../src/mx/curp.ts';
 import { cedulaProfesionalSystem, curpSystem } from '../../src/mx/systems.ts';
@@ -126,4 +126,9 @@ export function prescribeKey(m: MedicationRequest, key: string, text: string): v
 
 export function param(p: Parameters, name: string) {
   return p.parameter?.find((x) => x.name === name);
+}
+
+/** The issue texts of an OperationOutcome answer, one per line. */
+export function text(res: { body: string }): string {
+  return ((JSON.parse(res.body) as OperationOutcome).issue ?? []).map((i) => i.details?.text).join('\n');
 }
