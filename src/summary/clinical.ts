@@ -5,13 +5,14 @@
 import type { CodeableConcept, Coding, Observation, Resource } from '@medplum/fhirtypes';
 
 /**
- * Observation statuses whose value is the current one. `amended` and
- * `corrected` are the corrected value of a final result (the replaced value is
- * an older version, never read here); `registered`, `cancelled`,
- * `entered-in-error` and `unknown` carry no valid result.
- * https://hl7.org/fhir/R4/valueset-observation-status.html
+ * Observation statuses a summary shows. The ECU rule (issue 8) leaves out
+ * `amended` results as well as `entered-in-error`: an amended result is under
+ * revision in the source record, so the summary falls back to the newest
+ * final one. `corrected` is the code R4 gives a value fixed after it was
+ * final, and it is shown. `registered`, `cancelled` and `unknown` carry no
+ * valid result. https://hl7.org/fhir/R4/valueset-observation-status.html
  */
-const validObservation: ReadonlySet<string> = new Set(['final', 'amended', 'corrected', 'preliminary']);
+const validObservation: ReadonlySet<string> = new Set(['final', 'corrected', 'preliminary']);
 
 /** Whether a record is one to show: not entered in error, refuted, cancelled or not done. */
 export function counts(resource: Resource): boolean {

@@ -51,7 +51,7 @@ async function resumen(patient: string): Promise<Parameters> {
 }
 
 describe('last vital signs', () => {
-  test('the newest valid measurement wins; entered-in-error and cancelled ones never show; an amended value replaces the one it corrects', async () => {
+  test('the newest valid measurement wins; entered-in-error, cancelled and amended ones never show; a corrected value replaces the one it corrects', async () => {
     const p = await newPatient();
     await create(weight(p, 70, '2026-01-10T09:00:00-06:00'));
     const june = await create(weight(p, 72, '2026-06-10T09:00:00-06:00'));
@@ -59,8 +59,11 @@ describe('last vital signs', () => {
     await create(weight(p, 80, '2026-09-01T09:00:00-06:00', 'cancelled'));
     await create(weight(p, 85, '2026-09-15T09:00:00-06:00', 'registered'));
     expect(param(await resumen(p), 'signosVitales.peso.valor')?.valueQuantity?.value).toBe(72);
-    // The June value was wrong: amended (a new version of the same Observation) to 71.5.
-    await create({ ...(june as Observation), status: 'amended', valueQuantity: { value: 71.5, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' } });
+    // An amended result is left out: the summary falls back to the newest final one (January).
+    await create({ ...(june as Observation), status: 'amended', valueQuantity: { value: 71.8, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' } });
+    expect(param(await resumen(p), 'signosVitales.peso.valor')?.valueQuantity?.value).toBe(70);
+    // The June value was wrong: corrected (a new version of the same Observation) to 71.5.
+    await create({ ...(june as Observation), status: 'corrected', valueQuantity: { value: 71.5, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' } });
     const r = await resumen(p);
     expect(param(r, 'signosVitales.peso.valor')?.valueQuantity?.value).toBe(71.5);
     expect(param(r, 'signosVitales.peso.observacion')?.valueReference?.reference).toBe(`Observation/${june.id}`);
