@@ -25,4 +25,5 @@ USER node
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "src/main.ts"]
+# Same node flags as `npm start` (see README, "Memory").
+CMD ["node", "--max-semi-space-size=16", "--expose-gc", "src/main.ts"]

@@ -5,6 +5,7 @@
  * shared and noisy.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +37,12 @@ async function benchToken(dataDir: string): Promise<string> {
     .sign(await importJWK(key.privateJwk, devAlgorithm));
 }
 
+/** The node flags `npm start` runs the server with, so the bench measures the server as deployed. */
+function startFlags(): string[] {
+  const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
+  return (scripts.start ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
 export async function startServer(options: { security?: boolean; env?: Record<string, string> } = {}): Promise<Server> {
   const security = options.security !== false;
   const env = options.env ?? {};
@@ -46,7 +53,7 @@ export async function startServer(options: { security?: boolean; env?: Record<st
   await migrateToLatest(migrator);
   await migrator.destroy();
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['bench/server.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [...startFlags(), 'bench/server.ts'], {
     env: { ...process.env, AUTH_ISSUER: '', DATA_DIR: dataDir, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', BENCH_SECURITY: security ? 'on' : 'off', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

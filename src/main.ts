@@ -45,6 +45,11 @@ const app = await buildApp({
   maxBundleEntries: config.maxBundleEntries,
   exportDir: path.resolve(config.dataDir, 'exports'),
 });
+// Start-up parsed ~60 MB of R4 definition JSON. V8 keeps that garbage, and the
+// memory under it, until its first full collection, which on a host with
+// plenty of RAM may come only under load; collect it before serving
+// (`npm start` and the Dockerfile run node with --expose-gc for this one call).
+(globalThis as { gc?: () => void }).gc?.();
 if (!config.auth.issuer) {
   app.log.warn('AUTH_ISSUER not set: trusting the development signing key (npm run token); configure an issuer for production');
 }
