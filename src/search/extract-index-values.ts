@@ -36,21 +36,31 @@ export function emptyRows(): IndexRows {
   return { sp_string: [], sp_token: [], sp_date: [], sp_number: [], sp_quantity: [], sp_reference: [], sp_uri: [] };
 }
 
-/** All index rows of one resource version. */
-export function extractIndexValues(resource: Resource): IndexRows {
+/**
+ * All index rows of one resource version. `skipAbsent: false` evaluates every
+ * parameter, even those whose elements the resource lacks (tests compare both).
+ */
+export function extractIndexValues(resource: Resource, skipAbsent = true): IndexRows {
   const rows = emptyRows();
   const root = [toTypedValue(resource)];
   const contained = containedTypes(resource);
+  const has = presentElements(resource);
   for (const param of searchParamsOf(resource.resourceType).values()) {
     if (onResourceRow.has(param.code)) continue;
+    // Most of a type's ~40 parameters read elements this resource does not have: evaluating them anyway was most of the extraction time.
+    if (skipAbsent && param.roots && !param.roots.some(has)) continue;
     const values = evalFhirPathTyped(param.expression, root);
     if (param.type !== 'composite') {
       for (const v of values) addValue(rows, param.type, param.code, 0, v, contained);
       continue;
     }
     values.forEach((base, grp) => {
-      param.components.forEach((component, n) => {
-        for (const v of evalFhirPathTyped(component.expression, [base])) addValue(rows, component.type, `${param.code}$${n}`, grp, v, contained);
+      // A composite has a value only where every component has one (code-value-quantity needs a valueQuantity):
+      // rows of an incomplete repetition could never match, so they are not written.
+      const parts = param.components.map((component) => evalFhirPathTyped(component.expression, [base]));
+      if (parts.some((part) => part.length === 0)) return;
+      parts.forEach((part, n) => {
+        for (const v of part) addValue(rows, param.components[n]!.type, `${param.code}$${n}`, grp, v, contained);
       });
     });
   }
@@ -58,6 +68,13 @@ export function extractIndexValues(resource: Resource): IndexRows {
 }
 
 type JsonObject = Record<string, unknown>;
+
+/** Whether the resource has a top-level element, a choice element (`value` for `valueQuantity`) included. */
+function presentElements(resource: Resource): (name: string) => boolean {
+  const keys = Object.keys(resource);
+  const direct = new Set(keys);
+  return (name) => direct.has(name) || keys.some((k) => k.length > name.length && k.startsWith(name) && /[A-Z]/.test(k.charAt(name.length)));
+}
 
 /** Searched on the `resource` row itself (id, last_updated), so never copied into index tables. */
 const onResourceRow = new Set(['_id', '_lastUpdated']);

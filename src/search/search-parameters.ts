@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getParsedExpressionForResourceType, getSearchParameterDetails, getSearchParameters, indexSearchParameter, type FhirPathAtom } from '@medplum/core';
+import { AsAtom, DotAtom, FhirPathAtom, getParsedExpressionForResourceType, getSearchParameterDetails, getSearchParameters, indexSearchParameter, IsAtom, SymbolAtom, UnionAtom, type Atom } from '@medplum/core';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { loadDefinitions, r4SearchParameters } from '../fhir/definitions.ts';
 
@@ -40,6 +40,11 @@ export interface SearchParam {
   /** Resource types a reference parameter may point to. */
   targets: readonly string[];
   components: readonly CompositeComponent[];
+  /**
+   * The top-level elements the expression starts from (`Observation.value.ofType(Quantity)`
+   * starts from `value`), or undefined when that cannot be read off the expression.
+   */
+  roots: readonly string[] | undefined;
 }
 
 /** Medplum-only parameters that are not R4 and that we do not index. */
@@ -123,7 +128,28 @@ function toSearchParam(resourceType: string, code: string, sp: SearchParameter, 
       components.push({ type: def.type, expression: getParsedExpressionForResourceType(resourceType, c.expression) });
     }
   }
-  return { code, type: sp.type, expression: details.parsedExpression, targets: sp.target ?? [], components };
+  return { code, type: sp.type, expression: details.parsedExpression, targets: sp.target ?? [], components, roots: rootElements(details.parsedExpression, resourceType) };
+}
+
+/**
+ * Which top-level elements an expression reads: `Type.x…` (or `Resource.x…`,
+ * `DomainResource.x…`) chains, `as`/`is` on them and unions of them; anything
+ * else (a function at the root, a bare `Type`) gives undefined.
+ */
+function rootElements(atom: Atom, resourceType: string): string[] | undefined {
+  if (atom instanceof FhirPathAtom) return rootElements(atom.child, resourceType);
+  if (atom instanceof UnionAtom) {
+    const left = rootElements(atom.left, resourceType);
+    const right = rootElements(atom.right, resourceType);
+    return left && right ? [...left, ...right] : undefined;
+  }
+  if (atom instanceof DotAtom) {
+    const start = atom.left instanceof SymbolAtom && [resourceType, 'Resource', 'DomainResource'].includes(atom.left.name);
+    if (!start) return rootElements(atom.left, resourceType);
+    return atom.right instanceof SymbolAtom ? [atom.right.name] : undefined;
+  }
+  if (atom instanceof AsAtom || atom instanceof IsAtom) return rootElements(atom.left, resourceType);
+  return undefined;
 }
 
 function isParamType(t: string | undefined): t is ParamType {

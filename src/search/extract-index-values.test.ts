@@ -1,0 +1,45 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { describe, expect, test } from 'vitest';
+import { extractIndexValues } from './extract-index-values.ts';
+
+const fixtures = path.resolve(import.meta.dirname, '../../test/fixtures');
+
+/** Every resource of the HL7 R4 examples and the Synthea sample bundles, bundles unpacked. */
+function corpus(): Resource[] {
+  const out: Resource[] = [];
+  const add = (r: Resource | undefined) => {
+    if (!r) return;
+    out.push(r);
+    if (r.resourceType === 'Bundle') for (const e of (r as Bundle).entry ?? []) add(e.resource);
+  };
+  for (const dir of ['r4-examples', 'synthea']) {
+    for (const file of readdirSync(path.join(fixtures, dir)).filter((f) => f.endsWith('.json'))) {
+      add(JSON.parse(readFileSync(path.join(fixtures, dir, file), 'utf8')) as Resource);
+    }
+  }
+  return out;
+}
+
+describe('extractIndexValues', () => {
+  test('skipping parameters whose elements are absent changes no row (HL7 examples and Synthea bundles)', () => {
+    const resources = corpus();
+    expect(resources.length).toBeGreaterThan(1000);
+    for (const resource of resources) {
+      expect(extractIndexValues(resource), `${resource.resourceType}/${resource.id}`).toEqual(extractIndexValues(resource, false));
+    }
+  });
+
+  test('a composite repetition with a missing component writes no rows', () => {
+    const rows = extractIndexValues({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+      valueQuantity: { value: 67, code: '/min', system: 'http://unitsofmeasure.org' },
+    });
+    const params = [...rows.sp_token, ...rows.sp_quantity].map((r) => r.param);
+    expect(params).toEqual(expect.arrayContaining(['code-value-quantity$0', 'code-value-quantity$1']));
+    expect(params.filter((p) => /^code-value-(concept|date|string)\$/.test(p))).toEqual([]);
+  });
+});
