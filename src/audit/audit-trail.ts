@@ -11,6 +11,7 @@
  * could lose its record. Waiting for the disk cost half the read throughput.
  */
 import { sql } from 'kysely';
+import { prepared } from '../store/prepared.ts';
 import type { Db } from '../store/resource-store.ts';
 import type { AuditRow } from './audit-event.ts';
 
@@ -38,7 +39,7 @@ export class AuditTrail {
 
   /** Appends within the caller's transaction: commits or rolls back with it. */
   async appendIn(tx: Db, row: AuditRow): Promise<void> {
-    await sql`SELECT audit_append(${JSON.stringify([row])}::jsonb, true)`.execute(tx);
+    await sql`${prepared} SELECT audit_append(${JSON.stringify([row])}::jsonb, true)`.execute(tx);
   }
 
   /** Appends on its own; resolves once the row is committed. */
@@ -57,7 +58,7 @@ export class AuditTrail {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, 500);
         try {
-          await sql`SELECT audit_append(${JSON.stringify(batch.map((p) => p.row))}::jsonb, false)`.execute(this.db);
+          await sql`${prepared} SELECT audit_append(${JSON.stringify(batch.map((p) => p.row))}::jsonb, false)`.execute(this.db);
           for (const p of batch) p.resolve();
         } catch (err) {
           for (const p of batch) p.reject(err);

@@ -15,6 +15,7 @@
  * entry rolls everything back.
  */
 import { sql, type RawBuilder } from 'kysely';
+import { prepared } from '../store/prepared.ts';
 import type { Db, StoredVersion } from '../store/resource-store.ts';
 import type { FhirContext } from './types.ts';
 
@@ -68,7 +69,7 @@ export async function persist(ctx: FhirContext, stored: StoredVersion, previous:
   // Each extra reads from `w`, so it runs only when the row was written; the final SELECT forces every CTE.
   const ctes = [sql`w AS (${rowWrite(stored, previous)})`, ...extras.map((e, i) => sql`${sql.id(`x${i}`)} AS (SELECT ${e} FROM w)`)];
   const counts = extras.map((_, i) => sql`(SELECT count(*) FROM ${sql.id(`x${i}`)})`);
-  const statement = sql<{ written: string }>`WITH ${sql.join(ctes)} SELECT (SELECT count(*) FROM w) AS written${counts.length ? sql`, ${sql.join(counts)}` : sql``}`;
+  const statement = sql<{ written: string }>`${prepared} WITH ${sql.join(ctes)} SELECT (SELECT count(*) FROM w) AS written${counts.length ? sql`, ${sql.join(counts)}` : sql``}`;
   const hooks = (ctx.writeHooks ?? []).filter((h) => !h.types || h.types.includes(stored.resourceType));
   const run = async (db: Db): Promise<boolean> => {
     const { rows } = await statement.execute(db);

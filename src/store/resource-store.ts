@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './database.ts';
+import { prepared } from './prepared.ts';
 
 export type Db = Kysely<Database>;
 
@@ -27,6 +28,7 @@ export interface HistoryRow extends StoredVersion {
 export async function readCurrent(db: Db, resourceType: string, id: string): Promise<StoredVersion | undefined> {
   const row = await db
     .selectFrom('resource')
+    .modifyFront(prepared)
     .select(['version_id', 'last_updated', 'deleted', 'content', 'patients'])
     .where('resource_type', '=', resourceType)
     .where('id', '=', id)
@@ -37,6 +39,7 @@ export async function readCurrent(db: Db, resourceType: string, id: string): Pro
 export async function readVersion(db: Db, resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
   const row = await db
     .selectFrom('resource_history')
+    .modifyFront(prepared)
     .select(['last_updated', 'deleted', 'content', 'patients'])
     .where('resource_type', '=', resourceType)
     .where('id', '=', id)
