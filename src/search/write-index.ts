@@ -8,7 +8,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { sql, type RawBuilder } from 'kysely';
 import type { WriteStatement } from '../fhir/persist.ts';
 import type { Db } from '../store/resource-store.ts';
-import { extractIndexValues, type IndexRows } from './extract-index-values.ts';
+import { extractIndexValues, type DateRow, type IndexRows } from './extract-index-values.ts';
 
 /** Column name → Postgres array type, per table, in insert order (after resource_type, id, param, grp). */
 const columns: { [T in keyof IndexRows]: Record<string, string> } = {
@@ -29,14 +29,23 @@ export const indexWriteStatement: WriteStatement = ({ stored, previous }) => {
 };
 
 function replaceCall(resourceType: string, id: string, rows: IndexRows | undefined, hadRows: boolean): RawBuilder<unknown> | undefined {
-  const present = rows ? Object.fromEntries(tables.filter((t) => rows[t].length > 0).map((t) => [t, rows[t]])) : undefined;
-  if (!hadRows && (!present || Object.keys(present).length === 0)) return undefined;
-  return sql`sp_replace(${resourceType}, ${id}, ${hadRows}, ${present ? JSON.stringify(present, openEnded) : null}::jsonb)`;
+  const present: Partial<Record<keyof IndexRows, unknown[]>> = {};
+  let any = false;
+  for (const table of rows ? tables : []) {
+    const list = rows?.[table] ?? [];
+    if (list.length === 0) continue;
+    present[table] = table === 'sp_date' ? (list as DateRow[]).map((r) => ({ ...r, lo: timestamp(r.lo), hi: timestamp(r.hi) })) : list;
+    any = true;
+  }
+  if (!hadRows && !any) return undefined;
+  // A plain JSON.stringify: a replacer function would put it on V8's slow path for every write.
+  return sql`sp_replace(${resourceType}, ${id}, ${hadRows}, ${rows ? JSON.stringify(present) : null}::jsonb)`;
 }
 
 /** Open-ended date ranges are JavaScript's extreme dates (years ±275760), which PostgreSQL reads only as ±infinity. */
-function openEnded(_key: string, value: unknown): unknown {
-  return typeof value === 'string' && /^[+-]\d{6}-/.test(value) ? (value.startsWith('-') ? '-infinity' : 'infinity') : value;
+function timestamp(date: Date): string {
+  const time = date.getTime();
+  return time <= -8.64e15 ? '-infinity' : time >= 8.64e15 ? 'infinity' : date.toISOString();
 }
 
 /**

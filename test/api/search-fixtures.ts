@@ -82,6 +82,8 @@ export const fixtures: Fixture[] = [
     performer: [{ reference: '#cp' }],
   },
   { resourceType: 'Observation', id: 'o5', status: 'final', code: { text: 'x' }, subject: { reference: 'http://other.example/fhir/Patient/p9' } },
+  // Still open: its period has no end, so it reaches every later date (stored as +infinity).
+  { resourceType: 'Encounter', id: 'e1', status: 'in-progress', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' }, subject: { reference: 'Patient/p1' }, period: { start: '2024-03-01' } },
   { resourceType: 'RiskAssessment', id: 'r1', status: 'final', subject: { reference: 'Patient/p1' }, prediction: [{ probabilityDecimal: 50 }] },
   { resourceType: 'RiskAssessment', id: 'r2', status: 'final', subject: { reference: 'Patient/p1' }, prediction: [{ probabilityDecimal: 49.5 }] },
   { resourceType: 'RiskAssessment', id: 'r3', status: 'final', subject: { reference: 'Patient/p1' }, prediction: [{ probabilityDecimal: 50.5 }] },

@@ -78,6 +78,10 @@ cases('date: partial dates as ranges, every prefix, time zones, periods, missing
   ['Observation?date=gt2020-01-01', ['o1', 'o3']],
   ['Observation?date=ap2021-01-01', ['o3']],
   ['Observation?date:missing=true', ['o4', 'o5']],
+  ['Encounter?date=ge2090-01-01', ['e1']],
+  ['Encounter?date=gt2024-02', ['e1']],
+  ['Encounter?date=lt2024-03-01', []],
+  ['Encounter?date=eb2024-03-01', []],
   ['Patient?_lastUpdated=gt2000-01-01', ['p1', 'p2', 'p3', 'p4']],
   ['Patient?_lastUpdated=lt2000-01-01', []],
 ]);
