@@ -1,6 +1,7 @@
 /**
  * The server as `src/main.ts` runs it, for benchmarks only: BENCH_SECURITY=off
- * builds it without authentication and audit, to measure what they cost.
+ * builds it without authentication and audit, BENCH_INDEXING=off without
+ * search index rows, to measure what they cost.
  * (Production has no such switch: main.ts always authenticates and audits.)
  */
 import path from 'node:path';
@@ -14,6 +15,7 @@ const app = await buildApp({
   auth: config.auth,
   rateLimitPerMinute: 0,
   security: process.env.BENCH_SECURITY !== 'off',
+  searchIndexing: process.env.BENCH_INDEXING !== 'off',
   exportDir: path.resolve(config.dataDir, 'exports'),
   profileEnforcement: config.profileEnforcement,
 });

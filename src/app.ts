@@ -51,6 +51,8 @@ export interface AppOptions {
   maxBundleEntries?: number;
   /** false only in benchmarks measuring the cost of authentication and audit (bench/server.ts). */
   security?: boolean;
+  /** false only in benchmarks measuring what writing search index rows costs (bench/server.ts): searches then find nothing new. */
+  searchIndexing?: boolean;
   /** MX profiles: `strict` (default) for every resource of a profiled type, `declared` only for those in meta.profile. */
   profileEnforcement?: ProfileEnforcement;
   /** Receta signing keys (private JWKs; the first signs). Absent: one ephemeral key (tests only: signatures die with the process). */
@@ -122,7 +124,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       validate: validateBase,
       validateProfiles: profileValidator(options.profileEnforcement ?? 'strict'),
       writeChecks: secure ? [compartmentWriteGuard] : [],
-      writeStatements: secure ? [indexWriteStatement, auditWriteStatement()] : [indexWriteStatement],
+      writeStatements: [...(options.searchIndexing === false ? [] : [indexWriteStatement]), ...(secure ? [auditWriteStatement()] : [])],
       // The receta rules hold with or without security; they lock and read, so they run in the write's transaction.
       writeHooks: [recetaWriteHook(receta.isReceta)],
       stampHooks: secure ? [stampAuthoringUnit, stampWriter] : [stampAuthoringUnit],
