@@ -122,6 +122,32 @@ async function ingest(server: Server, clients: number, seconds: number, firstPat
   return out;
 }
 
+export interface IndexCost {
+  clients: number;
+  withIndex: number;
+  without: number;
+}
+
+/**
+ * What index rows cost where data comes in: the same transaction ingest on two
+ * fresh servers, one built without the search index hook (BENCH_INDEXING=off).
+ * Resources/s without ÷ with is the time a resource takes with its index rows
+ * relative to writing it without them.
+ */
+export async function indexCostScenarios(s: BenchSettings): Promise<IndexCost[]> {
+  const rates = new Map<string, number>();
+  for (const indexing of ['on', 'off']) {
+    const server = await startServer({ env: { MX_PROFILE_ENFORCEMENT: 'declared', BENCH_INDEXING: indexing } });
+    try {
+      await ingest(server, 4, 3, 9_000_000); // warm-up
+      for (const clients of [1, 4]) rates.set(`${indexing}-${clients}`, (await ingest(server, clients, s.durationSeconds * 2, clients * 10_000_000)).perSecond);
+    } finally {
+      await server.stop();
+    }
+  }
+  return [1, 4].map((clients) => ({ clients, withIndex: rates.get(`on-${clients}`) ?? 0, without: rates.get(`off-${clients}`) ?? 0 }));
+}
+
 export async function exchangeScenarios(s: BenchSettings): Promise<ExchangeBench> {
   loadDefinitions();
   const patients = Number(process.env.BENCH_EXPORT_PATIENTS ?? 10_000);
