@@ -5,7 +5,7 @@
  * following the R4 type definitions into data types, backbone elements and
  * contained/inline resources. https://hl7.org/fhir/R4/terminologies.html#required
  */
-import { getDataType, isPrimitiveType } from '@medplum/core';
+import { getAllDataTypes, getDataType, isPrimitiveType } from '@medplum/core';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { issue } from '../fhir/errors.ts';
 import { isResourceType } from '../fhir/definitions.ts';
@@ -104,6 +104,11 @@ function walk(node: Record<string, unknown>, type: string, path: string, out: Op
       checkValue(value, step, `${path}.${key}`, out);
     }
   }
+}
+
+/** Builds the plan of every known type now (start-up), so their value sets are expanded while the sources are loaded. */
+export function prepareRequiredBindings(): void {
+  for (const type of Object.keys(getAllDataTypes())) planFor(type);
 }
 
 /** One `code-invalid` issue per code that is outside its required value set. */

@@ -112,6 +112,15 @@ function expand(canonical: string, seen: Set<string>): ReadonlySet<string> | nul
 }
 
 /**
+ * Drops the parsed R4 terminology bundles; expansions already made are kept,
+ * and a later unknown value set loads the bundles again.
+ */
+export function releaseTerminologySources(): void {
+  codeSystems = undefined;
+  valueSets = undefined;
+}
+
+/**
  * The codes a value set allows, or `undefined` when it cannot be expanded
  * exactly from local definitions (the caller must then not reject anything).
  */
