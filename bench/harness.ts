@@ -37,7 +37,10 @@ async function benchToken(dataDir: string): Promise<string> {
     .sign(await importJWK(key.privateJwk, devAlgorithm));
 }
 
-/** The node flags `npm start` runs the server with, so the bench measures the server as deployed. */
+/**
+ * The node flags `npm start` runs the server with, so the bench measures the
+ * server as deployed: compiled JavaScript (`npm run build`, run by prebench).
+ */
 function startFlags(): string[] {
   const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
   return (scripts.start ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
@@ -53,7 +56,7 @@ export async function startServer(options: { security?: boolean; env?: Record<st
   await migrateToLatest(migrator);
   await migrator.destroy();
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [...startFlags(), 'bench/server.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [...startFlags(), 'dist/bench/server.js'], {
     env: { ...process.env, AUTH_ISSUER: '', DATA_DIR: dataDir, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', BENCH_SECURITY: security ? 'on' : 'off', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

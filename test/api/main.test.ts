@@ -1,9 +1,11 @@
 /**
- * `npm start` as a user runs it: no DATABASE_URL, so the server starts its
+ * `npm start` as a user runs it: the build (prestart), then the compiled
+ * server with the start script's node flags; no DATABASE_URL, so it starts its
  * embedded PostgreSQL in DATA_DIR, migrates, answers, shuts down cleanly on
  * SIGTERM, and finds its data again after a restart.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +13,9 @@ import { afterAll, expect, test } from 'vitest';
 import { freePort } from '../../src/store/embedded-postgres.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
+const startScript = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+// `node <flags> dist/src/main.js`: run by node itself (not through npm and a shell) so SIGTERM reaches the server.
+const startArgs = startScript.split(/\s+/).slice(1);
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 
@@ -34,7 +39,7 @@ async function startMain(dataDir: string) {
   const port = await freePort();
   const pgPort = await freePort();
   const env = { ...process.env, DATABASE_URL: '', DATA_DIR: dataDir, PORT: String(port), EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'warn', MX_PROFILE_ENFORCEMENT: 'declared' };
-  const child = spawn(process.execPath, ['src/main.ts'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, startArgs, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += String(d)));
@@ -61,6 +66,7 @@ async function startMain(dataDir: string) {
 }
 
 test('starts on an embedded PostgreSQL within 30 s and keeps data across restarts', { timeout: 120_000 }, async () => {
+  execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ecu-main-'));
   dirs.push(dataDir);
   // As root, PostgreSQL runs as its own system user, which must be able to reach the data folder.
