@@ -84,9 +84,10 @@ export async function findPatientByIdentifier(db: Db, identifier: string): Promi
   if (bar <= 0 || bar === identifier.length - 1) {
     throw badRequest({ es: `identifier debe ser sistema|valor (p. ej. ${'urn:oid:2.16.840.1.113883.4.629'}|CURP), no "${identifier}"`, en: `identifier must be system|value (e.g. urn:oid:2.16.840.1.113883.4.629|CURP), not "${identifier}"` }, 'identifier');
   }
+  // The search index's identifier rows (current, non-deleted versions only).
   const { rows } = await sql<{ id: string }>`
-    SELECT id FROM resource
-    WHERE resource_type = 'Patient' AND NOT deleted AND resource_identifier_keys(content) @> ARRAY[${identifier}]::text[]
+    SELECT DISTINCT id FROM sp_token
+    WHERE resource_type = 'Patient' AND param = 'identifier' AND code = ${identifier.slice(bar + 1)} AND system = ${identifier.slice(0, bar)}
     LIMIT 2`.execute(db);
   if (rows.length === 0) {
     throw notFound({ es: `Ningún Patient tiene el identificador ${identifier}`, en: `No Patient has identifier ${identifier}` }, 'identifier');
@@ -126,17 +127,17 @@ export async function loadPatientRecord(db: Db, patientId: string): Promise<Pati
     types.push(type);
     ids.push(id);
   }
-  const keys = [...clues].map((c) => `${cluesSystem}|${c}`);
   const referenced = new Map<string, LoadedResource>();
   const unitsByClues = new Map<string, Organization>();
-  if (ids.length > 0 || keys.length > 0) {
+  if (ids.length > 0 || clues.size > 0) {
     const { rows: more } = await sql<Row & { by_clues: boolean }>`
       SELECT r.resource_type, r.id, r.content, r.patients, r.last_updated, false AS by_clues
       FROM resource r JOIN unnest(${types}::text[], ${ids}::text[]) AS w(t, i) ON r.resource_type = w.t AND r.id = w.i
       WHERE NOT r.deleted
       UNION ALL
       SELECT resource_type, id, content, patients, last_updated, true AS by_clues FROM resource
-      WHERE resource_type = 'Organization' AND NOT deleted AND resource_identifier_keys(content) && ${keys}::text[]
+      WHERE resource_type = 'Organization' AND NOT deleted AND id IN (
+        SELECT id FROM sp_token WHERE resource_type = 'Organization' AND param = 'identifier' AND system = ${cluesSystem} AND code = ANY(${[...clues]}::text[]))
       ORDER BY last_updated DESC`.execute(db);
     for (const row of more) {
       const item = toLoaded(row);
