@@ -5,7 +5,7 @@
  * shared and noisy.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,8 @@ export interface Server {
   url: string;
   databaseUrl: string;
   pid: number;
+  /** The PostgreSQL data directory (its postmaster.pid names the server process). */
+  pgDataDir: string;
   /** Headers every request needs (the bearer token), empty when security is off. */
   auth: Record<string, string>;
   stop(): Promise<void>;
@@ -73,6 +75,7 @@ export async function startServer(options: { security?: boolean; env?: Record<st
     url,
     databaseUrl: db.url,
     pid: child.pid ?? 0,
+    pgDataDir: dir,
     auth: security ? { authorization: `Bearer ${await benchToken(dataDir)}` } : {},
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
@@ -85,8 +88,16 @@ export async function startServer(options: { security?: boolean; env?: Record<st
   };
 }
 
+/** CPU time per request (µs) of the server process, its PostgreSQL (postmaster and backends) and the load generator. */
+export interface CpuPerRequest {
+  server: number;
+  postgres: number;
+  client: number;
+}
+
 export interface Measure {
   name: string;
+  cpu?: CpuPerRequest;
   rps: number;
   p50: number;
   p99: number;
@@ -102,6 +113,45 @@ export interface LoadOptions {
   durationSeconds: number;
   rounds: number;
   requests: autocannon.Request[];
+  /** When given, CPU time of the server and its PostgreSQL is measured too (Linux /proc). */
+  server?: Server;
+}
+
+function processSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+  } catch {
+    return 0; // exited meanwhile
+  }
+}
+
+/** CPU seconds so far of the server process and of its PostgreSQL: the postmaster and every backend it forked. */
+export function cpuSeconds(server: Server): { server: number; postgres: number } {
+  const postmaster = Number(readFileSync(path.join(server.pgDataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  let postgres = processSeconds(postmaster);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+      if (ppid === postmaster) postgres += processSeconds(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { server: processSeconds(server.pid), postgres };
+}
+
+/** µs of CPU per unit of work between two readings (backends that exited meanwhile are not counted). */
+export function cpuPer(before: { server: number; postgres: number; client: NodeJS.CpuUsage }, server: Server, units: number): CpuPerRequest {
+  const after = cpuSeconds(server);
+  const client = process.cpuUsage(before.client);
+  const per = (seconds: number) => Math.round((seconds * 1e6) / Math.max(units, 1));
+  return { server: per(after.server - before.server), postgres: per(after.postgres - before.postgres), client: per((client.user + client.system) / 1e6) };
+}
+
+export function cpuStart(server: Server): { server: number; postgres: number; client: NodeJS.CpuUsage } {
+  return { ...cpuSeconds(server), client: process.cpuUsage() };
 }
 
 function median(values: number[]): number {
@@ -112,13 +162,16 @@ function median(values: number[]): number {
 
 export async function load(options: LoadOptions): Promise<Measure> {
   const results: autocannon.Result[] = [];
+  const before = options.server ? cpuStart(options.server) : undefined;
   for (let round = 0; round < options.rounds; round++) {
     results.push(
       await autocannon({ url: options.url, connections: options.connections, duration: options.durationSeconds, requests: options.requests }),
     );
   }
+  const total = results.reduce((n, r) => n + r.requests.total, 0);
   const measure = {
     name: options.name,
+    ...(before && options.server ? { cpu: cpuPer(before, options.server, total) } : {}),
     rps: Math.round(median(results.map((r) => r.requests.average))),
     p50: median(results.map((r) => r.latency.p50)),
     p99: median(results.map((r) => r.latency.p99)),
@@ -126,7 +179,8 @@ export async function load(options: LoadOptions): Promise<Measure> {
     errors: results.reduce((n, r) => n + r.errors, 0),
     rounds: options.rounds,
   };
-  console.log(`${measure.name.padEnd(34)} ${String(measure.rps).padStart(7)} req/s  p50 ${measure.p50} ms  p99 ${measure.p99} ms  non-2xx ${measure.non2xx}`);
+  const cpu = measure.cpu ? `  cpu µs/req: server ${measure.cpu.server}, postgres ${measure.cpu.postgres}, client ${measure.cpu.client}` : '';
+  console.log(`${measure.name.padEnd(34)} ${String(measure.rps).padStart(7)} req/s  p50 ${measure.p50} ms  p99 ${measure.p99} ms  non-2xx ${measure.non2xx}${cpu}`);
   return measure;
 }
 

@@ -17,7 +17,7 @@ export async function crudScenarios(server: Server, s: BenchSettings, only?: rea
     ids.push((await post(server, '/fhir/Patient', mexicanPatient(i))).id);
   }
   const pick = () => ids[Math.floor(Math.random() * ids.length)]!;
-  const common = { url: server.url, connections: s.connections, durationSeconds: s.durationSeconds, rounds: s.rounds };
+  const common = { url: server.url, connections: s.connections, durationSeconds: s.durationSeconds, rounds: s.rounds, server };
   const json = { 'content-type': 'application/fhir+json', ...server.auth };
   const body = JSON.stringify(mexicanPatient(1));
   const wanted = (name: CrudScenario) => !only || only.includes(name);
