@@ -1,21 +1,22 @@
 /**
- * Exchange (issue 6): on a fresh server with synthetic Synthea-like patients
- * bulk-loaded, measure
+ * Exchange (issue 6): on a fresh server with real Synthea patients bulk-loaded
+ * (the corpus replayed to over 1,000 patients, bench/synthea-replay.ts), measure
  * - system-level Bulk Data export: resources/s from kick-off to the manifest,
  *   and the server process RSS sampled while it runs;
- * - Patient/$everything latency for one patient's record (every synthetic
- *   patient has the same 25 resources, so any is the median one);
- * - Synthea transaction ingest: POST /fhir transaction bundles of new
- *   synthetic patients from 1 and 4 concurrent clients, in resources/s.
- * The server runs with MX_PROFILE_ENFORCEMENT=declared: Synthea-like data has
- * no CURP, as in test/api/everything.test.ts.
+ * - Patient/$everything latency for a median Synthea patient;
+ * - Synthea transaction ingest: the corpus's own transaction bundles POSTed to
+ *   /fhir from 1 and 4 concurrent clients, in resources/s, on fresh servers
+ *   with and without the search index hook (what index rows cost at ingest).
+ * The servers run with MX_PROFILE_ENFORCEMENT=declared: Synthea data has no
+ * CURP, as in test/api/everything.test.ts.
  */
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { Bundle } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
 import { loadDefinitions } from '../../src/fhir/definitions.ts';
 import { connect } from '../../src/store/connect.ts';
 import { cpuPer, cpuStart, load, rssMb, startServer, type CpuPerRequest, type Measure, type Server } from '../harness.ts';
-import { bulkLoad, syntheticPatient } from '../synthetic.ts';
+import { corpusFiles, patientFiles, replayedPatient } from '../synthea-replay.ts';
+import { bulkLoad } from '../synthetic.ts';
 import type { BenchSettings } from './crud.ts';
 
 export interface ExportRound {
@@ -28,6 +29,16 @@ export interface ExportRound {
   megabytes: number;
 }
 
+export interface IngestRun {
+  clients: number;
+  bundles: number;
+  resources: number;
+  seconds: number;
+  perSecond: number;
+  failures: number;
+  cpu: CpuPerRequest;
+}
+
 export interface ExchangeBench {
   patients: number;
   resources: number;
@@ -35,24 +46,28 @@ export interface ExchangeBench {
   idleRssMb: number;
   exports: ExportRound[];
   everything: Measure;
-  ingest: { clients: number; bundles: number; resources: number; seconds: number; perSecond: number; failures: number; cpu: CpuPerRequest }[];
+  /** Entries in the bundle of the median patient, the one $everything reads. */
+  medianEntries: number;
+  ingest: IngestRun[];
 }
 
-const perPatient = syntheticPatient(0).length;
-
-export async function loadPatients(server: Server, patients: number): Promise<number> {
+/** Bulk-loads replayed Synthea patients 0 … patients-1; returns seconds taken and resources written. */
+export async function loadPatients(server: Server, patients: number): Promise<{ seconds: number; resources: number }> {
   const db = connect({ databaseUrl: server.databaseUrl, maxConnections: 2 });
   const started = performance.now();
+  let resources = 0;
   try {
-    for (let start = 0; start < patients; start += 250) {
-      await bulkLoad(db, Array.from({ length: Math.min(250, patients - start) }, (_, i) => syntheticPatient(start + i)).flat());
-      if ((start / 250) % 8 === 0) console.log(`exchange: loaded ${Math.min(start + 250, patients)} / ${patients} patients`);
+    for (let start = 0; start < patients; start += 20) {
+      const batch = Array.from({ length: Math.min(20, patients - start) }, (_, i) => replayedPatient(start + i).resources).flat();
+      resources += batch.length;
+      await bulkLoad(db, batch);
+      if ((start / 20) % 10 === 0) console.log(`exchange: loaded ${Math.min(start + 20, patients)} / ${patients} patients`);
     }
     await sql`ANALYZE`.execute(db);
   } finally {
     await db.destroy();
   }
-  return Math.round((performance.now() - started) / 100) / 10;
+  return { seconds: Math.round((performance.now() - started) / 100) / 10, resources };
 }
 
 /** One system-level export (of `types`, or everything): time from kick-off to the manifest, RSS sampled every 50 ms meanwhile. */
@@ -88,48 +103,82 @@ export async function exportRound(server: Server, types?: string): Promise<Expor
   return round;
 }
 
-/** A synthetic patient as a Synthea transaction bundle: POST entries with urn:uuid fullUrls, references rewritten to them. */
-export function transactionBundle(n: number): Bundle {
-  const resources = syntheticPatient(n);
-  const urn = new Map(resources.map((r) => [`${r.resourceType}/${r.id ?? ''}`, `urn:uuid:${crypto.randomUUID()}`]));
-  const entry: BundleEntry[] = resources.map((r) => {
-    const { id, ...rest } = r as Resource & { id: string };
-    const text = JSON.stringify(rest).replace(/"reference":"([A-Za-z]+\/[^"]+)"/g, (whole, ref: string) => (urn.has(ref) ? `"reference":"${urn.get(ref) ?? ''}"` : whole));
-    return { fullUrl: urn.get(`${r.resourceType}/${id}`), resource: JSON.parse(text) as Resource, request: { method: 'POST', url: r.resourceType } };
-  });
-  return { resourceType: 'Bundle', type: 'transaction', entry };
+/**
+ * The ingest replays one Synthea export as a receiving server gets it: the
+ * HIV module's (hiv/ in the corpus): hospital and practitioner batches with
+ * conditional creates, then patient transaction bundles whose references to
+ * them are conditional. (The corpus's two modules share hospital identifiers,
+ * so loading both into one server would make those references ambiguous.)
+ */
+const ingestModule = 'hiv/';
+
+function ingestBundles(): Bundle[] {
+  return patientFiles().filter((f) => f.name.startsWith(ingestModule)).map((f) => f.bundle);
 }
 
-async function ingest(server: Server, clients: number, seconds: number, firstPatient: number) {
-  let next = firstPatient;
-  let bundles = 0;
+/**
+ * For comparing servers with and without index rows: the self-contained
+ * bundles (smart/ in the corpus) with every entry a plain create. Conditional
+ * creates and references are searches, which a server without index rows
+ * cannot answer; without them both servers do exactly the same writes.
+ */
+function plainCreateBundles(): Bundle[] {
+  return patientFiles()
+    .filter((f) => f.name.startsWith('smart/'))
+    .map((f) => ({ ...f.bundle, entry: f.bundle.entry?.map((e) => ({ ...e, request: { method: 'POST' as const, url: e.request?.url ?? e.resource?.resourceType ?? '' } })) }));
+}
+
+/**
+ * Makes a server ready for the ingest: the module's hospital and practitioner
+ * batches, then each patient bundle once from one client, so that every
+ * conditional create already has its one match before concurrent clients run
+ * (two transactions racing to create the same hospital would leave two, and
+ * every later reference to it would answer 412).
+ */
+async function prepareIngest(server: Server): Promise<void> {
+  for (const file of corpusFiles().filter((f) => f.information && f.name.startsWith(ingestModule))) await postBundle(server, file.bundle);
+  for (const bundle of ingestBundles()) await postBundle(server, bundle);
+}
+
+async function postBundle(server: Server, bundle: Bundle): Promise<number> {
+  const res = await fetch(`${server.url}/fhir`, { method: 'POST', headers: { ...server.auth, 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, body: JSON.stringify(bundle) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Each client POSTs the bundles, round robin, back to back for `seconds`. */
+async function ingest(server: Server, clients: number, seconds: number, bundles: Bundle[]): Promise<IngestRun> {
+  const sources = bundles.map((bundle) => ({ body: JSON.stringify(bundle), entries: bundle.entry?.length ?? 0 }));
+  let next = 0;
+  let answered = 0;
+  let resources = 0;
   let failures = 0;
   const deadline = performance.now() + seconds * 1000;
   const t0 = performance.now();
   const before = cpuStart(server);
   const client = async () => {
     while (performance.now() < deadline) {
-      const body = JSON.stringify(transactionBundle(next++));
-      const res = await fetch(`${server.url}/fhir`, { method: 'POST', headers: { ...server.auth, 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, body });
+      const source = sources[next++ % sources.length]!;
+      const res = await fetch(`${server.url}/fhir`, { method: 'POST', headers: { ...server.auth, 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, body: source.body });
       await res.arrayBuffer();
-      if (res.status === 200) bundles++;
-      else failures++;
+      if (res.status === 200) {
+        answered++;
+        resources += source.entries;
+      } else failures++;
     }
   };
   await Promise.all(Array.from({ length: clients }, client));
   const elapsed = (performance.now() - t0) / 1000;
-  const cpu = cpuPer(before, server, bundles * perPatient);
-  const out = { clients, bundles, resources: bundles * perPatient, seconds: Math.round(elapsed * 10) / 10, perSecond: Math.round((bundles * perPatient) / elapsed), failures, cpu };
+  const cpu = cpuPer(before, server, resources);
+  const out = { clients, bundles: answered, resources, seconds: Math.round(elapsed * 10) / 10, perSecond: Math.round(resources / elapsed), failures, cpu };
   console.log(`transaction ingest, ${clients} client(s): ${out.perSecond} resources/s (${out.bundles} bundles, ${out.failures} failures), cpu µs/resource: server ${cpu.server}, postgres ${cpu.postgres}, client ${cpu.client}`);
   return out;
 }
 
 export interface IndexCost {
   clients: number;
-  withIndex: number;
-  without: number;
-  cpuWith?: CpuPerRequest;
-  cpuWithout?: CpuPerRequest;
+  withIndex: IngestRun | undefined;
+  without: IngestRun | undefined;
 }
 
 /**
@@ -139,45 +188,59 @@ export interface IndexCost {
  * relative to writing it without them.
  */
 export async function indexCostScenarios(s: BenchSettings): Promise<IndexCost[]> {
-  const rates = new Map<string, { perSecond: number; cpu: CpuPerRequest }>();
+  const runs = new Map<string, IngestRun>();
   for (const indexing of ['on', 'off']) {
     const server = await startServer({ env: { MX_PROFILE_ENFORCEMENT: 'declared', BENCH_INDEXING: indexing } });
     try {
-      await ingest(server, 4, 3, 9_000_000); // warm-up
-      for (const clients of [1, 4]) rates.set(`${indexing}-${clients}`, await ingest(server, clients, s.durationSeconds * 2, clients * 10_000_000));
+      await ingest(server, 4, 3, plainCreateBundles()); // warm-up
+      for (const clients of [1, 4]) runs.set(`${indexing}-${clients}`, await ingest(server, clients, s.durationSeconds * 2, plainCreateBundles()));
     } finally {
       await server.stop();
     }
   }
-  return [1, 4].map((clients) => {
-    const on = rates.get(`on-${clients}`);
-    const off = rates.get(`off-${clients}`);
-    return { clients, withIndex: on?.perSecond ?? 0, without: off?.perSecond ?? 0, cpuWith: on?.cpu, cpuWithout: off?.cpu };
-  });
+  return [1, 4].map((clients) => ({ clients, withIndex: runs.get(`on-${clients}`), without: runs.get(`off-${clients}`) }));
 }
 
 export async function exchangeScenarios(s: BenchSettings): Promise<ExchangeBench> {
   loadDefinitions();
-  const patients = Number(process.env.BENCH_EXPORT_PATIENTS ?? 10_000);
+  // 40 corpus patients × 26: over 1,000 Synthea patients.
+  const patients = Number(process.env.BENCH_EXPORT_PATIENTS ?? patientFiles().length * 26);
   const server = await startServer({ env: { MX_PROFILE_ENFORCEMENT: 'declared' } });
   try {
-    const loadSeconds = await loadPatients(server, patients);
+    const loaded = await loadPatients(server, patients);
     const idleRssMb = await rssMb(server.pid);
     const exports: ExportRound[] = [];
     for (let round = 0; round < s.rounds; round++) exports.push(await exportRound(server));
     // Smaller exports on the same server: peak RSS should not depend on how much is exported.
     for (const types of ['MedicationRequest', 'Encounter', 'Observation']) exports.push(await exportRound(server, types));
+    // The median patient: the corpus bundle with the median entry count, in any of its replayed copies.
+    const sources = patientFiles();
+    const bySize = sources.map((f, i) => ({ i, entries: f.bundle.entry?.length ?? 0 })).sort((a, b) => a.entries - b.entries);
+    const medianSource = bySize[Math.floor(bySize.length / 2)]!;
+    const copies = Array.from({ length: Math.ceil(patients / sources.length) }, (_, k) => k * sources.length + medianSource.i).filter((n) => n < patients);
+    const ids = copies.map((n) => replayedPatient(n).patientId);
     const everything = await load({
-      name: 'Patient/$everything (25 resources)',
+      name: `Patient/$everything (median patient, ${medianSource.entries} resources)`,
       url: server.url,
       connections: 1,
       durationSeconds: s.durationSeconds,
       rounds: s.rounds,
-      requests: [{ method: 'GET', headers: server.auth, setupRequest: (req) => ({ ...req, path: `/fhir/Patient/p${Math.floor(Math.random() * patients)}/$everything` }) }],
+      requests: [{ method: 'GET', headers: server.auth, setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${ids[Math.floor(Math.random() * ids.length)]}/$everything?_count=1000` }) }],
     });
-    const ingestRuns = [];
-    for (const clients of [1, 4]) ingestRuns.push(await ingest(server, clients, s.durationSeconds * 2, patients + 1_000_000 * clients));
-    return { patients, resources: patients * perPatient, loadSeconds, idleRssMb, exports, everything, ingest: ingestRuns };
+    return { patients, resources: loaded.resources, loadSeconds: loaded.seconds, idleRssMb, exports, everything, medianEntries: medianSource.entries, ingest: await syntheaIngest(s) };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The HIV module's export, as Synthea wrote it, into a fresh server from 1 and 4 clients. */
+async function syntheaIngest(s: BenchSettings): Promise<IngestRun[]> {
+  const server = await startServer({ env: { MX_PROFILE_ENFORCEMENT: 'declared' } });
+  try {
+    await prepareIngest(server);
+    const runs: IngestRun[] = [];
+    for (const clients of [1, 4]) runs.push(await ingest(server, clients, s.durationSeconds * 2, ingestBundles()));
+    return runs;
   } finally {
     await server.stop();
   }
@@ -198,26 +261,28 @@ export function exchangeReport(b: ExchangeBench): string {
   return `
 ## Exchange: bulk export, $everything, transaction ingest
 
-Fresh server (MX_PROFILE_ENFORCEMENT=declared: Synthea-like data has no CURP) and database: ${b.patients.toLocaleString('en')} synthetic
-Synthea-like patients × ${b.resources / b.patients} resources = ${b.resources.toLocaleString('en')} resources, bulk-loaded with their compartment
-column and index rows in ${b.loadSeconds} s, then ANALYZE.
+Fresh server (MX_PROFILE_ENFORCEMENT=declared: Synthea data has no CURP) and database: ${b.patients.toLocaleString('en')} Synthea
+patients (the corpus's 40 patient bundles replayed with distinct ids and identifiers, bench/synthea-replay.ts) =
+${b.resources.toLocaleString('en')} resources, bulk-loaded with their compartment column and index rows in ${b.loadSeconds} s, then ANALYZE.
 
 **System-level \`$export\`** of everything (kick-off to manifest, files written to DATA_DIR/exports; the files are then
 downloaded and their line counts checked against the manifest). Median **${rate.toLocaleString('en')} resources/s** (goal ≥ 20,000/s).
 Server RSS: ${b.idleRssMb} MB idle before the first export, **${peak} MB** at most while exporting, sampled every 50 ms (goal < 300 MB).
-The last rounds export one type each (10 k to 200 k resources): the peak does not grow with the size of the export
-(the job holds one cursor batch of 500 rows and 64 KB of write buffer per open file); what is above the goal is the
-server's idle footprint (R4 and MX definitions, validators), which varies by tens of MB with V8's heap sizing.
+The last rounds export one type each: the peak does not grow with the size of the export (the job holds one cursor
+batch of 500 rows and 64 KB of write buffer per open file).
 
 | round | _type | resources | seconds | resources/s | peak RSS MB | files | MB written |
 |---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-**\`Patient/$everything\`** of a random patient (each has the same 25 resources, so any is the median one), 1 connection:
-${b.everything.rps} req/s, p50 **${b.everything.p50} ms**, p99 ${b.everything.p99} ms, non-2xx ${b.everything.non2xx}.
+**\`Patient/$everything\`** of the median Synthea patient (the corpus bundle with the median entry count, ${b.medianEntries} entries,
+in a random one of its copies), 1 connection: ${b.everything.rps} req/s, p50 **${b.everything.p50} ms**, p99 ${b.everything.p99} ms, non-2xx ${b.everything.non2xx}.
 
-**Synthea transaction ingest**: each client POSTs transaction bundles of one new synthetic patient (${b.resources / b.patients} POST entries,
-urn:uuid references) back to back, \`Prefer: return=minimal\`, for the time shown.
+**Synthea transaction ingest**: on a fresh server, the corpus's HIV-module export as Synthea wrote it: its hospital and
+practitioner batches, each patient bundle once (so every conditional create has its one match), then each client
+POSTs the module's ${ingestBundles().length} patient transaction bundles (urn:uuid references, conditional references to the hospitals and
+clinicians) round robin, back to back, \`Prefer: return=minimal\`, for the time shown. Resources = entries of the
+bundles answered 200.
 
 | clients | bundles | resources | seconds | resources/s | failures | CPU µs per resource: server / PostgreSQL / client | goal |
 |---|---|---|---|---|---|---|---|
@@ -227,7 +292,7 @@ Where the time goes: the three processes share 2 cores, so at most about 2,000,0
 the columns above; ≥ 2,000 resources/s needs their sum under ~1,000 µs. Per resource the server validates it (base R4
 plus profiles), extracts its search index rows with FHIRPath, stamps and serialises it and writes one statement (row,
 history, index rows and audit record); PostgreSQL executes that statement and commits the bundle. Both halves would
-have to shrink by about 40 %: the largest remaining levers are sending a whole bundle's rows in a few multi-row
-statements instead of one statement per entry, and fewer index rows per resource.
+have to shrink a lot: the largest remaining levers are sending a whole bundle's rows in a few multi-row statements
+instead of one statement per entry, and fewer index rows per resource.
 `;
 }

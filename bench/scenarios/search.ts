@@ -1,7 +1,8 @@
 /**
- * Search (issue 3): bulk-load synthetic Synthea-like patients straight through the store and index code,
- * ANALYZE, then measure search latency at 1 connection over HTTP, and the ingest cost of index rows
- * (the same sequential writes through persist() with and without the index hook).
+ * Search (issue 3): bulk-load real Synthea patients (the corpus, replayed; bench/synthea-replay.ts)
+ * straight through the store and index code, ANALYZE, then measure search latency at 1 connection over
+ * HTTP, and the storage-layer ingest cost of index rows (the same sequential writes through persist()
+ * with and without the index hook).
  */
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
@@ -16,7 +17,8 @@ import type { Db } from '../../src/store/resource-store.ts';
 import { validateBase } from '../../src/validation/validate-base.ts';
 import type { Measure, Server } from '../harness.ts';
 import { load } from '../harness.ts';
-import { bulkLoad, patientIdentifier, syntheticPatient } from '../synthetic.ts';
+import { replayedPatient, patientFiles } from '../synthea-replay.ts';
+import { bulkLoad, syntheticPatient } from '../synthetic.ts';
 import type { BenchSettings } from './crud.ts';
 
 export interface SearchBench {
@@ -30,30 +32,34 @@ export interface SearchBench {
 
 export async function searchScenarios(server: Server, s: BenchSettings): Promise<SearchBench> {
   loadDefinitions();
-  const patients = Number(process.env.BENCH_PATIENTS ?? 4000);
+  // 40 corpus patients × 26 copies: over 1,000 Synthea patients, several hundred thousand resources.
+  const patients = Number(process.env.BENCH_PATIENTS ?? patientFiles().length * 26);
   const db = connect({ databaseUrl: server.databaseUrl, maxConnections: 2 });
   try {
     const started = performance.now();
-    for (let start = 0; start < patients; start += 250) {
-      await bulkLoad(db, Array.from({ length: Math.min(250, patients - start) }, (_, i) => syntheticPatient(start + i)).flat());
-      if ((start / 250) % 8 === 0) console.log(`loaded ${start + 250} / ${patients} patients`);
+    const who: { patientId: string; identifier: string; family: string }[] = [];
+    for (let start = 0; start < patients; start += 20) {
+      const batch = Array.from({ length: Math.min(20, patients - start) }, (_, i) => replayedPatient(start + i));
+      for (const p of batch) who.push({ patientId: p.patientId, identifier: `${p.identifier.system}|${p.identifier.value}`, family: p.family });
+      await bulkLoad(db, batch.flatMap((p) => p.resources));
+      if ((start / 20) % 10 === 0) console.log(`loaded ${Math.min(start + 20, patients)} / ${patients} patients`);
     }
     const loadSeconds = Math.round((performance.now() - started) / 100) / 10;
     await sql`ANALYZE`.execute(db);
     const counts = await sql<{ resources: string; rows: string }>`SELECT (SELECT count(*) FROM resource) AS resources,
       (SELECT (SELECT count(*) FROM sp_string) + (SELECT count(*) FROM sp_token) + (SELECT count(*) FROM sp_date) + (SELECT count(*) FROM sp_number)
         + (SELECT count(*) FROM sp_quantity) + (SELECT count(*) FROM sp_reference) + (SELECT count(*) FROM sp_uri)) AS rows`.execute(db);
-    const pick = () => Math.floor(Math.random() * patients);
+    const pick = () => who[Math.floor(Math.random() * who.length)]!;
     const one = { url: server.url, connections: 1, durationSeconds: s.durationSeconds, rounds: s.rounds };
     const get = (name: string, path: () => string) => load({ ...one, name, requests: [{ method: 'GET', headers: server.auth, setupRequest: (req) => ({ ...req, path: path() }) }] });
     const measures: Measure[] = [];
-    measures.push(await get('token: Patient?identifier=system+value', () => `/fhir/Patient?identifier=${encodeURIComponent(`https://ecu-fhir.org/fhir/sid/expediente|${patientIdentifier(pick())}`)}`));
-    measures.push(await get('reference: Observation?subject=Patient/x', () => `/fhir/Observation?subject=Patient/p${pick()}`));
-    measures.push(await get('Observation?subject,code,_sort=-date,_count=5', () => `/fhir/Observation?subject=Patient/p${pick()}&code=http://loinc.org|8867-4&_sort=-date&_count=5`));
-    measures.push(await get('Encounter?patient=x&date=ge2020', () => `/fhir/Encounter?patient=p${pick()}&date=ge2020`));
-    measures.push(await get('Patient?family=…&birthdate=ge1980', () => `/fhir/Patient?family=hern&birthdate=ge${1980 + (pick() % 40)}&_count=10`));
-    measures.push(await get('Patient?_has:Observation:subject:…', () => `/fhir/Patient?_id=p${pick()}&_has:Observation:subject:code=http://loinc.org|8867-4`));
-    measures.push(await get('MedicationRequest?patient&status&_include', () => `/fhir/MedicationRequest?patient=p${pick()}&status=active&_include=MedicationRequest:medication`));
+    measures.push(await get('token: Patient?identifier=system+value', () => `/fhir/Patient?identifier=${encodeURIComponent(pick().identifier)}`));
+    measures.push(await get('reference: Observation?subject=Patient/x', () => `/fhir/Observation?subject=Patient/${pick().patientId}`));
+    measures.push(await get('Observation?subject,code,_sort=-date,_count=5', () => `/fhir/Observation?subject=Patient/${pick().patientId}&code=http://loinc.org|8867-4&_sort=-date&_count=5`));
+    measures.push(await get('Encounter?patient=x&date=ge2020', () => `/fhir/Encounter?patient=${pick().patientId}&date=ge2020`));
+    measures.push(await get('Patient?family=…&birthdate=ge1980', () => `/fhir/Patient?family=${encodeURIComponent(pick().family.slice(0, 4))}&birthdate=ge1980&_count=10`));
+    measures.push(await get('Patient?_has:Observation:subject:…', () => `/fhir/Patient?_id=${pick().patientId}&_has:Observation:subject:code=http://loinc.org|8867-4`));
+    measures.push(await get('MedicationRequest?patient&status&_include', () => `/fhir/MedicationRequest?patient=${pick().patientId}&status=active&_include=MedicationRequest:medication`));
     const ingest = await ingestCost(db, server.url);
     return { patients, resources: Number(counts.rows[0]?.resources ?? 0), loadSeconds, indexRows: Number(counts.rows[0]?.rows ?? 0), measures, ingest };
   } finally {
