@@ -155,6 +155,37 @@ describe('tamper evidence', () => {
     expect(cli.code, cli.output).toBe(0);
     expect(cli.output).toMatch(/chain intact/);
   });
+
+  test('the last row of a lane removed around the triggers is detected by $verify-chain and npm run audit:verify', async () => {
+    const auditor = await roleToken('auditor');
+    const verify = async () => (await t.request({ method: 'GET', url: '/fhir/AuditEvent/$verify-chain', token: auditor })).json();
+    expect((await verify()).parameter.find((p: any) => p.name === 'result').valueBoolean).toBe(true);
+
+    // The lane whose head row is oldest: the app's connections are the least likely to append to it meanwhile. If one does,
+    // the new row chains onto the removed one, and the verifier must then report the gap instead of the short lane.
+    const { rows } = await sql.query('SELECT e.seq, e.lane FROM audit_event e JOIN audit_chain c ON c.lane = e.lane AND c.last_seq = e.lane_seq ORDER BY e.seq LIMIT 1');
+    const { seq, lane } = rows[0];
+    await sql.query('CREATE TEMP TABLE removed_audit AS SELECT * FROM audit_event WITH NO DATA');
+    await sql.query("SET session_replication_role = 'replica'");
+    try {
+      const removed = await sql.query('WITH gone AS (DELETE FROM audit_event WHERE seq = $1 RETURNING *) INSERT INTO removed_audit SELECT * FROM gone', [seq]);
+      expect(removed.rowCount).toBe(1);
+      const report = await verify();
+      expect(report.parameter.find((p: any) => p.name === 'result').valueBoolean).toBe(false);
+      const problems = report.parameter.filter((p: any) => p.name === 'problem').map((p: any) => p.part.find((q: any) => q.name === 'problem').valueString);
+      expect(problems, problems.join('\n')).toContainEqual(expect.stringMatching(new RegExp(`^lane ${lane}: `)));
+      const cli = await runVerifyCli();
+      expect(cli.code, cli.output).toBe(1);
+      expect(cli.output).toMatch(new RegExp(`: lane ${lane}: `));
+    } finally {
+      await sql.query('INSERT INTO audit_event OVERRIDING SYSTEM VALUE SELECT * FROM removed_audit');
+      await sql.query("SET session_replication_role = 'origin'");
+      await sql.query('DROP TABLE removed_audit');
+    }
+    expect((await verify()).parameter.find((p: any) => p.name === 'result').valueBoolean).toBe(true);
+    const cli = await runVerifyCli();
+    expect(cli.code, cli.output).toBe(0);
+  });
 });
 
 async function runVerifyCli(): Promise<{ code: number | null; output: string }> {

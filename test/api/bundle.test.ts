@@ -101,6 +101,56 @@ describe('transaction', () => {
     expect(dangling.json().issue[0].details.text).toMatch(/urn:uuid:22222222/);
   });
 
+  test('a conditional reference matching two resources fails the whole transaction with 412 and writes nothing', async () => {
+    const cedula = uniqueTag();
+    const marker = uniqueTag();
+    const system = 'https://ecu-fhir.org/fhir/sid/cedula-profesional';
+    const twins: string[] = [];
+    for (const family of ['Homónimo', 'Homónima']) {
+      const res = await t.request({ method: 'POST', url: '/fhir/Practitioner', headers: fhirJson, payload: { resourceType: 'Practitioner', identifier: [{ system, value: cedula }], name: [{ family }] } });
+      expect(res.statusCode).toBe(201);
+      twins.push(res.json().id);
+    }
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: 'urn:uuid:5d0c3e9a-0000-4000-8000-000000000412',
+          resource: { resourceType: 'Patient', meta: { tag: [{ code: marker }] }, name: [{ family: 'Condicional' }] },
+          request: { method: 'POST', url: 'Patient' },
+        },
+        {
+          resource: {
+            resourceType: 'Observation',
+            meta: { tag: [{ code: marker }] },
+            status: 'final',
+            code: { text: 'peso' },
+            subject: { reference: 'urn:uuid:5d0c3e9a-0000-4000-8000-000000000412' },
+            performer: [{ reference: `Practitioner?identifier=${system}|${cedula}` }],
+          },
+          request: { method: 'POST', url: 'Observation' },
+        },
+      ],
+    };
+    const tagged = async (type: string) => (await t.request({ method: 'GET', url: `/fhir/${type}?_tag=${marker}` })).json().entry ?? [];
+
+    const res = await post(bundle);
+    expect(res.statusCode).toBe(412);
+    const issue = res.json().issue[0];
+    expect(issue.expression).toContain('Bundle.entry[1].resource');
+    expect(issue.details.text).toMatch(/coincide con más de un recurso .* matches more than one resource/);
+    expect(await tagged('Patient')).toEqual([]);
+    expect(await tagged('Observation')).toEqual([]);
+
+    // The same bundle once the reference is unambiguous: it commits, so the searches above could have seen a leak.
+    expect((await t.request({ method: 'DELETE', url: `/fhir/Practitioner/${twins[1]}` })).statusCode).toBe(200);
+    expect((await post(bundle)).statusCode).toBe(200);
+    expect(await tagged('Patient')).toHaveLength(1);
+    const [observation] = await tagged('Observation');
+    expect(observation.resource.performer[0].reference).toBe(`Practitioner/${twins[0]}`);
+  });
+
   test('fhir-kit-client posts to /fhir/ with a trailing slash', async () => {
     const res = await t.request({ method: 'POST', url: '/fhir/', headers: fhirJson, payload: { resourceType: 'Bundle', type: 'batch', entry: [] } });
     expect(res.statusCode).toBe(200);
