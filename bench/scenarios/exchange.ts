@@ -234,7 +234,7 @@ export async function exchangeScenarios(s: BenchSettings): Promise<ExchangeBench
 }
 
 /** The HIV module's export, as Synthea wrote it, into a fresh server from 1 and 4 clients. */
-async function syntheaIngest(s: BenchSettings): Promise<IngestRun[]> {
+export async function syntheaIngest(s: BenchSettings): Promise<IngestRun[]> {
   const server = await startServer({ env: { MX_PROFILE_ENFORCEMENT: 'declared' } });
   try {
     await prepareIngest(server);

@@ -161,9 +161,12 @@ export function bundleInteraction(routes: () => readonly FhirRoute[]) {
       }
       const sequence = [...planned].sort((a, b) => order[a.method] - order[b.method] || a.index - b.index);
       await ctx.db.transaction().execute(async (tx) => {
+        // Every conditional reference is resolved before any entry runs, against the same state, so one
+        // resolution per distinct reference serves the whole bundle.
+        const resolved = new Map<string, string>();
         for (const p of planned) {
           const where = `Bundle.entry[${p.index}].resource`;
-          await resolveConditionalReferences(input.entry?.[p.index]?.resource, { ...ctx, db: tx }, where).catch((err: unknown) => {
+          await resolveConditionalReferences(input.entry?.[p.index]?.resource, { ...ctx, db: tx }, where, resolved).catch((err: unknown) => {
             throw isFhirError(err) ? locate(err, p, undefined) : err;
           });
         }

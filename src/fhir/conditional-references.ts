@@ -28,11 +28,22 @@ function collect(node: unknown, into: Map<string, Record<string, unknown>[]>): v
   }
 }
 
-/** Resolves, in place, every conditional reference in `resource`; `where` names the entry for errors. */
-export async function resolveConditionalReferences(resource: unknown, ctx: FhirContext, where: string): Promise<void> {
+/**
+ * Resolves, in place, every conditional reference in `resource`; `where` names
+ * the entry for errors. `resolved` carries the bundle's earlier resolutions:
+ * a Synthea bundle names the same hospital or clinician in hundreds of
+ * entries, and each search costs a round trip (HAPI keeps such a match-URL
+ * cache per transaction too). Only single matches are kept.
+ */
+export async function resolveConditionalReferences(resource: unknown, ctx: FhirContext, where: string, resolved = new Map<string, string>()): Promise<void> {
   const found = new Map<string, Record<string, unknown>[]>();
   collect(resource, found);
   for (const [reference, holders] of found) {
+    const known = resolved.get(reference);
+    if (known) {
+      for (const holder of holders) holder.reference = known;
+      continue;
+    }
     const [, type = '', search = ''] = conditional.exec(reference) ?? [];
     const parsed = parseRequest(type, { ...queryFromString(search), _count: '2' }, 'handling=strict');
     const page = await runPage(ctx.db, parsed, { baseUrl: ctx.baseUrl, now: ctx.now() });
@@ -42,6 +53,8 @@ export async function resolveConditionalReferences(resource: unknown, ctx: FhirC
     if (page.rows.length > 1) {
       throw preconditionFailed({ es: `La referencia condicional ${reference} coincide con más de un recurso`, en: `Conditional reference ${reference} matches more than one resource` }, where);
     }
-    for (const holder of holders) holder.reference = `${type}/${page.rows[0]?.id ?? ''}`;
+    const target = `${type}/${page.rows[0]?.id ?? ''}`;
+    resolved.set(reference, target);
+    for (const holder of holders) holder.reference = target;
   }
 }
