@@ -19,14 +19,24 @@ export async function lockCurrent(tx: Db, resourceType: string, id: string): Pro
   return row && { resourceType, id, versionId: row.version_id, lastUpdated: row.last_updated, deleted: row.deleted, content: row.content, patients: row.patients };
 }
 
-/** Next folio of a unit: one counter row per CLUES, incremented in the caller's transaction (rolled back with it). */
+/**
+ * The next folio number of the unit's institution (characters 3–5 of the
+ * CLUES: `IMS` in DFIMS000011): folio numbers never repeat within an
+ * institution, across all its units. Incremented in the signing
+ * transaction, so a failed signature rolls it back.
+ */
 export async function issueFolio(tx: Db, clues: string): Promise<string> {
   const { rows } = await sql<{ last: string }>`
-    INSERT INTO receta_folio_counter (clues, last) VALUES (${clues}, 1)
-    ON CONFLICT (clues) DO UPDATE SET last = receta_folio_counter.last + 1
+    INSERT INTO receta_folio_institution (institution, last) VALUES (${institutionOf(clues)}, 1)
+    ON CONFLICT (institution) DO UPDATE SET last = receta_folio_institution.last + 1
     RETURNING last
   `.execute(tx);
   return String(rows[0]?.last ?? '').padStart(8, '0');
+}
+
+/** The institution code inside a CLUES (2-letter state, 3-letter institution, 6 digits). */
+export function institutionOf(clues: string): string {
+  return clues.slice(2, 5);
 }
 
 export async function readItem(db: Db, medicationRequestId: string) {

@@ -8,7 +8,7 @@ type Numeric = ColumnType<string, number | string, number | string>;
 
 // A type alias (not an interface) so it satisfies withTables' Record constraint.
 export type RecetaTables = {
-  receta_folio_counter: { clues: string; last: ColumnType<string, number, number> };
+  receta_folio_institution: { institution: string; last: ColumnType<string, number, number> };
   receta: {
     folio_system: string;
     folio: string;

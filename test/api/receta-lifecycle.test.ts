@@ -87,12 +87,20 @@ describe('$sign', () => {
     expect((res.json() as Parameters).parameter?.filter((p) => p.name === 'medicationRequest')).toHaveLength(2);
   });
 
-  test('folios of a unit never repeat and grow; another unit has its own sequence', async () => {
-    const first = Number((await signed(t, w, draft(w))).folio);
-    const second = Number((await signed(t, w, draft(w))).folio);
-    expect(second).toBeGreaterThan(first);
-    const other = await recetaWorld(t, `DFIST${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`);
-    expect((await signed(t, other, draft(other))).folio).toBe('00000001');
+  test('folio numbers grow and never repeat within an institution: its units share one sequence; the system names the unit', async () => {
+    const first = await signed(t, w, draft(w));
+    // Another ISSSTE unit (IST in the CLUES) continues the same sequence.
+    const otherUnit = await recetaWorld(t, `DFIST${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`);
+    const second = await signed(t, otherUnit, draft(otherUnit));
+    const third = await signed(t, w, draft(w));
+    expect(Number(second.folio)).toBeGreaterThan(Number(first.folio));
+    expect(Number(third.folio)).toBeGreaterThan(Number(second.folio));
+    expect(first.request.groupIdentifier?.system).toBe(folioSystem(w.clues));
+    expect(second.request.groupIdentifier?.system).toBe(folioSystem(otherUnit.clues));
+    // A unit of an institution that has issued nothing yet starts at 1.
+    const letters = () => String.fromCharCode(65 + Math.floor(Math.random() * 26));
+    const newInstitution = await recetaWorld(t, `DFZ${letters()}${letters()}000001`);
+    expect((await signed(t, newInstitution, draft(newInstitution))).folio).toBe('00000001');
   });
 
   test('only the prescriber signs: another physician, a pharmacy or a token without fhirUser get 403; signing twice is 409', async () => {
