@@ -1,14 +1,18 @@
 /**
  * Exchange acceptance: every Synthea bundle of the corpus loads unchanged
  * (batches with conditional creates, transactions with urn:uuid and
- * conditional references), and $everything for each patient returns the
- * resources its bundle had (the same count, for self-contained bundles).
+ * conditional references), $everything for each patient returns the
+ * resources its bundle had (the same count, for self-contained bundles), and
+ * each patient's $summary is a valid document Bundle.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import type { Bundle } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
+import { validateBase } from '../../src/validation/validate-base.ts';
 import { fhirJson, useTestApp } from '../support/app.ts';
+import { expectReferencesResolved } from '../support/summary.ts';
 
 // A database of its own: other files POST the same SMART organizations, which would make the hiv bundles'
 // conditional references match twice (412) depending on which file ran first.
@@ -77,6 +81,19 @@ async function loadPatient(bundle: any, selfContained: boolean): Promise<void> {
   } else {
     expect(extra.filter((r) => !/^(Organization|Practitioner|PractitionerRole|Location)\//.test(r))).toEqual([]);
   }
+  await expectValidSummary(patientId);
+}
+
+/** Issue 8: the patient's $summary is a valid document Bundle, by our own $validate, with every reference inside it. */
+async function expectValidSummary(patientId: string): Promise<void> {
+  const res = await t.request({ method: 'GET', url: `/fhir/Patient/${patientId}/$summary` });
+  expect(res.statusCode, res.body.slice(0, 400)).toBe(200);
+  const document = res.json() as Bundle;
+  expect(document.type).toBe('document');
+  expect(validateBase(document, 'Bundle')).toEqual([]);
+  const validated = await t.request({ method: 'POST', url: '/fhir/Bundle/$validate', headers: fhirJson, payload: document });
+  expect(validated.json().issue).toEqual([expect.objectContaining({ severity: 'information' })]);
+  expectReferencesResolved(document);
 }
 
 describe('Synthea corpus', { timeout: 300_000 }, () => {
