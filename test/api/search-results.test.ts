@@ -67,9 +67,25 @@ describe('paging', () => {
     const zero = await searchTagged(t, tag, 'Patient?_count=0');
     expect(zero.total).toBe(4);
     expect(zero.entry ?? []).toEqual([]);
-    const res = await t.request({ method: 'GET', url: `/fhir/Patient?_tag=urn:test|${tag}&_count=5000` });
-    expect(res.statusCode).toBe(200);
   });
+
+  test('a page holds 20 matches by default and at most 1000 whatever _count asks', async () => {
+    const many = uniqueTag();
+    // 1001 small resources in one transaction.
+    const entry = Array.from({ length: 1001 }, () => ({
+      resource: { resourceType: 'Basic', code: { text: 'x' }, meta: { tag: [{ system: 'urn:test', code: many }] } },
+      request: { method: 'POST', url: 'Basic' },
+    }));
+    const loaded = await t.request({ method: 'POST', url: '/fhir', headers: fhirJson, payload: { resourceType: 'Bundle', type: 'transaction', entry } });
+    expect(loaded.statusCode).toBe(200);
+    const page = async (query: string) => (await t.request({ method: 'GET', url: `/fhir/Basic?_tag=urn:test|${many}${query}` })).json() as SearchBundle;
+    const byDefault = await page('');
+    expect(byDefault.entry).toHaveLength(20);
+    expect(byDefault.link.some((l) => l.relation === 'next')).toBe(true);
+    const capped = await page('&_count=5000');
+    expect(capped.entry).toHaveLength(1000);
+    expect(capped.link.some((l) => l.relation === 'next')).toBe(true);
+  }, 60_000);
 
   test('a tampered cursor is a 400 naming _cursor', async () => {
     const res = await t.request({ method: 'GET', url: '/fhir/Patient?_cursor=bm9wZQ' });
