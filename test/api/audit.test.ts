@@ -81,6 +81,28 @@ describe('one AuditEvent per interaction', () => {
     expect(refused.outcomeDesc).toMatch(/no permite crear Observation/);
   });
 
+  test('searches, system-level history, operations and each bundle entry leave their own record too', async () => {
+    const sub = uniqueTag();
+    const token = await roleToken('clinician', { clues: 'DFIMS000011' }, sub);
+    const as = (o: object) => t.request({ ...(o as object), token } as never);
+    const patient = (await as({ method: 'POST', url: '/fhir/Patient', headers: fhirJson, payload: { resourceType: 'Patient', gender: 'female' } })).json();
+    const observation = { resourceType: 'Observation', status: 'final', code: { text: 'peso' }, subject: { reference: `Patient/${patient.id}` } };
+    const steps: [string, object][] = [
+      ['search-type', { method: 'GET', url: `/fhir/Observation?subject=Patient/${patient.id}` }],
+      ['search-system', { method: 'GET', url: `/fhir?_type=Patient&_id=${patient.id}` }],
+      ['history-system', { method: 'GET', url: '/fhir/_history?_count=1' }],
+      ['operation', { method: 'GET', url: `/fhir/Patient/${patient.id}/$everything` }],
+      ['operation', { method: 'POST', url: '/fhir/Observation/$validate', headers: fhirJson, payload: observation }],
+    ];
+    for (const [, request] of steps) expect((await as(request)).statusCode).toBe(200);
+    const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [observation, observation].map((resource) => ({ resource, request: { method: 'POST', url: 'Observation' } })) };
+    expect((await as({ method: 'POST', url: '/fhir', headers: fhirJson, payload: bundle })).statusCode).toBe(200);
+
+    const codes = (await auditTrailOf(sub)).map((e) => e.subtype[0].code).sort();
+    // One per request (the Patient's create, the five steps, the transaction itself) and one per bundle entry.
+    expect(codes).toEqual(['create', 'create', 'create', 'transaction', ...steps.map(([code]) => code)].sort());
+  });
+
   test('a request refused for lack of a token is audited as anonymous', async () => {
     const marker = uniqueTag();
     expect((await t.request({ method: 'GET', url: `/fhir/Patient/${marker}`, token: null })).statusCode).toBe(401);
