@@ -131,6 +131,29 @@ describe('patient tokens', () => {
     expect((history.json().entry as any[]).filter((e) => e.resource?.resourceType === 'Observation')).toEqual([]);
   });
 
+  test('_include and _revinclude never bring in another patient’s resources', async () => {
+    const mine = await createAsAdmin({ resourceType: 'Patient', name: [{ family: 'Incluye' }] });
+    const other = await createAsAdmin({ resourceType: 'Patient', name: [{ family: 'Vecina' }] });
+    const tag = uniqueTag();
+    const otherObs = await createAsAdmin({ resourceType: 'Observation', status: 'final', code: { text: 'ajena' }, subject: { reference: `Patient/${other.id}` } });
+    // My panel points at the other patient's Observation: within reach of _include, not of my token.
+    await createAsAdmin({ resourceType: 'Observation', status: 'final', meta: { tag: [{ code: tag }] }, code: { text: 'panel' }, subject: { reference: `Patient/${mine.id}` }, hasMember: [{ reference: `Observation/${otherObs.id}` }] });
+    // And the other patient's Observation derives from mine: within reach of _revinclude.
+    const mineObs = await createAsAdmin({ resourceType: 'Observation', status: 'final', meta: { tag: [{ code: tag }] }, code: { text: 'mía' }, subject: { reference: `Patient/${mine.id}` } });
+    await createAsAdmin({ resourceType: 'Observation', status: 'final', code: { text: 'derivada ajena' }, subject: { reference: `Patient/${other.id}` }, derivedFrom: [{ reference: `Observation/${mineObs.id}` }] });
+    const token = await roleToken('patient', { patient: mine.id });
+    for (const url of [`/fhir/Observation?_tag=${tag}&_include=Observation:has-member`, `/fhir/Observation?_tag=${tag}&_revinclude=Observation:derived-from`]) {
+      const res = await t.request({ method: 'GET', url, token });
+      expect(res.statusCode, url).toBe(200);
+      const subjects = (res.json().entry as any[]).filter((e) => e.resource.resourceType === 'Observation').map((e) => e.resource.subject.reference);
+      expect(subjects.length, url).toBeGreaterThan(0);
+      expect(subjects.filter((s) => s !== `Patient/${mine.id}`), url).toEqual([]);
+    }
+    // The same searches by an admin do reach them: the test would notice if the links were not there.
+    const admin = await t.request({ method: 'GET', url: `/fhir/Observation?_tag=${tag}&_include=Observation:has-member` });
+    expect((admin.json().entry as any[]).some((e) => e.resource.id === otherObs.id)).toBe(true);
+  });
+
   test('a patient token without a patient claim is refused', async () => {
     const token = await mintToken({ claims: { scope: 'patient/*.rs' } });
     expectOutcome(await t.request({ method: 'GET', url: '/fhir/Observation/x', token }), 403);
