@@ -10,8 +10,8 @@ import { sql } from 'kysely';
 import { patientIdOf } from '../fhir/compartment.ts';
 import { badRequest, notFound } from '../fhir/errors.ts';
 import { pageUrl } from '../fhir/page-url.ts';
-import { parseCount, single } from '../fhir/params.ts';
-import type { FhirContext, FhirRequest, FhirResult, Query } from '../fhir/types.ts';
+import { parseCount, single, values } from '../fhir/params.ts';
+import type { FhirContext, FhirRequest, FhirResult } from '../fhir/types.ts';
 import { eventFromFacts } from './audit-event.ts';
 import { verifyChain } from './verify-chain.ts';
 
@@ -24,11 +24,6 @@ export async function readAuditEvent(req: FhirRequest, ctx: FhirContext): Promis
     throw notFound({ es: `No existe AuditEvent/${id}`, en: `AuditEvent/${id} does not exist` });
   }
   return { status: 200, body: eventFromFacts(row.facts) };
-}
-
-function values(query: Query, name: string): string[] {
-  const raw = query[name];
-  return (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter((v) => v !== '');
 }
 
 const datePattern = /^(eq|ne|gt|lt|ge|le)?(\d{4})(?:-(\d{2})(?:-(\d{2})(T[0-9:.]+(?:Z|[+-]\d{2}:\d{2}))?)?)?$/;

@@ -17,6 +17,12 @@ export function single(query: Query, name: string): string | undefined {
   return value;
 }
 
+/** Every non-empty value of a query parameter that may repeat (repeats are ANDed by the caller). */
+export function values(query: Query, name: string): string[] {
+  const raw = query[name];
+  return (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter((v) => v !== '');
+}
+
 export function parseCount(query: Query): number {
   const raw = single(query, '_count');
   if (raw === undefined) {

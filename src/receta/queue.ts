@@ -7,14 +7,10 @@
  */
 import { sql } from 'kysely';
 import { badRequest } from '../fhir/errors.ts';
+import { values } from '../fhir/params.ts';
 import type { Query } from '../fhir/types.ts';
 import type { Db } from '../store/resource-store.ts';
 import { recetaDb } from './tables.ts';
-
-function values(query: Query, name: string): string[] {
-  const raw = query[name];
-  return (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter((v) => v !== '');
-}
 
 const datePattern = /^(eq|gt|lt|ge|le)?(\d{4})(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?)?$/;
 
