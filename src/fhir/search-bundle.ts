@@ -39,10 +39,10 @@ const subsetted = { system: 'http://terminology.hl7.org/CodeSystem/v3-Observatio
 function shape(content: string, type: string, summary: SearchRequest['summary'], elements: string[] | undefined): string {
   if ((summary === undefined || summary === 'false') && elements === undefined) return content;
   const resource = JSON.parse(content) as Record<string, unknown>;
-  const info = elementInfo(type);
+  const info = topLevelElements(type);
   const keep = (key: string): boolean => {
     if (key === 'resourceType' || key === 'id' || key === 'meta') return true;
-    const base = info.baseName(key);
+    const base = baseName(key, info.choices);
     if (summary === 'true') return info.summary.has(base);
     if (summary === 'text') return key === 'text' || info.mandatory.has(base);
     if (summary === 'data') return key !== 'text';
@@ -55,19 +55,7 @@ function shape(content: string, type: string, summary: SearchRequest['summary'],
   return JSON.stringify(out);
 }
 
-interface ElementInfo {
-  summary: ReadonlySet<string>;
-  mandatory: ReadonlySet<string>;
-  baseName(key: string): string;
-}
-
-const infoCache = new Map<string, ElementInfo>();
-
-function elementInfo(type: string): ElementInfo {
-  const hit = infoCache.get(type);
-  if (hit) return hit;
-  const { summary, mandatory, choices } = topLevelElements(type);
-  const info: ElementInfo = { summary, mandatory, baseName: (key) => choices.find((c) => key.startsWith(c) && /^[A-Z]/.test(key.slice(c.length))) ?? key };
-  infoCache.set(type, info);
-  return info;
+/** The element a JSON key holds: `valueQuantity` is the choice element `value`. */
+function baseName(key: string, choices: readonly string[]): string {
+  return choices.find((c) => key.startsWith(c) && /^[A-Z]/.test(key.slice(c.length))) ?? key;
 }

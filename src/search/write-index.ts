@@ -31,9 +31,9 @@ export const indexWriteStatement: WriteStatement = ({ stored, previous }) => {
 function replaceCall(resourceType: string, id: string, rows: IndexRows | undefined, hadRows: boolean): RawBuilder<unknown> | undefined {
   const present: Partial<Record<keyof IndexRows, unknown[]>> = {};
   let any = false;
-  for (const table of rows ? tables : []) {
-    const list = rows?.[table] ?? [];
-    if (list.length === 0) continue;
+  for (const table of tables) {
+    const list = rows?.[table];
+    if (!list?.length) continue;
     present[table] = table === 'sp_date' ? (list as DateRow[]).map((r) => ({ ...r, lo: timestamp(r.lo), hi: timestamp(r.hi) })) : list;
     any = true;
   }
