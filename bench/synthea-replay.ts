@@ -13,6 +13,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { sql } from 'kysely';
+import type { Db } from '../src/store/resource-store.ts';
+import { bulkLoad } from './synthetic.ts';
 
 const root = path.resolve(import.meta.dirname, '../test/fixtures/synthea-corpus');
 
@@ -80,4 +83,29 @@ export function replayedPatient(n: number): ReplayedPatient {
     resources,
     sourceEntries: source.entry?.length ?? 0,
   };
+}
+
+export interface ReplayLoad {
+  seconds: number;
+  resources: number;
+  /** Patient n of the replay at index n, without its resources. */
+  patients: Omit<ReplayedPatient, 'resources'>[];
+}
+
+/** Bulk-loads replayed patients 0 … count-1 straight through the store and index code, then ANALYZE. */
+export async function loadReplayed(db: Db, count: number, label: string): Promise<ReplayLoad> {
+  const started = performance.now();
+  const patients: Omit<ReplayedPatient, 'resources'>[] = [];
+  let resources = 0;
+  for (let start = 0; start < count; start += 20) {
+    const batch = Array.from({ length: Math.min(20, count - start) }, (_, i) => replayedPatient(start + i));
+    for (const { resources: written, ...patient } of batch) {
+      patients.push(patient);
+      resources += written.length;
+    }
+    await bulkLoad(db, batch.flatMap((p) => p.resources));
+    if ((start / 20) % 10 === 0) console.log(`${label}: loaded ${Math.min(start + 20, count)} / ${count} patients`);
+  }
+  await sql`ANALYZE`.execute(db);
+  return { seconds: Math.round((performance.now() - started) / 100) / 10, resources, patients };
 }

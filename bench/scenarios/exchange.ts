@@ -11,12 +11,10 @@
  * CURP, as in test/api/everything.test.ts.
  */
 import type { Bundle } from '@medplum/fhirtypes';
-import { sql } from 'kysely';
 import { loadDefinitions } from '../../src/fhir/definitions.ts';
 import { connect } from '../../src/store/connect.ts';
 import { cpuPer, cpuStart, load, rssMb, startServer, type CpuPerRequest, type Measure, type Server } from '../harness.ts';
-import { corpusFiles, patientFiles, replayedPatient } from '../synthea-replay.ts';
-import { bulkLoad } from '../synthetic.ts';
+import { corpusFiles, loadReplayed, patientFiles } from '../synthea-replay.ts';
 import type { BenchSettings } from './crud.ts';
 
 export interface ExportRound {
@@ -49,25 +47,6 @@ export interface ExchangeBench {
   /** Entries in the bundle of the median patient, the one $everything reads. */
   medianEntries: number;
   ingest: IngestRun[];
-}
-
-/** Bulk-loads replayed Synthea patients 0 … patients-1; returns seconds taken and resources written. */
-export async function loadPatients(server: Server, patients: number): Promise<{ seconds: number; resources: number }> {
-  const db = connect({ databaseUrl: server.databaseUrl, maxConnections: 2 });
-  const started = performance.now();
-  let resources = 0;
-  try {
-    for (let start = 0; start < patients; start += 20) {
-      const batch = Array.from({ length: Math.min(20, patients - start) }, (_, i) => replayedPatient(start + i).resources).flat();
-      resources += batch.length;
-      await bulkLoad(db, batch);
-      if ((start / 20) % 10 === 0) console.log(`exchange: loaded ${Math.min(start + 20, patients)} / ${patients} patients`);
-    }
-    await sql`ANALYZE`.execute(db);
-  } finally {
-    await db.destroy();
-  }
-  return { seconds: Math.round((performance.now() - started) / 100) / 10, resources };
 }
 
 /** One system-level export (of `types`, or everything): time from kick-off to the manifest, RSS sampled every 50 ms meanwhile. */
@@ -207,7 +186,8 @@ export async function exchangeScenarios(s: BenchSettings): Promise<ExchangeBench
   const patients = Number(process.env.BENCH_EXPORT_PATIENTS ?? patientFiles().length * 26);
   const server = await startServer({ env: { MX_PROFILE_ENFORCEMENT: 'declared' } });
   try {
-    const loaded = await loadPatients(server, patients);
+    const db = connect({ databaseUrl: server.databaseUrl, maxConnections: 2 });
+    const loaded = await loadReplayed(db, patients, 'exchange').finally(() => db.destroy());
     const idleRssMb = await rssMb(server.pid);
     const exports: ExportRound[] = [];
     for (let round = 0; round < s.rounds; round++) exports.push(await exportRound(server));
@@ -217,8 +197,7 @@ export async function exchangeScenarios(s: BenchSettings): Promise<ExchangeBench
     const sources = patientFiles();
     const bySize = sources.map((f, i) => ({ i, entries: f.bundle.entry?.length ?? 0 })).sort((a, b) => a.entries - b.entries);
     const medianSource = bySize[Math.floor(bySize.length / 2)]!;
-    const copies = Array.from({ length: Math.ceil(patients / sources.length) }, (_, k) => k * sources.length + medianSource.i).filter((n) => n < patients);
-    const ids = copies.map((n) => replayedPatient(n).patientId);
+    const ids = loaded.patients.filter((_, n) => n % sources.length === medianSource.i).map((p) => p.patientId);
     const everything = await load({
       name: `Patient/$everything (median patient, ${medianSource.entries} resources)`,
       url: server.url,

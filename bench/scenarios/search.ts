@@ -17,8 +17,8 @@ import type { Db } from '../../src/store/resource-store.ts';
 import { validateBase } from '../../src/validation/validate-base.ts';
 import type { Measure, Server } from '../harness.ts';
 import { load } from '../harness.ts';
-import { replayedPatient, patientFiles } from '../synthea-replay.ts';
-import { bulkLoad, syntheticPatient } from '../synthetic.ts';
+import { loadReplayed, patientFiles } from '../synthea-replay.ts';
+import { syntheticPatient } from '../synthetic.ts';
 import type { BenchSettings } from './crud.ts';
 
 export interface SearchBench {
@@ -36,16 +36,9 @@ export async function searchScenarios(server: Server, s: BenchSettings): Promise
   const patients = Number(process.env.BENCH_PATIENTS ?? patientFiles().length * 26);
   const db = connect({ databaseUrl: server.databaseUrl, maxConnections: 2 });
   try {
-    const started = performance.now();
-    const who: { patientId: string; identifier: string; family: string }[] = [];
-    for (let start = 0; start < patients; start += 20) {
-      const batch = Array.from({ length: Math.min(20, patients - start) }, (_, i) => replayedPatient(start + i));
-      for (const p of batch) who.push({ patientId: p.patientId, identifier: `${p.identifier.system}|${p.identifier.value}`, family: p.family });
-      await bulkLoad(db, batch.flatMap((p) => p.resources));
-      if ((start / 20) % 10 === 0) console.log(`loaded ${Math.min(start + 20, patients)} / ${patients} patients`);
-    }
-    const loadSeconds = Math.round((performance.now() - started) / 100) / 10;
-    await sql`ANALYZE`.execute(db);
+    const loaded = await loadReplayed(db, patients, 'search');
+    const loadSeconds = loaded.seconds;
+    const who = loaded.patients.map((p) => ({ patientId: p.patientId, identifier: `${p.identifier.system}|${p.identifier.value}`, family: p.family }));
     const counts = await sql<{ resources: string; rows: string }>`SELECT (SELECT count(*) FROM resource) AS resources,
       (SELECT (SELECT count(*) FROM sp_string) + (SELECT count(*) FROM sp_token) + (SELECT count(*) FROM sp_date) + (SELECT count(*) FROM sp_number)
         + (SELECT count(*) FROM sp_quantity) + (SELECT count(*) FROM sp_reference) + (SELECT count(*) FROM sp_uri)) AS rows`.execute(db);
