@@ -23,6 +23,9 @@ import { auditWriteStatement } from './audit/audit-hook.ts';
 import { AuditTrail } from './audit/audit-trail.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerHardening } from './http/hardening.ts';
+import { clientErrorHandler, frameworkErrors } from './http/framework-errors.ts';
+import { registerInputLimits } from './http/input-limits.ts';
+import { databaseTimeoutMs, registerRequestTimeout } from './http/request-timeout.ts';
 import { registerSmartConfiguration } from './http/smart-configuration.ts';
 import { prepareValidation, validateBase } from './validation/validate-base.ts';
 import { profileValidator } from './validation/profile-hook.ts';
@@ -65,7 +68,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   loadDefinitions();
   const basePath = options.basePath ?? '/fhir';
   const bodyLimit = options.bodyLimit ?? 16 * 1024 * 1024;
-  const db = connect({ databaseUrl: options.databaseUrl, maxConnections: options.maxConnections });
+  const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  const db = connect({ databaseUrl: options.databaseUrl, maxConnections: options.maxConnections, statementTimeoutMs: requestTimeoutMs > 0 ? databaseTimeoutMs(requestTimeoutMs) : undefined });
 
   const app = Fastify({
     logger: options.logger ?? { level: 'info' },
@@ -75,10 +79,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     // Fastify's two lines per request are replaced by our one (onResponse below).
     logController: new LogController({ disableRequestLogging: true }),
-    // A stuck client or query cannot hold a connection forever.
-    requestTimeout: options.requestTimeoutMs ?? 60_000,
-    connectionTimeout: options.requestTimeoutMs ?? 60_000,
+    // A client that does not finish sending its request is answered 408 (framework-errors.ts); a slow
+    // answer 503 (request-timeout.ts). The idle socket timeout is longer, so it never cuts an answer short.
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: requestTimeoutMs > 0 ? requestTimeoutMs + 10_000 : 0,
+    frameworkErrors,
+    clientErrorHandler,
   });
+  registerRequestTimeout(app, requestTimeoutMs);
 
   trackRoutes(app);
   // One line per request; the URL is left out on purpose: queries can carry CURPs and names.
@@ -108,10 +116,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (secure) {
     registerAuth(app, { basePath, verify, trail });
   }
+  registerInputLimits(app);
   registerSmartConfiguration(app, { basePath, issuer: options.auth.issuer ?? devIssuer, jwksUrl: options.auth.jwksUrl });
   const receta = { keys: await keyRing(options.recetaSigningKeys ?? { keys: [await newSigningKey()] }), isReceta: recetaPredicate(options.profileEnforcement ?? 'strict') };
   registerRecetaJwks(app, basePath, receta.keys);
-  registerErrorHandler(app, bodyLimit);
+  registerErrorHandler(app, bodyLimit, requestTimeoutMs);
   registerNotFound(app, basePath);
   registerHealth(app, db);
   await registerDocs(app);

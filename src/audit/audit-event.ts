@@ -131,7 +131,8 @@ export function buildAuditEvent(facts: AuditFacts): AuditEvent {
  * kept; about a quarter of the size of the rendered AuditEvent, which matters
  * when every read appends a row) plus the columns auditors search on.
  */
-export function auditRow(facts: AuditFacts): AuditRow {
+export function auditRow(raw: AuditFacts): AuditRow {
+  const facts = storableFacts(raw);
   const actor = facts.actor && { subject: facts.actor.subject, role: facts.actor.role, clues: facts.actor.clues, clientId: facts.actor.clientId, name: facts.actor.name, scope: facts.actor.scope };
   return {
     id: facts.id,
@@ -146,6 +147,41 @@ export function auditRow(facts: AuditFacts): AuditRow {
     entity_id: facts.resourceId ?? null,
     patients: [...facts.patients],
     facts: JSON.stringify({ ...facts, actor, recorded: facts.recorded.toISOString() }),
+  };
+}
+
+/**
+ * PostgreSQL text and jsonb hold neither NUL nor lone surrogates. A request
+ * carrying them is refused at the edge (input-text.ts), but its refusal is
+ * still audited with what it sent: such characters become U+FFFD here, so
+ * the row can always be written (and no group of rows fails for one of them).
+ */
+function storable(value: string): string {
+  return value.includes('\0') || !value.isWellFormed() ? value.toWellFormed().replaceAll('\0', '\uFFFD') : value;
+}
+
+function storableFacts(facts: AuditFacts): AuditFacts {
+  const opt = (v: string | undefined) => (v === undefined ? undefined : storable(v));
+  const actor = facts.actor && {
+    ...facts.actor,
+    subject: storable(facts.actor.subject),
+    clues: opt(facts.actor.clues),
+    clientId: opt(facts.actor.clientId),
+    name: opt(facts.actor.name),
+    scope: storable(facts.actor.scope),
+  };
+  return {
+    ...facts,
+    actor,
+    clientIp: storable(facts.clientIp),
+    requestId: storable(facts.requestId),
+    resourceType: opt(facts.resourceType),
+    resourceId: opt(facts.resourceId),
+    versionId: opt(facts.versionId),
+    query: opt(facts.query),
+    outcomeText: opt(facts.outcomeText),
+    operation: opt(facts.operation),
+    patients: facts.patients.map(storable),
   };
 }
 

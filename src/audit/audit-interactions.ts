@@ -89,7 +89,8 @@ export async function searchAuditEvents(req: FhirRequest, ctx: FhirContext): Pro
   }
   const cursor = single(req.query, '_cursor');
   if (cursor !== undefined) {
-    if (!/^\d+$/.test(cursor)) {
+    // seq is a bigint: more digits could not be one (and PostgreSQL would refuse the comparison).
+    if (!/^\d{1,18}$/.test(cursor)) {
       throw badRequest({ es: '_cursor inválido', en: 'Invalid _cursor' }, '_cursor');
     }
     query = query.where('seq', '<', cursor);

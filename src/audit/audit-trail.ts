@@ -6,11 +6,13 @@
  * awaits `record` before answering, so no response leaves the server before
  * its audit row is committed in PostgreSQL: a crash of the API loses only
  * requests that were never answered, and if the row cannot be written the
- * request fails (503). These commits do not wait for the WAL flush (see the
+ * request fails (503); when a group's insert fails, its rows are retried one
+ * by one, so only the request whose row cannot be stored fails. These commits do not wait for the WAL flush (see the
  * migration): only a crash of PostgreSQL itself in the ~0.6 s after a read
  * could lose its record. Waiting for the disk cost half the read throughput.
  */
 import { sql } from 'kysely';
+import { isDatabaseUnavailable } from '../store/db-errors.ts';
 import { prepared } from '../store/prepared.ts';
 import type { Db } from '../store/resource-store.ts';
 import type { AuditRow } from './audit-event.ts';
@@ -52,16 +54,32 @@ export class AuditTrail {
     });
   }
 
+  private async append(rows: AuditRow[]): Promise<void> {
+    await sql`${prepared} SELECT audit_append(${JSON.stringify(rows)}::jsonb, false)`.execute(this.db);
+  }
+
   private async flush(): Promise<void> {
     this.inFlight++;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, 500);
         try {
-          await sql`${prepared} SELECT audit_append(${JSON.stringify(batch.map((p) => p.row))}::jsonb, false)`.execute(this.db);
+          await this.append(batch.map((p) => p.row));
           for (const p of batch) p.resolve();
         } catch (err) {
-          for (const p of batch) p.reject(err);
+          if (batch.length === 1 || isDatabaseUnavailable(err)) {
+            for (const p of batch) p.reject(err);
+            continue;
+          }
+          // One row the database refuses must not fail the other requests of its group: retry each on its own.
+          for (const p of batch) {
+            try {
+              await this.append([p.row]);
+              p.resolve();
+            } catch (rowErr) {
+              p.reject(rowErr);
+            }
+          }
         }
       }
     } finally {

@@ -19,6 +19,7 @@ import type { Kysely } from 'kysely';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import type { Database } from '../store/database.ts';
+import { containErrors } from '../store/connect.ts';
 import { historySyncPoint } from '../store/resource-store.ts';
 import { cancelJob, completeJob, exportDb, failJob, failStale, heartbeat, insertJob, readJob, recordProgress, type ExportDb, type ExportJob, type NewJob } from './export-jobs.ts';
 import type { ExportPlan } from './export-plan.ts';
@@ -70,8 +71,9 @@ export class ExportService {
     this.maxPerFile = options.maxResourcesPerFile ?? 100_000;
     this.batchSize = options.batchSize ?? 500;
     this.log = options.log ?? (() => undefined);
-    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: this.concurrency });
-    this.pool.on('error', () => undefined);
+    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: this.concurrency, connectionTimeoutMillis: 10_000 });
+    // A job's client sits checked out for the whole export (pg-cursor): see containErrors.
+    containErrors(this.pool);
   }
 
   /** Marks failed the jobs that an earlier process left in progress. */

@@ -71,7 +71,7 @@ interface EntryOutcome {
 
 async function runEntry(p: PlannedEntry, bundle: Bundle, routes: readonly FhirRoute[], req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const source = bundle.entry?.[p.index] ?? {};
-  const match = matchRoute(routes, p.method as HttpMethod, p.path);
+  const match = matchRoute(routes, p.method as HttpMethod, p.path, `Bundle.entry[${p.index}].request.url`);
   if (!match?.route.interaction || match.route.path === '') {
     throw badRequest({ es: `La entrada ${p.index} pide ${p.method} ${p.path}, que no es una interacción admitida en un Bundle`, en: `Entry ${p.index} asks for ${p.method} ${p.path}, which is not an interaction allowed in a Bundle` }, `Bundle.entry[${p.index}].request.url`);
   }
@@ -81,7 +81,7 @@ async function runEntry(p: PlannedEntry, bundle: Bundle, routes: readonly FhirRo
     resourceType: params.type ?? route.resourceType,
     id: params.id,
     versionId: params.vid,
-    query: queryFromString(p.query),
+    query: queryFromString(p.query, `Bundle.entry[${p.index}].request.url`),
     body: p.method === 'PATCH' ? patchBody(source.resource, p.index) : source.resource,
     contentType: p.method === 'PATCH' ? jsonPatchType : 'application/fhir+json',
     assignedId: p.assignedId,
@@ -105,7 +105,13 @@ async function runEntry(p: PlannedEntry, bundle: Bundle, routes: readonly FhirRo
 
 function entryAudit(parent: AuditInfo | undefined, p: PlannedEntry, routes: readonly FhirRoute[]): AuditInfo | undefined {
   if (!parent) return undefined;
-  const match = matchRoute(routes, p.method as HttpMethod, p.path);
+  // An entry URL that cannot be matched (bad text) fails in runEntry; its audit record still names what it asked for.
+  let match: ReturnType<typeof matchRoute>;
+  try {
+    match = matchRoute(routes, p.method as HttpMethod, p.path);
+  } catch {
+    match = undefined;
+  }
   const [type, id] = p.path.split('/');
   return { ...parent, interaction: match?.route.interaction ?? 'operation', resourceType: type, resourceId: id && !id.startsWith('_') ? id : undefined, query: p.query || undefined, patients: new Set(), recordedInTransaction: false, done: false };
 }

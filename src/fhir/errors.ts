@@ -103,3 +103,13 @@ export function tooLarge(message: Message): FhirError {
 export function internalError(): FhirError {
   return new FhirError(500, [issue('exception', { es: 'Error interno del servidor; el incidente quedó registrado con el id de la petición', en: 'Internal server error; the incident was logged with the request id' })]);
 }
+
+/** 503: the database (or the audit trail in it) is unavailable for now; the client should retry after `retryAfter` seconds. */
+export function unavailable(message: Message = { es: 'La base de datos no está disponible por el momento; reintente', en: 'The database is unavailable right now; retry' }, retryAfter = 5): FhirError {
+  return new FhirError(503, [issue('transient', message)], { 'retry-after': String(retryAfter) });
+}
+
+/** 503 for a request that ran past the server's time limit; whatever it was writing was rolled back. */
+export function timedOut(ms: number): FhirError {
+  return new FhirError(503, [issue('timeout', { es: `La petición excedió el tiempo límite de ${ms} ms y se canceló; nada se guardó`, en: `The request exceeded the ${ms} ms time limit and was cancelled; nothing was saved` })], { 'retry-after': '5' });
+}

@@ -1,5 +1,6 @@
 /** Parsing of the general-purpose parameters shared by history (and later search). */
 import { badRequest } from './errors.ts';
+import { parseQueryStrict } from './input-text.ts';
 import type { Query } from './types.ts';
 
 export const defaultCount = 20;
@@ -54,10 +55,10 @@ export function parseInstantParam(query: Query, name: string): Date | undefined 
   return date;
 }
 
-/** A query string (as in a bundle entry's request.url or a conditional reference) as a Query: repeated keys become arrays. */
-export function queryFromString(search: string): Query {
+/** A query string (as in a bundle entry's request.url or a conditional reference) as a Query: repeated keys become arrays; bad text is a 400 (see input-text.ts). */
+export function queryFromString(search: string, where = 'url'): Query {
   const query: Query = {};
-  for (const [key, value] of new URLSearchParams(search)) {
+  for (const [key, value] of parseQueryStrict(search.startsWith('?') ? search.slice(1) : search, where)) {
     const existing = query[key];
     query[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
   }

@@ -50,7 +50,26 @@ export async function patch(req: FhirRequest, ctx: FhirContext): Promise<FhirRes
   return writeResult(200, result.stored, req.headers.prefer, { es: `${type}/${id} actualizado por parche`, en: `${type}/${id} patched` }, ctx);
 }
 
+const forbiddenSegments = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** What fast-json-patch does not refuse cleanly (it throws plain errors, or loops): prototype keys and a move into its own child (RFC 6902 §4.4). */
+function checkOperations(operations: unknown[]): void {
+  operations.forEach((op, index) => {
+    if (op === null || typeof op !== 'object') return;
+    const { op: name, path, from } = op as { op?: unknown; path?: unknown; from?: unknown };
+    for (const pointer of [path, from]) {
+      if (typeof pointer === 'string' && pointer.split('/').some((s) => forbiddenSegments.has(s.replace(/~1/g, '/').replace(/~0/g, '~')))) {
+        throw badRequest({ es: `Operación ${index}: la ruta ${pointer} usa una clave prohibida (__proto__, constructor, prototype)`, en: `Operation ${index}: path ${pointer} uses a forbidden key (__proto__, constructor, prototype)` }, `operation[${index}]`, 'security');
+      }
+    }
+    if (name === 'move' && typeof path === 'string' && typeof from === 'string' && path.startsWith(`${from}/`)) {
+      throw badRequest({ es: `Operación ${index}: no se puede mover ${from} dentro de sí mismo (${path})`, en: `Operation ${index}: cannot move ${from} into its own child (${path})` }, `operation[${index}]`);
+    }
+  });
+}
+
 function applyJsonPatch(document: Resource, operations: unknown[]): Resource {
+  checkOperations(operations);
   try {
     // validate = true checks each operation's shape; banPrototypeModifications keeps __proto__ out.
     return jsonpatch.applyPatch(document, operations as jsonpatch.Operation[], true, true, true).newDocument;
@@ -62,6 +81,7 @@ function applyJsonPatch(document: Resource, operations: unknown[]): Resource {
         issue(status === 422 ? 'processing' : 'invalid', { es: `No se pudo aplicar el parche en la ${where}: ${err.name}`, en: `Could not apply the patch at operation ${err.index ?? '?'}: ${err.name} (${err.message.split('\n')[0]})` }, `operation[${err.index ?? 0}]`),
       ]);
     }
-    throw err;
+    // Anything else the library throws comes from the operations it was given, not from the server.
+    throw unprocessable({ es: `No se pudo aplicar el parche: ${err instanceof Error ? err.message.split('\n')[0] : 'error'}`, en: `Could not apply the patch: ${err instanceof Error ? err.message.split('\n')[0] : 'error'}` }, 'operation');
   }
 }

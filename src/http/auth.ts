@@ -12,6 +12,7 @@ import { auditFacts, newAuditInfo, type AuditInfo } from '../audit/audit-info.ts
 import { auditRow } from '../audit/audit-event.ts';
 import type { AuditTrail } from '../audit/audit-trail.ts';
 import { FhirError, issue, outcome } from '../fhir/errors.ts';
+import { retryAfterSeconds } from '../store/db-errors.ts';
 import { fhirJson } from './send.ts';
 
 declare module 'fastify' {
@@ -109,7 +110,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     } catch (err) {
       // Fail closed: nothing is disclosed that the audit trail does not hold.
       request.log.error({ err }, 'audit record could not be written');
-      reply.code(503).type(fhirJson);
+      reply.code(503).type(fhirJson).header('retry-after', String(retryAfterSeconds));
       reply.removeHeader('etag');
       reply.removeHeader('location');
       reply.removeHeader('last-modified');

@@ -5,21 +5,34 @@
  * in the log (never a stack trace on the wire).
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { badRequest, FhirError, internalError, isFhirError, tooLarge, unsupportedMediaType } from '../fhir/errors.ts';
+import { badRequest, FhirError, internalError, isFhirError, timedOut, tooLarge, unavailable, unsupportedMediaType } from '../fhir/errors.ts';
+import { isDatabaseUnavailable, isTimeout, retryAfterSeconds } from '../store/db-errors.ts';
 import { sendFhir } from './send.ts';
 
-export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): void {
+export function registerErrorHandler(app: FastifyInstance, bodyLimit: number, requestTimeoutMs: number): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const fhirError = isFhirError(err) ? err : fromFastify(err, bodyLimit);
+    const fhirError = toFhirError(err, bodyLimit, requestTimeoutMs);
     if (fhirError.status >= 500) {
-      request.log.error({ err }, 'unhandled error');
+      request.log.error({ err }, fhirError.status === 503 ? 'database unavailable' : 'unhandled error');
     }
     return sendFhir(reply, { status: fhirError.status, headers: fhirError.headers, body: fhirError.outcome });
   });
 }
 
+/** Any error as the FhirError it is answered with. */
+export function toFhirError(err: FastifyError, bodyLimit: number, requestTimeoutMs: number): FhirError {
+  if (isFhirError(err)) return err;
+  if (isTimeout(err)) return timedOut(requestTimeoutMs);
+  if (isDatabaseUnavailable(err)) return unavailable(undefined, retryAfterSeconds);
+  return fromFastify(err, bodyLimit);
+}
+
 function fromFastify(err: FastifyError, bodyLimit: number): FhirError {
   switch (err.code) {
+    case 'FST_ERR_BAD_URL':
+      return badRequest({ es: 'La URL no es válida: su codificación por ciento no es UTF-8 válido', en: 'Invalid URL: its percent-encoding is not valid UTF-8' }, 'url');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new FhirError(414, [{ severity: 'error', code: 'too-long', details: { text: 'Un segmento de la URL es demasiado largo / A URL segment is too long' }, expression: ['url'] }]);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return unsupportedMediaType({
         es: 'Tipo de contenido no soportado: use application/fhir+json o application/json (JSON Patch: application/json-patch+json); XML no se admite',

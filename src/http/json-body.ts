@@ -32,6 +32,11 @@ export function registerJsonParsers(app: FastifyInstance): void {
     ['application/json', 'application/fhir+json', 'application/json+fhir', 'application/json-patch+json'],
     { parseAs: 'string' },
     (request, body, done) => {
+      // Empty body = no body (fhir.js sends Content-Type: application/json on DELETE and body-less operations); interactions that need one say so.
+      if (body === '') {
+        done(null, undefined);
+        return;
+      }
       if (typeof body === 'string' && jsonDepthExceeds(body, maxJsonDepth)) {
         done(badRequest({ es: `El JSON anida más de ${maxJsonDepth} niveles`, en: `The JSON nests deeper than ${maxJsonDepth} levels` }, undefined, 'too-costly'), undefined);
         return;

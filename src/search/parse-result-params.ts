@@ -4,6 +4,7 @@
  */
 import { badRequest } from '../fhir/errors.ts';
 import { isResourceType } from '../fhir/definitions.ts';
+import { maxIncludes, maxSortKeys } from '../fhir/input-text.ts';
 import { single } from '../fhir/params.ts';
 import type { Query } from '../fhir/types.ts';
 import { resolveParam, searchParam } from './search-parameters.ts';
@@ -13,8 +14,11 @@ const totals = ['none', 'estimate', 'accurate'] as const;
 const summaries = ['true', 'false', 'count', 'data', 'text'] as const;
 
 export function parseResultParams(req: SearchRequest, query: Query): void {
-  const sort = list(query, '_sort');
-  for (const raw of sort.flatMap((s) => s.split(','))) {
+  const sort = list(query, '_sort').flatMap((s) => s.split(','));
+  if (sort.length > maxSortKeys) throw tooCostly('_sort', { es: `a lo más ${maxSortKeys} claves`, en: `at most ${maxSortKeys} keys` });
+  const includes = includeParams.reduce((n, p) => n + list(query, p).length, 0);
+  if (includes > maxIncludes) throw tooCostly('_include', { es: `a lo más ${maxIncludes} _include y _revinclude en total`, en: `at most ${maxIncludes} _include and _revinclude in all` });
+  for (const raw of sort) {
     const key = parseSortKey(req, raw.trim());
     if (key) req.sort.push(key);
   }
@@ -35,6 +39,12 @@ export function parseResultParams(req: SearchRequest, query: Query): void {
   for (const raw of list(query, '_revinclude')) pushInclude(req, req.revinclude, '_revinclude', raw);
   for (const raw of list(query, '_revinclude:iterate')) pushInclude(req, req.revinclude, '_revinclude:iterate', raw, true);
   req.cursor = single(query, '_cursor');
+}
+
+const includeParams = ['_include', '_include:iterate', '_revinclude', '_revinclude:iterate'];
+
+function tooCostly(name: string, limit: { es: string; en: string }) {
+  return badRequest({ es: `Demasiados valores en ${name}: ${limit.es}`, en: `Too many values in ${name}: ${limit.en}` }, name, 'too-costly');
 }
 
 function list(query: Query, name: string): string[] {

@@ -6,6 +6,7 @@
  */
 import { badRequest } from '../fhir/errors.ts';
 import { isResourceType } from '../fhir/definitions.ts';
+import { maxParameters, maxValuesPerParameter } from '../fhir/input-text.ts';
 import { parseCount } from '../fhir/params.ts';
 import type { Query } from '../fhir/types.ts';
 import { parseDate, parseValue, splitEscaped, unescape } from './parse-values.ts';
@@ -30,11 +31,16 @@ const modifiersByType: Record<string, readonly string[]> = {
 
 export function parseSearch(types: string[], query: Query): SearchRequest {
   const req: SearchRequest = { types, filters: [], sort: [], count: parseCount(query), include: [], revinclude: [], ignored: [] };
+  let parameters = 0;
   for (const [name, raw] of Object.entries(query)) {
     if (raw === undefined) continue;
     const values = Array.isArray(raw) ? raw : [raw];
+    // Counted here too: a POST _search form or a bundle entry URL reaches the parser without the HTTP edge's count.
+    parameters += values.length;
+    if (parameters > maxParameters) throw badRequest({ es: `Demasiados parámetros de búsqueda: el máximo es ${maxParameters}`, en: `Too many search parameters: at most ${maxParameters}` }, name, 'too-costly');
     if (control.has(name)) continue;
     for (const value of values) {
+      if (countUnescaped(value, ',') >= maxValuesPerParameter) throw badRequest({ es: `Demasiados valores en ${name}: el máximo es ${maxValuesPerParameter} separados por comas`, en: `Too many values in ${name}: at most ${maxValuesPerParameter} separated by commas` }, name, 'too-costly');
       const filter = parseFilter(req, types, name, value, 0);
       if (filter) req.filters.push(filter);
     }
@@ -123,6 +129,15 @@ function parseHas(req: SearchRequest, types: string[], name: string, value: stri
   if (!filter) throw badRequest({ es: `Parámetro desconocido en ${name}`, en: `Unknown parameter in ${name}` }, root);
   void types;
   return { kind: 'has', name, sourceType, param, filter };
+}
+
+function countUnescaped(value: string, sep: string): number {
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] === '\\') i++;
+    else if (value[i] === sep) n++;
+  }
+  return n;
 }
 
 export function unsupportedModifier(name: string, modifier: string) {

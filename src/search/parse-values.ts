@@ -4,6 +4,7 @@
  * number|system|code, references. A malformed value is always a 400 naming the parameter.
  */
 import { badRequest } from '../fhir/errors.ts';
+import { maxNumberDigits, maxNumberExponent } from '../fhir/input-text.ts';
 import { dateRange } from './date-range.ts';
 import type { ParamType } from './search-parameters.ts';
 import type { DateValue, NumberValue, Prefix, QuantityValue, ReferenceValue, ScalarValue, TokenValue } from './search-request.ts';
@@ -83,10 +84,22 @@ export function parseNumber(raw: string, name: string): NumberValue {
   const { prefix, rest } = splitPrefix(raw);
   const m = decimal.exec(rest);
   if (!m) throw invalid(name, raw, { es: '[prefijo]número, p. ej. gt5.4', en: '[prefix]number, e.g. gt5.4' });
+  const integer = m[1]!;
+  const fraction = m[2] ?? '';
+  // Bounded before any arithmetic: the implicit-precision range below is a string as long as the exponent.
+  if (integer.length + fraction.length > maxNumberDigits) throw outOfRange(name, raw, { es: `más de ${maxNumberDigits} dígitos`, en: `more than ${maxNumberDigits} digits` });
+  const exponentText = (m[3] ?? '0').replace(/^([-+]?)0+(?=\d)/, '$1');
+  const given = exponentText.replace(/^[-+]/, '').length > 6 ? Infinity : Number(exponentText);
+  if (!(Math.abs(given) <= maxNumberExponent)) throw outOfRange(name, raw, { es: `exponente fuera de ±${maxNumberExponent}`, en: `exponent outside ±${maxNumberExponent}` });
   // Implicit precision: "100" means [99.5, 100.5), "5.40" means [5.395, 5.405).
-  const exponent = Number(m[3] ?? 0) - (m[2]?.length ?? 0);
-  const value = String(Number(rest));
-  return { prefix, value: rest.startsWith('+') ? rest.slice(1) : rest.includes('e') || rest.includes('E') ? value : rest, half: halfUnit(exponent) };
+  const exponent = given - fraction.length;
+  // PostgreSQL numeric reads the exponent form itself, exactly (Number() would round, or overflow to Infinity).
+  return { prefix, value: rest.startsWith('+') ? rest.slice(1) : rest, half: halfUnit(exponent) };
+}
+
+function outOfRange(name: string, raw: string, why: { es: string; en: string }) {
+  const shown = raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
+  return badRequest({ es: `Número fuera de rango para ${name}: "${shown}" (${why.es})`, en: `Number out of range for ${name}: "${shown}" (${why.en})` }, name);
 }
 
 function halfUnit(exponent: number): string {
