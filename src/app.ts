@@ -25,7 +25,7 @@ import { registerAuth } from './http/auth.ts';
 import { registerHardening } from './http/hardening.ts';
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.ts';
 import { registerInputLimits } from './http/input-limits.ts';
-import { databaseTimeoutMs, registerRequestTimeout } from './http/request-timeout.ts';
+import { databaseTimeouts, registerRequestTimeout } from './http/request-timeout.ts';
 import { registerSmartConfiguration } from './http/smart-configuration.ts';
 import { prepareValidation, validateBase } from './validation/validate-base.ts';
 import { profileValidator } from './validation/profile-hook.ts';
@@ -69,7 +69,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const basePath = options.basePath ?? '/fhir';
   const bodyLimit = options.bodyLimit ?? 16 * 1024 * 1024;
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
-  const db = connect({ databaseUrl: options.databaseUrl, maxConnections: options.maxConnections, statementTimeoutMs: requestTimeoutMs > 0 ? databaseTimeoutMs(requestTimeoutMs) : undefined });
+  const db = connect({ databaseUrl: options.databaseUrl, maxConnections: options.maxConnections, ...databaseTimeouts(requestTimeoutMs) });
 
   const app = Fastify({
     logger: options.logger ?? { level: 'info' },

@@ -9,9 +9,15 @@
 import type { FastifyInstance } from 'fastify';
 import { timedOut } from '../fhir/errors.ts';
 
-/** How long database work of a request may run: shorter than the request limit, so the database gives up first. */
-export function databaseTimeoutMs(requestTimeoutMs: number): number {
-  return Math.max(100, requestTimeoutMs - Math.min(5000, Math.floor(requestTimeoutMs / 4)));
+/**
+ * How long a request's database work may run: a statement less than the
+ * request limit, so PostgreSQL gives up (and rolls back) first; a whole
+ * transaction a little more, still before the HTTP answer.
+ */
+export function databaseTimeouts(requestTimeoutMs: number): { statementTimeoutMs?: number; transactionTimeoutMs?: number } {
+  if (requestTimeoutMs <= 0) return {};
+  const statementTimeoutMs = Math.max(100, requestTimeoutMs - Math.min(5000, Math.floor(requestTimeoutMs / 4)));
+  return { statementTimeoutMs, transactionTimeoutMs: Math.floor((statementTimeoutMs + requestTimeoutMs) / 2) };
 }
 
 export function registerRequestTimeout(app: FastifyInstance, ms: number): void {
