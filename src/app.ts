@@ -20,7 +20,7 @@ import { compartmentWriteGuard } from './auth/guard.ts';
 import { stampWriter } from './auth/writer-stamp.ts';
 import { createTokenVerifier, type AuthSettings } from './auth/verify-token.ts';
 import { auditWriteStatement } from './audit/audit-hook.ts';
-import { AuditTrail } from './audit/audit-trail.ts';
+import { AuditTrail, type ReadAuditCommit } from './audit/audit-trail.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerHardening } from './http/hardening.ts';
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.ts';
@@ -60,6 +60,8 @@ export interface AppOptions {
   profileEnforcement?: ProfileEnforcement;
   /** Receta signing keys (private JWKs; the first signs). Absent: one ephemeral key (tests only: signatures die with the process). */
   recetaSigningKeys?: KeySet;
+  /** AUDIT_READ_COMMIT: `durable` (default) waits for the disk before answering a read; `fast` does not (see audit-trail.ts). */
+  auditReadCommit?: ReadAuditCommit;
   /** Where bulk export NDJSON files are written (main.ts: DATA_DIR/exports). Default ./.data/exports. */
   exportDir?: string;
 }
@@ -110,7 +112,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   prepareValidation();
   const verify = await createTokenVerifier(options.auth);
-  const trail = new AuditTrail(db);
+  const trail = new AuditTrail(db, options.auditReadCommit);
   await registerHardening(app, { corsOrigins: options.corsOrigins, rateLimitPerMinute: options.rateLimitPerMinute });
   const secure = options.security !== false;
   if (secure) {

@@ -21,6 +21,8 @@ export interface Config {
   maxBundleEntries: number;
   /** MX_PROFILE_ENFORCEMENT: `strict` (default) or `declared`. */
   profileEnforcement: 'strict' | 'declared';
+  /** AUDIT_READ_COMMIT: `durable` (default) or `fast` (see src/audit/audit-trail.ts). */
+  auditReadCommit: 'durable' | 'fast';
   /** RECETA_SIGNING_JWKS_FILE: the institution's receta signing keys; absent: a development key in DATA_DIR. */
   recetaSigningJwksFile?: string;
 }
@@ -50,6 +52,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBundleEntries: int(env.BUNDLE_MAX_ENTRIES, 10_000, 'BUNDLE_MAX_ENTRIES'),
     profileEnforcement: enforcement(env.MX_PROFILE_ENFORCEMENT),
     recetaSigningJwksFile: env.RECETA_SIGNING_JWKS_FILE || undefined,
+    auditReadCommit: oneOf(env.AUDIT_READ_COMMIT, ['durable', 'fast'] as const, 'AUDIT_READ_COMMIT'),
   };
 }
 
@@ -69,6 +72,12 @@ function enforcement(raw: string | undefined): 'strict' | 'declared' {
     return raw === 'declared' ? 'declared' : 'strict';
   }
   throw new Error(`MX_PROFILE_ENFORCEMENT must be strict or declared, got "${raw}"`);
+}
+
+function oneOf<T extends string>(raw: string | undefined, allowed: readonly T[], name: string): T {
+  if (raw === undefined || raw === '') return allowed[0]!;
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
 }
 
 function normaliseBasePath(path: string): string {

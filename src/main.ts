@@ -43,6 +43,7 @@ const app = await buildApp({
   rateLimitPerMinute: config.rateLimitPerMinute,
   requestTimeoutMs: config.requestTimeoutMs,
   maxBundleEntries: config.maxBundleEntries,
+  auditReadCommit: config.auditReadCommit,
   exportDir: path.resolve(config.dataDir, 'exports'),
 });
 // Start-up parsed ~60 MB of R4 definition JSON. V8 keeps that garbage, and the
