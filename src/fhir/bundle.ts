@@ -72,7 +72,9 @@ interface EntryOutcome {
 async function runEntry(p: PlannedEntry, bundle: Bundle, routes: readonly FhirRoute[], req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const source = bundle.entry?.[p.index] ?? {};
   const match = matchRoute(routes, p.method as HttpMethod, p.path, `Bundle.entry[${p.index}].request.url`);
-  if (!match?.route.interaction || match.route.path === '') {
+  // capabilities (GET metadata) is an interaction a batch may carry (R4 Bundle.entry.request); it needs no permission.
+  const capabilities = match?.route.path === '/metadata' && p.method === 'GET';
+  if (!match || (!capabilities && (!match.route.interaction || match.route.path === ''))) {
     throw badRequest({ es: `La entrada ${p.index} pide ${p.method} ${p.path}, que no es una interacción admitida en un Bundle`, en: `Entry ${p.index} asks for ${p.method} ${p.path}, which is not an interaction allowed in a Bundle` }, `Bundle.entry[${p.index}].request.url`);
   }
   const { route, params } = match;
@@ -94,7 +96,7 @@ async function runEntry(p: PlannedEntry, bundle: Bundle, routes: readonly FhirRo
     },
   };
   const actor = ctx.actor;
-  const access = route.access ? route.access(entryReq) : accessFor(route.interaction ?? 'read', entryReq.resourceType);
+  const access = capabilities ? undefined : route.access ? route.access(entryReq) : accessFor(route.interaction ?? 'read', entryReq.resourceType);
   if (actor && access) {
     authorize(actor, access);
   }

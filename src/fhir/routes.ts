@@ -25,6 +25,7 @@ import { signOperation } from './operations/sign.ts';
 import { verifyOperation } from './operations/verify-signature.ts';
 import { resumenMedicoOperation, summaryOperation } from './operations/summary.ts';
 import { vread } from './vread.ts';
+import { byPost } from './operations/by-post.ts';
 
 /** R4 interaction codes (CapabilityStatement.rest.resource.interaction / rest.interaction). */
 export type InteractionCode =
@@ -55,7 +56,7 @@ export interface FhirRoute {
   handler: Interaction;
 }
 
-export const fhirRoutes: readonly FhirRoute[] = [
+const baseRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/metadata', handler: capabilities },
   // Transaction and batch; each entry is authorized on its own, so the bundle itself needs no scope.
   { method: 'POST', path: '', interaction: 'transaction', access: () => undefined, handler: bundleInteraction(() => fhirRoutes) },
@@ -103,6 +104,17 @@ export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/:type/:id/_history', interaction: 'history-instance', handler: history },
   { method: 'GET', path: '/:type/:id/_history/:vid', interaction: 'vread', handler: vread },
 ];
+
+/** Status and file URLs of bulk export are not operations, though their paths start with $. */
+const notOperations = new Set(['/$export-status/:id', '/$export-file/:id']);
+
+/** Each operation served by GET, also by POST (by-post.ts), unless a POST form is already there. */
+const postOperations: FhirRoute[] = baseRoutes
+  .filter((r) => r.method === 'GET' && r.interaction === 'operation' && !notOperations.has(r.path))
+  .filter((r) => !baseRoutes.some((o) => o.method === 'POST' && o.path === r.path))
+  .map((r) => ({ ...r, method: 'POST', handler: byPost(r.handler) }));
+
+export const fhirRoutes: readonly FhirRoute[] = [...baseRoutes, ...postOperations];
 
 const systemCodes: ReadonlySet<InteractionCode> = new Set(['transaction', 'batch', 'search-system', 'history-system']);
 
