@@ -64,8 +64,14 @@ export interface NewJob {
   plan: ExportPlan;
 }
 
-/** A job in progress whose process has not been heard of for this long was interrupted. */
-export const staleAfterSeconds = 60;
+/**
+ * A job's lease: the process running it renews it every `heartbeatMs`; a job
+ * in progress whose lease has not been renewed for `staleAfterSeconds` lost
+ * its runner (killed, crashed, cut off from the database) and is marked
+ * failed by whichever instance sees it first.
+ */
+export const heartbeatMs = 2_000;
+export const staleAfterSeconds = 10;
 
 export async function insertJob(db: ExportDb, job: NewJob): Promise<void> {
   await db
@@ -80,10 +86,9 @@ export function isJobId(id: string): boolean {
   return uuid.test(id);
 }
 
-/** The job, with an interrupted one (stale heartbeat) marked failed first. */
+/** The job as stored (the service marks an interrupted one failed first). */
 export async function readJob(db: ExportDb, id: string): Promise<ExportJob | undefined> {
   if (!isJobId(id)) return undefined;
-  await failStale(db, id);
   const row = await db.selectFrom('export_job').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) return undefined;
   return {
@@ -102,16 +107,23 @@ export async function readJob(db: ExportDb, id: string): Promise<ExportJob | und
   };
 }
 
-/** Marks failed the jobs in progress (one, or all) that nobody has kept alive. */
-export async function failStale(db: ExportDb, id?: string): Promise<number> {
+/** Marks failed the jobs in progress (one, or all) that nobody has kept alive; returns their ids. */
+export async function failStale(db: ExportDb, id?: string): Promise<string[]> {
   let query = db
     .updateTable('export_job')
-    .set({ status: 'failed', error: 'interrumpida: el servidor se detuvo antes de terminar; inicie otra exportación / interrupted: the server stopped before it finished; start a new export' })
+    .set({ status: 'failed', completed_at: new Date(), error: 'interrumpida: el servidor se detuvo antes de terminar; inicie otra exportación / interrupted: the server stopped before it finished; start a new export' })
     .where('status', '=', 'in-progress')
     .where(sql<boolean>`heartbeat_at < now() - make_interval(secs => ${staleAfterSeconds})`);
   if (id) query = query.where('id', '=', id);
-  const result = await query.executeTakeFirst();
-  return Number(result.numUpdatedRows);
+  const rows = await query.returning('id').execute();
+  return rows.map((r) => r.id);
+}
+
+/** The status of each of these jobs (absent: no such job). */
+export async function jobStatuses(db: ExportDb, ids: string[]): Promise<Map<string, ExportStatus>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('export_job').select(['id', 'status']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r.status]));
 }
 
 /** Keeps the jobs this process runs alive. */

@@ -8,12 +8,14 @@
  * wait in order.
  *
  * Restarts: the job row (export_job) is the source of truth. This process
- * refreshes the heartbeat of the jobs it holds; a job in progress whose
- * heartbeat goes stale (crash, restart) is marked failed, at start-up and
- * whenever its status is read: interrupted jobs are not resumed. Stopping the
- * server (close) aborts running jobs and marks them failed too.
+ * renews the lease (heartbeat) of the jobs it holds every 2 s; a job in
+ * progress whose lease is 10 s old lost its runner (kill -9, crash, cut off
+ * from the database) and is marked failed, its partial files deleted, by
+ * whichever instance sees it first: every instance sweeps every 2 s, at
+ * start-up, and whenever a status is read. Interrupted jobs are not resumed.
+ * Stopping the server (close) aborts running jobs and marks them failed too.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
@@ -21,7 +23,7 @@ import Cursor from 'pg-cursor';
 import type { Database } from '../store/database.ts';
 import { containErrors } from '../store/connect.ts';
 import { historySyncPoint } from '../store/resource-store.ts';
-import { cancelJob, completeJob, exportDb, failJob, failStale, heartbeat, insertJob, readJob, recordProgress, type ExportDb, type ExportJob, type NewJob } from './export-jobs.ts';
+import { cancelJob, completeJob, exportDb, failJob, failStale, heartbeat, heartbeatMs, insertJob, isJobId, jobStatuses, readJob, recordProgress, type ExportDb, type ExportJob, type NewJob } from './export-jobs.ts';
 import type { ExportPlan } from './export-plan.ts';
 import { exportQuery } from './export-query.ts';
 import { NdjsonFiles } from './ndjson-files.ts';
@@ -44,7 +46,6 @@ interface Running {
   done: Promise<void>;
 }
 
-const heartbeatMs = 10_000;
 const progressMs = 2_000;
 const stoppedReason = 'interrumpida: el servidor se detuvo; inicie otra exportación / interrupted: the server stopped; start a new export';
 
@@ -76,9 +77,42 @@ export class ExportService {
     containErrors(this.pool);
   }
 
-  /** Marks failed the jobs that an earlier process left in progress. */
+  /** Marks failed the jobs an earlier process left in progress, removes files no job owns, and starts the lease timer. */
   async start(): Promise<void> {
-    await failStale(this.db);
+    await this.sweep();
+    await this.removeOrphans();
+    this.timer = setInterval(() => void this.tick(), heartbeatMs).unref();
+  }
+
+  /** Renews this process's leases, then fails (and cleans up after) the jobs whose lease expired anywhere. */
+  private async tick(): Promise<void> {
+    if (this.closing) return;
+    try {
+      await heartbeat(this.db, [...this.running.keys()]);
+      await this.sweep();
+    } catch (err) {
+      // The database may be down: the next tick tries again; meanwhile, jobs here keep running.
+      this.log(err, 'export lease renewal failed');
+    }
+  }
+
+  private async sweep(id?: string): Promise<void> {
+    const failed = await failStale(this.db, id);
+    await Promise.all(failed.map((f) => rm(path.join(this.dir, f), { recursive: true, force: true }).catch(() => undefined)));
+  }
+
+  /** Folders of jobs that failed, were cancelled or are gone (a runner killed before it could clean up). */
+  private async removeOrphans(): Promise<void> {
+    const names = (await readdir(this.dir).catch(() => [] as string[])).filter(isJobId);
+    const statuses = await jobStatuses(this.db, names);
+    await Promise.all(
+      names
+        .filter((n) => {
+          const status = statuses.get(n);
+          return status !== 'completed' && status !== 'in-progress';
+        })
+        .map((n) => rm(path.join(this.dir, n), { recursive: true, force: true }).catch(() => undefined)),
+    );
   }
 
   async kickOff(job: NewJob): Promise<void> {
@@ -86,7 +120,10 @@ export class ExportService {
     this.schedule(job.id, job.plan);
   }
 
-  read(id: string): Promise<ExportJob | undefined> {
+  /** The job, with an interrupted one (expired lease) marked failed and its files removed first. */
+  async read(id: string): Promise<ExportJob | undefined> {
+    if (!isJobId(id)) return undefined;
+    await this.sweep(id);
     return readJob(this.db, id);
   }
 
@@ -132,7 +169,6 @@ export class ExportService {
     });
     this.running.set(id, { controller, done });
     this.waiting.push({ id, plan, start: release });
-    this.timer ??= setInterval(() => void heartbeat(this.db, [...this.running.keys()]).catch((err: unknown) => this.log(err, 'export heartbeat failed')), heartbeatMs).unref();
     this.next();
   }
 

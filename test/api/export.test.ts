@@ -236,3 +236,54 @@ describe('jobs live in the database', () => {
     expect(failed.json().issue[0].details.text).toMatch(/interrupted/);
   });
 });
+
+describe('jobs survive their runner (issue 14)', () => {
+  test('a job whose runner died is marked failed within seconds, with no status read, and its partial files are deleted', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const db = connect({ databaseUrl: inject('databaseUrl'), maxConnections: 1 });
+    const id = randomUUID();
+    const folder = path.join(exportDir, id);
+    try {
+      // What a kill -9 leaves: the row in progress with a lease just renewed, and a half-written file.
+      await sql`INSERT INTO export_job (id, status, level, request, owner, access, heartbeat_at)
+        VALUES (${id}, 'in-progress', 'system', 'x', 'admin-tests', '{}'::jsonb, now())`.execute(db);
+      await mkdir(folder, { recursive: true });
+      await writeFile(path.join(folder, 'Patient-1.ndjson'), '{"resourceType":"Patient","id":"half');
+      const started = Date.now();
+      let status = 'in-progress';
+      while (status === 'in-progress' && Date.now() - started < 20_000) {
+        await new Promise((r) => setTimeout(r, 250));
+        status = (await sql<{ status: string }>`SELECT status FROM export_job WHERE id = ${id}`.execute(db)).rows[0]!.status;
+      }
+      const seconds = (Date.now() - started) / 1000;
+      expect(status).toBe('failed');
+      // Lease 10 s, swept every 2 s: well under the minute it used to take.
+      expect(seconds).toBeLessThan(15);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(existsSync(folder)).toBe(false);
+    } finally {
+      await db.destroy();
+    }
+    const res = await t.request({ method: 'GET', url: `/fhir/$export-status/${id}` });
+    expect(res.statusCode).toBe(500);
+    expect(res.json().issue[0].details.text).toMatch(/interrupted/);
+  });
+
+  test('a restarted process removes the folders of jobs that are no longer running', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const db = connect({ databaseUrl: inject('databaseUrl'), maxConnections: 1 });
+    const id = randomUUID();
+    const folder = path.join(exportDir, id);
+    try {
+      await sql`INSERT INTO export_job (id, status, level, request, owner, access, heartbeat_at)
+        VALUES (${id}, 'failed', 'system', 'x', 'admin-tests', '{}'::jsonb, now() - interval '1 hour')`.execute(db);
+    } finally {
+      await db.destroy();
+    }
+    await mkdir(folder, { recursive: true });
+    await writeFile(path.join(folder, 'Observation-1.ndjson'), '{"resourceType":"Obs');
+    const restarted = await buildApp({ databaseUrl: inject('databaseUrl'), logger: false, auth: testAuth, rateLimitPerMinute: 0, exportDir });
+    await restarted.close();
+    expect(existsSync(folder)).toBe(false);
+  });
+});
