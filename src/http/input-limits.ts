@@ -41,10 +41,12 @@ export function registerInputLimits(app: FastifyInstance): void {
     }
   });
 
-  // Fastify decodes bodies with toString('utf8'), which turns invalid bytes into U+FFFD silently: check the bytes as they arrive.
-  app.addHook('preParsing', async (request, _reply, payload) => (hasBody(request) ? payload.pipe(utf8Guard()) : payload));
+  // Fastify decodes bodies with toString('utf8'), which turns invalid bytes into U+FFFD silently: check the bytes as they
+  // arrive. The guard only takes note (an error on the stream would have no listener when no parser reads the body).
+  app.addHook('preParsing', async (request, _reply, payload) => (hasBody(request) ? payload.pipe(utf8Guard(request)) : payload));
 
   app.addHook('preValidation', async (request) => {
+    if (invalidUtf8.has(request)) throw badText('body', 'encoding');
     const body = request.body;
     if (typeof body === 'string') {
       if (String(request.headers['content-type']).startsWith('application/x-www-form-urlencoded')) parseQueryStrict(body, 'body');
@@ -75,26 +77,28 @@ function hasBody(request: FastifyRequest): boolean {
   return request.headers['content-length'] !== undefined ? request.headers['content-length'] !== '0' : request.headers['transfer-encoding'] !== undefined;
 }
 
-function utf8Guard(): Transform {
+const invalidUtf8 = new WeakSet<FastifyRequest>();
+
+function utf8Guard(request: FastifyRequest): Transform {
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const invalid = () => Object.assign(badText('body', 'encoding'), { statusCode: 400 });
+  let valid = true;
+  const check = (chunk?: Buffer) => {
+    if (!valid) return;
+    try {
+      if (chunk) decoder.decode(chunk, { stream: true });
+      else decoder.decode();
+    } catch {
+      valid = false;
+      invalidUtf8.add(request);
+    }
+  };
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      try {
-        decoder.decode(chunk, { stream: true });
-      } catch {
-        callback(invalid());
-        return;
-      }
+      check(chunk);
       callback(null, chunk);
     },
     flush(callback) {
-      try {
-        decoder.decode();
-      } catch {
-        callback(invalid());
-        return;
-      }
+      check();
       callback();
     },
   });
