@@ -64,3 +64,29 @@ describe('extractIndexValues', () => {
     expect(rows.sp_quantity.filter((r) => r.param === 'component-code-value-quantity$1').map((r) => [r.grp, r.value])).toEqual([[0, '120'], [1, '80']]);
   });
 });
+
+describe('numbers are bounded before any arithmetic (issue 14)', () => {
+  test('exponent and digits beyond the limits are 400s, at once and without allocating', () => {
+    for (const raw of ['1e500000000', '1e-999999', 'gt1E+1001', '9'.repeat(101), `0.${'1'.repeat(100)}`, `1e${'9'.repeat(5000)}`]) {
+      const started = performance.now();
+      expect(() => parseNumber(raw, 'value-quantity'), raw.slice(0, 20)).toThrow(/fuera de rango/);
+      expect(performance.now() - started).toBeLessThan(50);
+    }
+  });
+  test('within the limits the value is kept exactly, as PostgreSQL numeric reads it', () => {
+    expect(parseNumber('1e1000', 'n')).toMatchObject({ value: '1e1000' });
+    expect(parseNumber('le1.50e-3', 'n')).toMatchObject({ prefix: 'le', value: '1.50e-3', half: '0.000005' });
+    expect(parseNumber('+12345678901234567890.5', 'n')).toMatchObject({ value: '12345678901234567890.5', half: '0.05' });
+    expect(parseNumber('1e-1000', 'n').half).toBe(`0.${'0'.repeat(1000)}5`);
+  });
+});
+
+describe('request size limits (issue 14)', () => {
+  test('_sort keys, includes and OR values are bounded', () => {
+    expect(() => parseSearch(['Patient'], { _sort: Array(9).fill('name').join(',') })).toThrow(/_sort/);
+    expect(() => parseSearch(['Observation'], { _include: Array(21).fill('Observation:subject') })).toThrow(/_include/);
+    expect(() => parseSearch(['Patient'], { family: Array(101).fill('x').join(',') })).toThrow(/family/);
+    // Escaped commas are part of a value, not separators.
+    expect(parseSearch(['Patient'], { family: Array(150).fill('x').join('\\,') }).filters).toHaveLength(1);
+  });
+});
