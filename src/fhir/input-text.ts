@@ -92,6 +92,26 @@ export function parseQueryStrict(raw: string, where: string): [string, string][]
  * not acceptable text, as a FHIRPath-like expression from `root`.
  */
 export function findBadText(value: unknown, root: string): { expression: string; problem: 'nul' | 'surrogate' } | undefined {
+  // Every body is checked: first without building paths (most have nothing to report), then again to name the element.
+  return hasBadText(value, 0) ? locateBadText(value, root) : undefined;
+}
+
+function hasBadText(v: unknown, depth: number): boolean {
+  if (typeof v === 'string') return textProblem(v) !== undefined;
+  if (v === null || typeof v !== 'object') return false;
+  // JSON bodies nest at most 100 levels (json-body.ts); deeper input is judged by the slow path, which uses no recursion.
+  if (depth > 200) return true;
+  if (Array.isArray(v)) {
+    for (const item of v) if (hasBadText(item, depth + 1)) return true;
+    return false;
+  }
+  for (const k in v) {
+    if (textProblem(k) !== undefined || hasBadText((v as Record<string, unknown>)[k], depth + 1)) return true;
+  }
+  return false;
+}
+
+function locateBadText(value: unknown, root: string): { expression: string; problem: 'nul' | 'surrogate' } | undefined {
   const stack: { v: unknown; path: string }[] = [{ v: value, path: root }];
   while (stack.length > 0) {
     const { v, path } = stack.pop()!;

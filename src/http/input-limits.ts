@@ -7,7 +7,10 @@
  */
 import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { badRequest } from '../fhir/errors.ts';
 import { badText, checkText, decodeStrict, findBadText, parseQueryStrict } from '../fhir/input-text.ts';
+
+const maxRequestIdLength = 200;
 
 /** Headers whose values reach the store, the search compiler or the audit trail. */
 const dataHeaders = ['if-match', 'if-none-match', 'if-modified-since', 'prefer', 'x-request-id'] as const;
@@ -29,6 +32,11 @@ export function registerInputLimits(app: FastifyInstance): void {
     for (const name of dataHeaders) {
       const value = request.headers[name];
       if (typeof value === 'string') checkText(value, headerName(name));
+    }
+    // The request id goes into every log line and audit record.
+    const requestId = request.headers['x-request-id'];
+    if (typeof requestId === 'string' && requestId.length > maxRequestIdLength) {
+      throw badRequest({ es: `X-Request-Id excede ${maxRequestIdLength} caracteres`, en: `X-Request-Id exceeds ${maxRequestIdLength} characters` }, 'X-Request-Id', 'too-long');
     }
     const ifNoneExist = request.headers['if-none-exist'];
     if (typeof ifNoneExist === 'string') parseQueryStrict(ifNoneExist, 'If-None-Exist');

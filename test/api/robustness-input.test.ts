@@ -133,6 +133,12 @@ describe('bad bytes in any parameter are a 400 naming it, never a 5xx', () => {
     expect(batch.json().entry.map((e: any) => e.response.status)).toEqual(['400', '400']);
   });
 
+  test('NUL in a header used as data (Prefer, If-Match), and an X-Request-Id of 300 characters, are 400', async () => {
+    expectOutcome(await t.request({ method: 'GET', url: '/fhir/Patient?_count=1', headers: { prefer: 'handling=strict\u0000' } }), 400, 'Prefer');
+    expectOutcome(await t.request({ method: 'PUT', url: '/fhir/Patient/x', headers: { ...fhirJson, 'if-match': 'W/"1\u0000"' }, payload: { resourceType: 'Patient', id: 'x' } }), 400, 'If-Match');
+    expectOutcome(await t.request({ method: 'GET', url: '/fhir/Patient?_count=1', headers: { 'x-request-id': 'r'.repeat(300) } }), 400, 'X-Request-Id');
+  });
+
   test('_sort with 2,000 keys, 60,000 POST _search parameters, 1,000 OR values, 50 includes: 400 too-costly', async () => {
     expectOutcome(await t.request({ method: 'GET', url: `/fhir/Patient?_sort=${Array(2000).fill('name').join(',')}` }), 400, '_sort');
     const form = Array.from({ length: 60_000 }, (_, i) => `family=n${i}`).join('&');
