@@ -10,6 +10,8 @@ export const embeddedPort = (env: NodeJS.ProcessEnv = process.env): number => Nu
 
 async function reachable(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  // A dedicated client's broken connection must not end the process (see containErrors in connect.ts).
+  client.on('error', () => undefined);
   try {
     await client.connect();
     return true;

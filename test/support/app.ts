@@ -26,7 +26,9 @@ export function useTestApp(options: Partial<AppOptions> & { ownDatabase?: boolea
   const { ownDatabase, ...appOptions } = options;
   beforeAll(async () => {
     const databaseUrl = ownDatabase ? await createOwnDatabase(inject('databaseUrl')) : inject('databaseUrl');
-    holder.app = await buildApp({ databaseUrl, logger: false, auth: testAuth, rateLimitPerMinute: 0, profileEnforcement: 'declared', ...appOptions });
+    // The request time limit is generous: the test machine is shared and loaded, and a corpus batch can take a minute there
+    // (test/api/robustness-http.test.ts checks the limit itself).
+    holder.app = await buildApp({ databaseUrl, logger: false, auth: testAuth, rateLimitPerMinute: 0, profileEnforcement: 'declared', requestTimeoutMs: 300_000, ...appOptions });
     holder.request = ({ token, ...o }) => {
       const headers: Record<string, string> = { ...(o.headers as Record<string, string> | undefined) };
       const bearer = token === undefined ? adminToken : token;
