@@ -71,7 +71,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const basePath = options.basePath ?? '/fhir';
   const bodyLimit = options.bodyLimit ?? 16 * 1024 * 1024;
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
-  const db = connect({ databaseUrl: options.databaseUrl, maxConnections: options.maxConnections, ...databaseTimeouts(requestTimeoutMs) });
+  const dbTimeouts = databaseTimeouts(requestTimeoutMs);
+  const db = connect({ databaseUrl: options.databaseUrl, maxConnections: options.maxConnections, ...dbTimeouts });
 
   const app = Fastify({
     logger: options.logger ?? { level: 'info' },
@@ -128,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await registerDocs(app);
   registerFhirRoutes(app, {
     basePath,
+    timeouts: dbTimeouts.statementTimeoutMs ? { limitMs: requestTimeoutMs, statementMs: dbTimeouts.statementTimeoutMs } : undefined,
     publicBaseUrl: options.publicBaseUrl,
     context: {
       db,

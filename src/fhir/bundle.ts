@@ -16,6 +16,7 @@ import { resolveConditionalReferences } from './conditional-references.ts';
 import { badRequest, FhirError, isFhirError, issue } from './errors.ts';
 import { jsonPatchType } from './patch.ts';
 import { parsePrefer } from './prefer.ts';
+import { checkDeadline } from './deadline.ts';
 import { matchRoute } from './route-match.ts';
 import type { FhirRoute } from './routes.ts';
 import { queryFromString } from './params.ts';
@@ -189,6 +190,8 @@ export function bundleInteraction(routes: () => readonly FhirRoute[]) {
             throw isFhirError(err) ? locate(err, p, input.entry?.[p.index]?.resource?.resourceType ?? p.path.split('/')[0]) : err;
           }
         }
+        // Its last entries (reads run last) may have used up the time: then nothing commits, since the client is told 503.
+        checkDeadline(ctx);
       });
     } else {
       for (const p of planned) {

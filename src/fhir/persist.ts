@@ -15,6 +15,7 @@
  * entry rolls everything back.
  */
 import { sql, type RawBuilder } from 'kysely';
+import { withinDeadline } from './deadline.ts';
 import { prepared } from '../store/prepared.ts';
 import type { Db, StoredVersion } from '../store/resource-store.ts';
 import type { FhirContext } from './types.ts';
@@ -81,8 +82,5 @@ export async function persist(ctx: FhirContext, stored: StoredVersion, previous:
     }
     return true;
   };
-  if (hooks.length === 0 || ctx.db.isTransaction) {
-    return run(ctx.db);
-  }
-  return ctx.db.transaction().execute(run);
+  return withinDeadline(ctx, run, hooks.length > 0 && !ctx.db.isTransaction);
 }

@@ -17,7 +17,9 @@ import { sendFhir } from './send.ts';
 export interface FhirPluginOptions {
   basePath: string;
   publicBaseUrl?: string;
-  context: Omit<FhirContext, 'baseUrl' | 'actor' | 'audit'>;
+  context: Omit<FhirContext, 'baseUrl' | 'actor' | 'audit' | 'deadline'>;
+  /** REQUEST_TIMEOUT_MS and the connections' statement timeout, for each request's deadline (fhir/deadline.ts). */
+  timeouts?: { limitMs: number; statementMs: number };
 }
 
 type Params = { type?: string; id?: string; vid?: string };
@@ -50,7 +52,9 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirPluginOpti
         if (access) {
           authorize(actor, access);
         }
-        const result = await route.handler(req, { ...options.context, baseUrl, actor, audit });
+        const { timeouts } = options;
+        const deadline = timeouts && request.deadlineAt !== undefined ? { at: request.deadlineAt, ...timeouts } : undefined;
+        const result = await route.handler(req, { ...options.context, baseUrl, actor, audit, deadline });
         const single = route.interaction === 'read' || route.interaction === 'vread';
         // A write answers with what the client itself sent; only reads are filtered (writes were checked in their transaction).
         const reading = access?.permission === 'r' || access?.permission === 's';

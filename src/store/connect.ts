@@ -8,8 +8,6 @@ export interface DbOptions {
   maxConnections?: number;
   /** statement_timeout of every connection (the API's: a little under the request time limit); absent: none. */
   statementTimeoutMs?: number;
-  /** transaction_timeout (PostgreSQL 17+), longer than the statement timeout: it ends the session, not just the statement. */
-  transactionTimeoutMs?: number;
   /** How long a query waits for a connection before failing (503) instead of queueing forever. Default 10 s. */
   connectTimeoutMs?: number;
 }
@@ -23,12 +21,6 @@ export function connect(options: DbOptions): Kysely<Database> {
     ...(timeout ? { statement_timeout: timeout } : {}),
   });
   containErrors(pool);
-  const transactionTimeout = options.transactionTimeoutMs;
-  if (transactionTimeout) {
-    // PostgreSQL 17+: a transaction of many short statements is bounded too (by ending the session: the pool replaces it).
-    // Older servers refuse the setting; statement_timeout still holds.
-    pool.on('connect', (client) => void client.query(`SET transaction_timeout = ${Math.floor(transactionTimeout)}`).catch(() => undefined));
-  }
   prepareMarkedStatements(pool);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

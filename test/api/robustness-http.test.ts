@@ -117,4 +117,38 @@ describe('a request past REQUEST_TIMEOUT_MS', () => {
     expect(((await found.json()) as any).total).toBe(0);
     await locker.end();
   });
+
+  test('a write that starts late (after slow work) cannot commit after the 503', async () => {
+    const index = new pg.Client({ connectionString: databaseUrl });
+    const strings = new pg.Client({ connectionString: databaseUrl });
+    await index.connect();
+    await strings.connect();
+    const tag = uniqueTag();
+    try {
+      // The conditional create's search waits ~1 s on sp_token (each statement stays under the statement timeout);
+      // then its write waits on sp_string until after the request's 1.5 s deadline.
+      await index.query('BEGIN');
+      await index.query('LOCK TABLE sp_token IN ACCESS EXCLUSIVE MODE');
+      await strings.query('BEGIN');
+      await strings.query('LOCK TABLE sp_string IN ACCESS EXCLUSIVE MODE');
+      const answer = fetch(`http://127.0.0.1:${port}/fhir/Patient`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/fhir+json', 'if-none-exist': `identifier=urn:t|${tag}` },
+        body: JSON.stringify({ resourceType: 'Patient', identifier: [{ system: 'urn:t', value: tag }], name: [{ family: tag }] }),
+      });
+      await new Promise((r) => setTimeout(r, 1000));
+      await index.query('ROLLBACK');
+      await new Promise((r) => setTimeout(r, 700));
+      await strings.query('ROLLBACK');
+      const res = await answer;
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as any).issue[0].code).toBe('timeout');
+    } finally {
+      await index.end();
+      await strings.end();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const found = await fetch(`http://127.0.0.1:${port}/fhir/Patient?identifier=urn:t|${tag}`, { headers: { authorization: `Bearer ${adminToken}` } });
+    expect(((await found.json()) as any).total).toBe(0);
+  });
 });
