@@ -22,6 +22,7 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import type { Database } from '../store/database.ts';
 import { containErrors } from '../store/connect.ts';
+import { isDatabaseUnavailable } from '../store/db-errors.ts';
 import { historySyncPoint } from '../store/resource-store.ts';
 import { cancelJob, completeJob, exportDb, failJob, failStale, heartbeat, heartbeatMs, insertJob, isJobId, jobStatuses, readJob, recordProgress, type ExportDb, type ExportJob, type NewJob } from './export-jobs.ts';
 import type { ExportPlan } from './export-plan.ts';
@@ -193,6 +194,7 @@ export class ExportService {
     const files = new NdjsonFiles(dir, this.maxPerFile);
     let client: pg.PoolClient | undefined;
     let cursor: Cursor<{ resource_type: string; content: string }> | undefined;
+    let watch: ReturnType<typeof watchConnection> | undefined;
     if (signal.aborted) {
       if (this.closing) await failJob(this.db, id, stoppedReason).catch((e: unknown) => this.log(e, 'could not mark export failed'));
       return;
@@ -203,6 +205,10 @@ export class ExportService {
       const transactionTime = await historySyncPoint(this.base);
       if (!(await recordProgress(this.db, id, 0, 'iniciando / starting', transactionTime))) return;
       client = await this.pool.connect();
+      // pg-cursor writes its reads straight to the connection: on one that broke between two reads, a read would
+      // wait forever. Each read races the connection's end.
+      watch = watchConnection(client);
+      const lost = watch.lost;
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const compiled = exportQuery(this.base, plan).compile();
       cursor = client.query(new Cursor<{ resource_type: string; content: string }>(compiled.sql, [...compiled.parameters]));
@@ -210,7 +216,7 @@ export class ExportService {
       let reported = performance.now();
       for (;;) {
         if (signal.aborted) throw new Error('aborted');
-        const rows = await cursor.read(this.batchSize);
+        const rows = await Promise.race([cursor.read(this.batchSize), lost]);
         if (rows.length === 0) break;
         const byType = new Map<string, string[]>();
         for (const row of rows) {
@@ -225,23 +231,67 @@ export class ExportService {
           if (!(await recordProgress(this.db, id, exported, `${exported} recursos exportados / resources exported`))) throw new Error('cancelled');
         }
       }
-      await cursor.close();
+      await Promise.race([cursor.close(), lost]);
       cursor = undefined;
       await client.query('COMMIT');
       const output = await files.finish();
       if (!(await completeJob(this.db, id, exported, output))) await rm(dir, { recursive: true, force: true });
     } catch (err) {
       files.destroy();
-      // An open cursor holds the connection: close it first, or ROLLBACK would wait behind it forever.
-      await cursor?.close().catch(() => undefined);
-      await client?.query('ROLLBACK').catch(() => undefined);
+      if (client && isDatabaseUnavailable(err)) {
+        // A broken connection answers nothing: closing the cursor on it would wait forever. Discard it (the pool replaces it).
+        client.release(err instanceof Error ? err : true);
+        client = undefined;
+      } else {
+        // An open cursor holds the connection: close it first, or ROLLBACK would wait behind it forever.
+        const cleanUp = (async () => {
+          await cursor?.close().catch(() => undefined);
+          await client?.query('ROLLBACK').catch(() => undefined);
+        })();
+        if (!(await settlesWithin(cleanUp, 5_000)) && client) {
+          client.release(true);
+          client = undefined;
+        }
+      }
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
       const stopped = signal.aborted || (err instanceof Error && err.message === 'cancelled');
       if (!stopped) this.log(err, `export ${id} failed`);
       const reason = this.closing ? stoppedReason : 'la exportación falló; vea el registro del servidor / the export failed; see the server log';
       await failJob(this.db, id, reason).catch((e: unknown) => this.log(e, 'could not mark export failed'));
     } finally {
+      watch?.stop();
       client?.release();
     }
   }
+}
+
+/** True when `work` settles within `ms`. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work.then(() => true as const), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `lost` rejects when the client's connection breaks or ends; `stop` removes the listeners (the pool reuses the client). */
+function watchConnection(client: pg.PoolClient): { lost: Promise<never>; stop: () => void } {
+  let onError: (err: Error) => void = () => undefined;
+  let onEnd: () => void = () => undefined;
+  const lost = new Promise<never>((_resolve, reject) => {
+    onError = reject;
+    onEnd = () => reject(new Error('Connection terminated unexpectedly'));
+  });
+  lost.catch(() => undefined);
+  client.on('error', onError);
+  client.on('end', onEnd);
+  return {
+    lost,
+    stop: () => {
+      client.off('error', onError);
+      client.off('end', onEnd);
+    },
+  };
 }

@@ -6,6 +6,10 @@
  * afterwards, every answered read has its AuditEvent, and the audit chain verifies.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
@@ -16,6 +20,7 @@ import { startRestartablePostgres, type RestartablePostgres } from '../support/r
 
 let pg: RestartablePostgres;
 let app: FastifyInstance;
+let exportDir: string;
 const uncaught: unknown[] = [];
 const onUncaught = (err: unknown) => uncaught.push(err);
 
@@ -23,7 +28,8 @@ beforeAll(async () => {
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUncaught);
   pg = await startRestartablePostgres();
-  app = await buildApp({ databaseUrl: pg.url, logger: false, auth: testAuth, rateLimitPerMinute: 0, profileEnforcement: 'declared', maxConnections: 8, requestTimeoutMs: 10_000 });
+  exportDir = await mkdtemp(path.join(os.tmpdir(), 'ecu-fault-exports-'));
+  app = await buildApp({ databaseUrl: pg.url, logger: false, auth: testAuth, rateLimitPerMinute: 0, profileEnforcement: 'declared', maxConnections: 8, requestTimeoutMs: 10_000, exportDir });
 }, 120_000);
 
 afterAll(async () => {
@@ -31,6 +37,7 @@ afterAll(async () => {
   process.off('unhandledRejection', onUncaught);
   await app?.close();
   await pg?.destroy();
+  await rm(exportDir, { recursive: true, force: true });
 }, 60_000);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -82,10 +89,15 @@ test('10 crashes of PostgreSQL under load: every request answered, nothing commi
   };
   const load = Promise.all([writer(), writer(), writer(), reader(), reader(), reader(), reader()]);
 
+  // Bulk exports too: their cursor client sits checked out for the whole job when the connection is cut.
+  const exports: string[] = [];
   for (let i = 0; i < 10; i++) {
-    await sleep(800);
+    await sleep(500);
+    const kickOff = await app.inject({ method: 'GET', url: '/fhir/$export?_type=Patient', headers: { ...headers, prefer: 'respond-async' } });
+    if (check(kickOff, 202)) exports.push(String(kickOff.headers['content-location']).replace(/^.*\/fhir\//, '/fhir/'));
+    await sleep(100);
     await pg.crash();
-    await sleep(400);
+    await sleep(300);
     await pg.start();
   }
   await sleep(1500);
@@ -97,6 +109,19 @@ test('10 crashes of PostgreSQL under load: every request answered, nothing commi
   expect(unavailable).toBeGreaterThan(0);
   expect(committed.length).toBeGreaterThan(50);
   expect(answeredReads.length).toBeGreaterThan(50);
+
+  // Every export ends (completed, or failed by the crash and cleaned up), none is left in progress.
+  expect(exports.length).toBeGreaterThan(0);
+  for (const status of exports) {
+    let res = await app.inject({ method: 'GET', url: status, headers });
+    for (let tries = 0; res.statusCode === 202 && tries < 60; tries++) {
+      await sleep(250);
+      res = await app.inject({ method: 'GET', url: status, headers });
+    }
+    expect([200, 500], res.body.slice(0, 200)).toContain(res.statusCode);
+    if (res.statusCode === 500) expect(existsSync(path.join(exportDir, status.split('/').pop()!))).toBe(false);
+  }
+  expect((await readdir(exportDir)).length).toBeLessThanOrEqual(exports.length);
 
   // Recovered without a restart: every committed write is readable (by HTTP, 100 ids per search).
   for (let i = 0; i < committed.length; i += 100) {
