@@ -37,6 +37,7 @@ const app = await buildApp({
   publicBaseUrl: config.publicBaseUrl,
   bodyLimit: config.bodyLimit,
   profileEnforcement: config.profileEnforcement,
+  telemedicineConsent: config.telemedicineConsent,
   logger: { level: config.logLevel },
   auth: config.auth,
   corsOrigins: config.corsOrigins,
