@@ -77,7 +77,7 @@ describe('telemedicine consent', () => {
     serviceProvider: { reference: `Organization/${w.cmn.id}` },
     period: { start: '2026-12-10T16:00:00Z', end: '2026-12-10T16:30:00Z' },
   });
-  const post = (app: typeof a, body: unknown) => app.request({ method: 'POST', url: '/fhir/Encounter', headers: fhirJson, payload: body, token: w.cmn.doctor });
+  const post = (app: typeof a, body: object) => app.request({ method: 'POST', url: '/fhir/Encounter', headers: fhirJson, payload: body, token: w.cmn.doctor });
 
   test('required by default: a withdrawn, denied, expired consent or another patient’s does not count; an in-person encounter needs none', async () => {
     const other = consent(w, (c) => (c.patient = { reference: 'Patient/otro' }));

@@ -1,5 +1,5 @@
 /** The referral's rules over HTTP: who may move its Task and how, what a referral must say, the network, folios. */
-import type { Bundle, OperationOutcome, ServiceRequest } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, ServiceRequest, Task } from '@medplum/fhirtypes';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { fhirJson, uniqueTag, useTestApp } from '../support/app.ts';
@@ -174,7 +174,7 @@ describe('who may write the Task', () => {
     expect(patched.statusCode, patched.body).toBe(200);
     // Tasks that are not a referral's keep the ordinary rules.
     const plain = await t.request({ method: 'POST', url: '/fhir/Task', headers: fhirJson, payload: { resourceType: 'Task', status: 'requested', intent: 'order' } });
-    expect((await put(t, { ...plain.json(), status: 'completed' })).statusCode).toBe(200);
+    expect((await put(t, { ...(plain.json() as Task), status: 'completed' })).statusCode).toBe(200);
   });
 
   test('a referral has exactly one Task: another Task claiming it is 409', async () => {
