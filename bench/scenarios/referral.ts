@@ -13,6 +13,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
 import { loadDefinitions } from '../../src/fhir/definitions.ts';
 import { connect } from '../../src/store/connect.ts';
+import type { Db } from '../../src/store/resource-store.ts';
 import type { Measure, Server } from '../harness.ts';
 import { load } from '../harness.ts';
 import { bulkLoad } from '../synthetic.ts';
@@ -69,26 +70,31 @@ function referralPair(n: number, patients: number): Resource[] {
   ];
 }
 
+/** The units, patients and referrals (ServiceRequest + Task), bulk-loaded with their index rows, then ANALYZE. */
+export async function loadReferrals(db: Db, referrals: number): Promise<void> {
+  const patients = Math.max(1, Math.round(referrals / 4));
+  const units: Resource[] = [
+    ...Array.from({ length: receivingUnits }, (_, i) => ({ resourceType: 'Organization', id: `recv-${i}`, name: `Unidad receptora ${i}` }) as Resource),
+    ...Array.from({ length: referringUnits }, (_, i) => ({ resourceType: 'Organization', id: `ref-${i}`, name: `Unidad de medicina familiar ${i}` }) as Resource),
+  ];
+  await bulkLoad(db, units);
+  for (let start = 0; start < patients; start += 2000) {
+    await bulkLoad(db, Array.from({ length: Math.min(2000, patients - start) }, (_, i) => ({ resourceType: 'Patient', id: `rp-${start + i}`, gender: i % 2 ? 'male' : 'female', name: [{ family: 'Pérez', given: ['Ana'] }] }) as Resource));
+  }
+  for (let start = 0; start < referrals; start += 1000) {
+    await bulkLoad(db, Array.from({ length: Math.min(1000, referrals - start) }, (_, i) => referralPair(start + i, patients)).flat());
+    if ((start / 1000) % 10 === 0) console.log(`referral: loaded ${Math.min(start + 1000, referrals)} / ${referrals}`);
+  }
+  await sql`ANALYZE`.execute(db);
+}
+
 export async function referralScenarios(server: Server, s: BenchSettings): Promise<ReferralBench> {
   loadDefinitions();
   const referrals = Number(process.env.BENCH_REFERRALS ?? 100_000);
-  const patients = Math.max(1, Math.round(referrals / 4));
   const db = connect({ databaseUrl: server.databaseUrl, maxConnections: 2 });
   const started = performance.now();
   try {
-    const units: Resource[] = [
-      ...Array.from({ length: receivingUnits }, (_, i) => ({ resourceType: 'Organization', id: `recv-${i}`, name: `Unidad receptora ${i}` }) as Resource),
-      ...Array.from({ length: referringUnits }, (_, i) => ({ resourceType: 'Organization', id: `ref-${i}`, name: `Unidad de medicina familiar ${i}` }) as Resource),
-    ];
-    await bulkLoad(db, units);
-    for (let start = 0; start < patients; start += 2000) {
-      await bulkLoad(db, Array.from({ length: Math.min(2000, patients - start) }, (_, i) => ({ resourceType: 'Patient', id: `rp-${start + i}`, gender: i % 2 ? 'male' : 'female', name: [{ family: 'Pérez', given: ['Ana'] }] }) as Resource));
-    }
-    for (let start = 0; start < referrals; start += 1000) {
-      await bulkLoad(db, Array.from({ length: Math.min(1000, referrals - start) }, (_, i) => referralPair(start + i, patients)).flat());
-      if ((start / 1000) % 10 === 0) console.log(`referral: loaded ${Math.min(start + 1000, referrals)} / ${referrals}`);
-    }
-    await sql`ANALYZE`.execute(db);
+    await loadReferrals(db, referrals);
     const loadSeconds = Math.round((performance.now() - started) / 100) / 10;
     const one = { url: server.url, connections: 1, durationSeconds: s.durationSeconds, rounds: s.rounds };
     const unit = () => Math.floor(Math.random() * receivingUnits);

@@ -5,7 +5,7 @@
  * the patient's consent and completes the referral with its contrarreferencia;
  * the UMF sees the result. Each step is audited.
  */
-import type { AuditEvent, Bundle, Task } from '@medplum/fhirtypes';
+import type { AuditEvent, Bundle, Composition, Parameters, Task } from '@medplum/fhirtypes';
 import { beforeAll, expect, test } from 'vitest';
 import { fhirJson, useTestApp } from '../support/app.ts';
 import { consent, contrarreferencia, moveTask, put, referral, type ReferralWorld, referralWorld, sendReferral, taskOf } from '../support/referral.ts';
@@ -52,6 +52,20 @@ test('UMF Pichucalco → CMN 20 de Noviembre, cardiology by telemedicine, from r
   const worklist = `/fhir/Task?owner=Organization/${w.cmn.id}&status=requested,received,accepted,in-progress&_sort=-priority,authored-on&_include=Task:focus&_include=Task:patient`;
   const open = resources(await t.request({ method: 'GET', url: worklist, token: w.cmn.doctor }));
   expect(open.map((r) => `${r.resourceType}/${r.id}`).sort()).toEqual([`Patient/${w.patientId}`, `ServiceRequest/${srId}`, `Task/${task.id}`].sort());
+
+  // The patient's summaries show the open referral.
+  const referencias = async () => {
+    const res = await t.request({ method: 'GET', url: `/fhir/Patient/${w.patientId}/$resumen-medico`, token: w.cmn.doctor });
+    expect(res.statusCode, res.body).toBe(200);
+    return (res.json() as Parameters).parameter?.find((p) => p.name === 'referencias');
+  };
+  const openOne = (await referencias())?.part?.find((p) => p.name === 'abiertas')?.part?.[0]?.part ?? [];
+  expect(openOne.find((p) => p.name === 'tarea')?.valueReference?.reference).toBe(`Task/${task.id}`);
+  expect(openOne.find((p) => p.name === 'estado')?.valueCode).toBe('requested');
+  expect(openOne.find((p) => p.name === 'unidadReceptora')?.valueString).toBe(`Centro Médico Nacional 20 de Noviembre (ISSSTE) (CLUES ${w.cmn.clues})`);
+  const summaryBefore = (await t.request({ method: 'GET', url: `/fhir/Patient/${w.patientId}/$summary`, token: w.cmn.doctor })).json() as Bundle;
+  const planOfCare = (summaryBefore.entry?.[0]?.resource as Composition).section?.find((x) => x.code?.coding?.[0]?.code === '18776-5');
+  expect(planOfCare?.entry?.map((e) => e.reference)).toEqual([`ServiceRequest/${srId}`]);
 
   // 3. Received, then accepted, by the CMN (each with If-Match).
   expect((await moveTask(t, srId, w.cmn.doctor, (x) => (x.status = 'received'))).statusCode).toBe(200);
@@ -123,6 +137,16 @@ test('UMF Pichucalco → CMN 20 de Noviembre, cardiology by telemedicine, from r
   expect(sentList[0]?.output?.[0]?.valueReference?.reference).toBe(`Composition/${noteId}`);
   expect((await t.request({ method: 'GET', url: `/fhir/Composition/${noteId}`, token: w.umf.doctor })).statusCode).toBe(200);
   expect(resources(await t.request({ method: 'GET', url: worklist, token: w.cmn.doctor }))).toEqual([]);
+
+  // The summaries now show the contrarreferencia, and no open referral.
+  const after = await referencias();
+  expect(after?.part?.find((p) => p.name === 'abiertas')?.extension?.[0]?.valueCode).toBe('unknown');
+  const back = after?.part?.find((p) => p.name === 'contrarreferencias')?.part?.[0]?.part ?? [];
+  expect(back.find((p) => p.name === 'contrarreferencia')?.valueReference).toEqual({ reference: `Composition/${noteId}`, display: 'Contrarreferencia: cardiología' });
+  const summaryAfter = (await t.request({ method: 'GET', url: `/fhir/Patient/${w.patientId}/$summary`, token: w.umf.doctor })).json() as Bundle;
+  const consultSection = (summaryAfter.entry?.[0]?.resource as Composition).section?.find((x) => x.code?.coding?.[0]?.code === '11488-4');
+  expect(consultSection?.entry?.map((e) => e.reference)).toEqual([`Composition/${noteId}`]);
+  expect(summaryAfter.entry?.some((e) => e.resource?.resourceType === 'Composition' && e.resource.id === noteId)).toBe(true);
 
   // The patient reads their own referral and its task; another patient does not.
   const mine = resources(await t.request({ method: 'GET', url: `/fhir/Task?patient=Patient/${w.patientId}`, token: w.patientToken }));
