@@ -45,12 +45,15 @@ export function orderKeys(sort: SortKey[]): OrderKey[] {
   return keys;
 }
 
-/** ORDER BY items; `reverse` walks backwards (previous page). Missing values sort last. */
+/**
+ * ORDER BY items; `reverse` walks backwards (previous page). Missing values sort last.
+ * A sort key of an index parameter names its select-list column (`k0`, `k1`…) with NULLS LAST rather
+ * than repeat its expression: its subquery then runs once per row, not twice (value and IS NULL).
+ */
 export function orderBy(keys: OrderKey[], reverse: boolean): RawBuilder<unknown> {
-  const items = keys.flatMap((k) => {
-    const desc = k.descending !== reverse;
-    const value = sql`${k.expr} ${sql.raw(desc ? 'DESC' : 'ASC')}`;
-    return k.nullable ? [sql`(${k.expr} IS NULL) ${sql.raw(reverse ? 'DESC' : 'ASC')}`, value] : [value];
+  const items = keys.map((k, i) => {
+    const desc = sql.raw(k.descending !== reverse ? 'DESC' : 'ASC');
+    return k.nullable ? sql`${sql.id(`k${i}`)} ${desc} ${sql.raw(reverse ? 'NULLS FIRST' : 'NULLS LAST')}` : sql`${k.expr} ${desc}`;
   });
   return sql.join(items);
 }
