@@ -177,6 +177,18 @@ describe('who may write the Task', () => {
     expect((await put(t, { ...(plain.json() as Task), status: 'completed' })).statusCode).toBe(200);
   });
 
+  test('service-type finds a unit\'s Tasks and referrals by specialty', async () => {
+    const sr = await sent();
+    const { task } = await taskOf(t, sr);
+    const cardio = encodeURIComponent('http://snomed.info/sct|394579002');
+    const tasks = ((await t.request({ method: 'GET', url: `/fhir/Task?owner=Organization/${w.cmn.id}&service-type=${cardio}&_count=1000`, token: w.cmn.doctor })).json() as Bundle).entry ?? [];
+    expect(tasks.map((e) => e.resource?.id)).toContain(task.id);
+    const derma = encodeURIComponent('http://snomed.info/sct|394582007');
+    expect(((await t.request({ method: 'GET', url: `/fhir/Task?owner=Organization/${w.cmn.id}&service-type=${derma}`, token: w.cmn.doctor })).json() as Bundle).entry ?? []).toEqual([]);
+    const requests = ((await t.request({ method: 'GET', url: `/fhir/ServiceRequest?service-type=${cardio}&_id=${sr}`, token: w.cmn.doctor })).json() as Bundle).entry ?? [];
+    expect(requests.map((e) => e.resource?.id)).toEqual([sr]);
+  });
+
   test('a referral has exactly one Task: another Task claiming it is 409', async () => {
     const sr = await sent();
     const res = await t.request({
