@@ -6,13 +6,13 @@
  * it taken (409). The Slot itself is marked busy (free again when released),
  * so `Slot?status=free` lists what can still be booked.
  */
-import type { Appointment, Slot } from '@medplum/fhirtypes';
+import type { Appointment, HealthcareService, Schedule, Slot } from '@medplum/fhirtypes';
 import { conflict, unprocessable } from '../fhir/errors.ts';
 import { persist, type WrittenVersion } from '../fhir/persist.ts';
 import type { FhirContext } from '../fhir/types.ts';
 import { stamp } from '../fhir/versioning.ts';
 import { readCurrent, type Db } from '../store/resource-store.ts';
-import { parseContent } from './referral-store.ts';
+import { parseContent, readResource, referralByRequest } from './referral-store.ts';
 import { idOf } from './systems.ts';
 import { referralDb } from './tables.ts';
 
@@ -24,8 +24,22 @@ export function heldSlots(appointment: Appointment | undefined): string[] {
   return [...new Set((appointment.slot ?? []).flatMap((s) => idOf('Slot', s.reference) ?? []))].sort();
 }
 
+/** The Organization offering a Slot: its Schedule's HealthcareService's providedBy, or an Organization actor. */
+async function slotUnit(tx: Db, slot: Slot): Promise<string | undefined> {
+  const schedule = await readResource<Schedule>(tx, 'Schedule', idOf('Schedule', slot.schedule?.reference));
+  for (const actor of schedule?.actor ?? []) {
+    const org = idOf('Organization', actor.reference);
+    if (org) return org;
+    const service = await readResource<HealthcareService>(tx, 'HealthcareService', idOf('HealthcareService', actor.reference));
+    const provider = idOf('Organization', service?.providedBy?.reference);
+    if (provider) return provider;
+  }
+  return undefined;
+}
+
 export async function appointmentHook(tx: Db, { stored }: WrittenVersion, ctx: FhirContext): Promise<void> {
-  const wanted = heldSlots(parseContent<Appointment>(stored.content));
+  const appointment = parseContent<Appointment>(stored.content);
+  const wanted = heldSlots(appointment);
   const rdb = referralDb(tx);
   const released = await rdb.deleteFrom('referral_slot_booking').where('appointment_id', '=', stored.id).$if(wanted.length > 0, (q) => q.where('slot_id', 'not in', wanted)).returning('slot_id').execute();
   for (const { slot_id } of released) {
@@ -38,6 +52,7 @@ export async function appointmentHook(tx: Db, { stored }: WrittenVersion, ctx: F
     if (!slot) {
       throw unprocessable({ es: `No existe Slot/${slotId}`, en: `Slot/${slotId} does not exist` }, 'Appointment.slot', 'not-found');
     }
+    await checkReferralSlot(tx, appointment, slot, slotId);
     const inserted = await rdb
       .insertInto('referral_slot_booking')
       .values({ slot_id: slotId, appointment_id: stored.id, booked: ctx.now() })
@@ -53,6 +68,20 @@ export async function appointmentHook(tx: Db, { stored }: WrittenVersion, ctx: F
       throw conflict({ es: `Slot/${slotId} no está libre (status ${slot.status})`, en: `Slot/${slotId} is not free (status ${slot.status})` }, 'Appointment.slot');
     }
     await setSlotStatus(tx, ctx, slotId, 'busy');
+  }
+}
+
+/** A referral's consultation takes a Slot of the receiving unit (its HealthcareService's Schedule). */
+async function checkReferralSlot(tx: Db, appointment: Appointment | undefined, slot: Slot, slotId: string): Promise<void> {
+  for (const basedOn of appointment?.basedOn ?? []) {
+    const referral = await referralByRequest(tx, idOf('ServiceRequest', basedOn.reference) ?? '');
+    if (referral && (await slotUnit(tx, slot)) !== referral.owner_org) {
+      throw unprocessable(
+        { es: `Slot/${slotId} no es de la unidad receptora de la referencia (Organization/${referral.owner_org})`, en: `Slot/${slotId} does not belong to the referral's receiving unit (Organization/${referral.owner_org})` },
+        'Appointment.slot',
+        'business-rule',
+      );
+    }
   }
 }
 

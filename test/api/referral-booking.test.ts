@@ -2,7 +2,8 @@
 import type { Appointment } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { fhirJson, useTestApp } from '../support/app.ts';
-import { consent, put, type ReferralWorld, referralWorld } from '../support/referral.ts';
+import type { Bundle } from '@medplum/fhirtypes';
+import { consent, put, referral, type ReferralWorld, referralWorld, sendReferral } from '../support/referral.ts';
 
 // Two app instances on one database, as behind a load balancer.
 const a = useTestApp({ profileEnforcement: 'strict' });
@@ -11,7 +12,7 @@ const noConsent = useTestApp({ profileEnforcement: 'strict', telemedicineConsent
 let w: ReferralWorld;
 
 beforeAll(async () => {
-  w = await referralWorld(a, 4);
+  w = await referralWorld(a, 5);
 });
 
 function appointment(slotId: string, status: Appointment['status'] = 'booked'): Appointment {
@@ -58,6 +59,18 @@ describe('booking a Slot', () => {
     const missing = await a.request({ method: 'POST', url: '/fhir/Appointment', headers: fhirJson, payload: appointment('no-existe'), token: w.cmn.doctor });
     expect(missing.statusCode).toBe(422);
     expect(missing.json().issue[0].expression).toEqual(['Appointment.slot']);
+  });
+
+  test("a referral's consultation takes a Slot of the receiving unit, not another unit's (422)", async () => {
+    const sent = await sendReferral(a, w, referral(w));
+    const sr = /ServiceRequest\/([^/]+)/.exec((sent.json() as Bundle).entry?.[1]?.response?.location ?? '')?.[1] ?? '';
+    await put(a, { resourceType: 'Schedule', id: `otra-${w.tag}`, actor: [{ reference: `Organization/${w.outside.id}` }] });
+    await put(a, { resourceType: 'Slot', id: `otro-${w.tag}`, schedule: { reference: `Schedule/otra-${w.tag}` }, status: 'free', start: '2026-12-10T16:00:00Z', end: '2026-12-10T16:30:00Z' });
+    const wrong = await a.request({ method: 'POST', url: '/fhir/Appointment', headers: fhirJson, payload: { ...appointment(`otro-${w.tag}`), basedOn: [{ reference: `ServiceRequest/${sr}` }] }, token: w.cmn.doctor });
+    expect(wrong.statusCode).toBe(422);
+    expect(wrong.json().issue[0].expression).toEqual(['Appointment.slot']);
+    const right = await a.request({ method: 'POST', url: '/fhir/Appointment', headers: fhirJson, payload: { ...appointment(w.slotIds[4] ?? ''), basedOn: [{ reference: `ServiceRequest/${sr}` }] }, token: w.cmn.doctor });
+    expect(right.statusCode, right.body).toBe(201);
   });
 
   test('a Slot marked busy-unavailable is not booked (409)', async () => {
