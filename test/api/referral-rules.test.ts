@@ -189,6 +189,22 @@ describe('who may write the Task', () => {
     expect(requests.map((e) => e.resource?.id)).toEqual([sr]);
   });
 
+  test('the worklist sorted by priority and date pages with the right total (counted in the page query), none with _total=none', async () => {
+    await sent();
+    await sent((sr) => (sr.priority = 'stat'));
+    const get = async (q: string) => (await t.request({ method: 'GET', url: `/fhir/Task?owner=Organization/${w.cmn.id}${q}`, token: w.cmn.doctor })).json() as Bundle<Task>;
+    const all = await get('&_count=1000');
+    expect(all.total).toBeGreaterThan(2);
+    const first = await get('&_sort=-priority,authored-on&_count=2');
+    expect(first.total).toBe(all.total);
+    // By urgency, not alphabetically: stat before urgent.
+    expect(first.entry?.map((e) => e.resource?.priority)).toEqual(['stat', 'urgent']);
+    const next = first.link?.find((l) => l.relation === 'next')?.url ?? '';
+    const second = (await t.request({ method: 'GET', url: next.replace(/^https?:\/\/[^/]+/, ''), token: w.cmn.doctor })).json() as Bundle<Task>;
+    expect(second.total).toBe(all.total);
+    expect((await get('&_sort=-priority&_total=none')).total).toBeUndefined();
+  });
+
   test('a referral has exactly one Task: another Task claiming it is 409', async () => {
     const sr = await sent();
     const res = await t.request({
