@@ -21,7 +21,7 @@ export async function search(req: FhirRequest, ctx: FhirContext): Promise<FhirRe
   const parsed = parseRequest(req.resourceType, query, req.headers.prefer);
   const options = { baseUrl: ctx.baseUrl, now: ctx.now() };
   const page = parsed.summary === 'count' ? { rows: [] } : await runPage(ctx.db, parsed, options);
-  const total = page.total !== undefined && parsed.total !== 'none' && parsed.total !== 'estimate' ? page.total : await totalOf(ctx, parsed, page.rows.length, page.next !== undefined || parsed.cursor !== undefined, options);
+  const total = await totalOf(ctx, parsed, page.rows.length, page.next !== undefined || parsed.cursor !== undefined, options);
   const included = await loadIncludes(searchDb(ctx.db), parsed.include, parsed.revinclude, page.rows);
   const path = req.resourceType ?? '';
   const links: BundleLink[] = [{ relation: 'self', url: linkUrl(ctx.baseUrl, path, query, parsed.cursor) }];

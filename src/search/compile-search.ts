@@ -35,15 +35,6 @@ export function pageQuery(db: SearchDb, req: SearchRequest, options: CompileOpti
   return { keys, query: build(db, req, options, keys) };
 }
 
-/**
- * Whether the first page also counts every match (`count(*) OVER ()`, column `total`): when a sort key is
- * an index parameter, the database evaluates every match before the LIMIT anyway, so the total costs nothing
- * there and spares the count query's second pass over the same matches (a unit's worklist sorted by priority).
- */
-export function countsInPage(keys: OrderKey[], options: CompileOptions): boolean {
-  return options.cursor === undefined && keys.some((k) => k.nullable);
-}
-
 function build(db: SearchDb, req: SearchRequest, options: CompileOptions, keys: OrderKey[]) {
   const reverse = options.cursor?.direction === 'previous';
   const conds = [whereClause(req, options)];
@@ -52,7 +43,6 @@ function build(db: SearchDb, req: SearchRequest, options: CompileOptions, keys: 
     .selectFrom('resource as r')
     .select(['r.resource_type', 'r.id', 'r.content'])
     .select(keys.map((k, i) => k.expr.as(`k${i}`)))
-    .$if(countsInPage(keys, options), (q) => q.select(sql<string>`count(*) OVER ()`.as('total')))
     .where(and(conds))
     .orderBy(orderBy(keys, reverse))
     .limit(req.count + 1);

@@ -1,6 +1,6 @@
 /** Runs a parsed search on Postgres: one page (keyset), its total, nothing else. */
 import type { Db } from '../store/resource-store.ts';
-import { countQuery, countsInPage, pageQuery, type CompileOptions } from './compile-search.ts';
+import { countQuery, pageQuery, type CompileOptions } from './compile-search.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { searchDb } from './index-tables.ts';
 import type { SearchRequest } from './search-request.ts';
@@ -13,8 +13,6 @@ export interface PageRow {
 
 export interface Page {
   rows: PageRow[];
-  /** Every match's count, when the page query could give it for free (see countsInPage). */
-  total?: number;
   /** Cursors for the neighbouring pages, when there are rows there. */
   next?: string;
   previous?: string;
@@ -33,7 +31,6 @@ export async function runPage(db: Db, req: SearchRequest, options: Omit<CompileO
   if (backwards) page.reverse();
   const values = (row: Record<string, unknown> | undefined) => keys.map((_, i) => cursorValue(row?.[`k${i}`]));
   const out: Page = { rows: page.map((r) => ({ resource_type: String(r.resource_type), id: String(r.id), content: r.content as string | null })) };
-  if (countsInPage(keys, { ...options, cursor })) out.total = Number(found[0]?.total ?? 0);
   if (page.length > 0 && (backwards || more)) out.next = encodeCursor({ direction: 'next', values: values(page[page.length - 1]) });
   if (page.length > 0 && (backwards ? more : cursor !== undefined)) out.previous = encodeCursor({ direction: 'previous', values: values(page[0]) });
   return out;

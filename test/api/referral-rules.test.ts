@@ -189,7 +189,7 @@ describe('who may write the Task', () => {
     expect(requests.map((e) => e.resource?.id)).toEqual([sr]);
   });
 
-  test('the worklist sorted by priority and date pages with the right total (counted in the page query), none with _total=none', async () => {
+  test('the worklist sorted by priority and date pages with the right total, none with _total=none', async () => {
     await sent();
     await sent((sr) => (sr.priority = 'stat'));
     const get = async (q: string) => (await t.request({ method: 'GET', url: `/fhir/Task?owner=Organization/${w.cmn.id}${q}`, token: w.cmn.doctor })).json() as Bundle<Task>;
