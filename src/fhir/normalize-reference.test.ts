@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
 import { isFhirError } from './errors.ts';
-import { normalizeContentReferences, normalizeReference, ownBaseUrls, parseLocalReference } from './normalize-reference.ts';
+import { normalizeContentReferences, normalizeReference, normalizeResourceReferences, ownBaseUrls, parseLocalReference } from './normalize-reference.ts';
 
 const bases = ownBaseUrls({ publicBaseUrl: 'https://ecu.example.mx/fhir/', allowedHosts: ['interno.ecu.local:8080'], basePath: '/fhir', requestBaseUrl: 'http://localhost:80/fhir' });
 
@@ -109,6 +109,23 @@ describe('normalizeContentReferences', () => {
     for (const r of resources) {
       const content = JSON.stringify(r);
       expect(normalizeContentReferences(r.resourceType, content, bases), `${r.resourceType}/${r.id ?? ''}`).toBe(content);
+    }
+  });
+});
+
+describe('normalizeResourceReferences', () => {
+  test('rewrites in place, contained resources included; refuses naming every element', () => {
+    const r = { resourceType: 'MedicationRequest', contained: [{ resourceType: 'Medication', id: 'm', manufacturer: { reference: 'https://ecu.example.mx/fhir/Organization/o' } }], requester: { reference: 'http://interno.ecu.local:8080/fhir/Practitioner/p' }, medicationReference: { reference: '#m' } };
+    normalizeResourceReferences(r, bases);
+    expect(r.requester.reference).toBe('Practitioner/p');
+    expect(r.contained[0]?.manufacturer.reference).toBe('Organization/o');
+    expect(r.medicationReference.reference).toBe('#m');
+    try {
+      const dispense = { resourceType: 'MedicationDispense', subject: { reference: '/Patient/p' }, performer: [{ actor: { reference: 'Practitioner/x/' } }] };
+      normalizeResourceReferences(dispense, bases);
+      expect.unreachable();
+    } catch (err) {
+      expect(isFhirError(err) && err.outcome.issue?.[0]?.expression).toEqual(['MedicationDispense.subject.reference', 'MedicationDispense.performer[0].actor.reference']);
     }
   });
 });

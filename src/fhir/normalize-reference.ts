@@ -148,23 +148,46 @@ export function normalizeContentReferences(resourceType: string, content: string
   return out;
 }
 
+/** Calls `visit` for each `reference` string member, with its FHIRPath and its holder (to rewrite in place). */
+function eachReference(node: unknown, path: string, visit: (value: string, path: string, holder: Record<string, unknown>) => void): void {
+  if (Array.isArray(node)) {
+    node.forEach((item, i) => eachReference(item, `${path}[${i}]`, visit));
+  } else if (node !== null && typeof node === 'object') {
+    const record = node as Record<string, unknown>;
+    for (const [key, value] of Object.entries(record)) {
+      if (key === 'reference' && typeof value === 'string') visit(value, `${path}.reference`, record);
+      else if (typeof value === 'object') eachReference(value, `${path}.${key}`, visit);
+    }
+  }
+}
+
 /** The FHIRPath of each refused reference (only computed to answer a refusal). */
 function refusedPaths(content: string, bases: readonly string[]): string[] {
   const found: string[] = [];
-  const walk = (node: unknown, path: string): void => {
-    if (Array.isArray(node)) {
-      node.forEach((item, i) => walk(item, `${path}[${i}]`));
-    } else if (node !== null && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
-        if (key === 'reference' && typeof value === 'string') {
-          if (normalizeReference(value, bases).refused) found.push(`${path}.reference`);
-        } else if (typeof value === 'object') {
-          walk(value, `${path}.${key}`);
-        }
-      }
-    }
-  };
   const resource = JSON.parse(content) as { resourceType?: string };
-  walk(resource, resource.resourceType ?? 'Resource');
+  eachReference(resource, resource.resourceType ?? 'Resource', (value, path) => {
+    if (normalizeReference(value, bases).refused) found.push(path);
+  });
   return found;
+}
+
+/**
+ * The same rule on a parsed resource, in place, before it is validated: the
+ * MX profile rules (a receta's requester must be Practitioner/{id}) then
+ * judge the form that will be stored. Throws a 400 naming every refused element.
+ */
+export function normalizeResourceReferences(resource: { resourceType?: unknown }, bases: readonly string[]): void {
+  if (resource.resourceType === 'Bundle') {
+    return;
+  }
+  const refused: { path: string; message: Message }[] = [];
+  eachReference(resource, typeof resource.resourceType === 'string' ? resource.resourceType : 'Resource', (value, path, holder) => {
+    const verdict = normalizeReference(value, bases);
+    if (verdict.refused) refused.push({ path, message: verdict.refused });
+    else if (verdict.value !== value) holder.reference = verdict.value;
+  });
+  const first = refused[0];
+  if (first) {
+    throw badRequest(first.message, refused.map((r) => r.path), 'value');
+  }
 }

@@ -132,6 +132,20 @@ describe('every form of authorizingPrescription reaches the one ledger', () => {
   });
 });
 
+test('the MX rules judge the stored form: a receta whose requester and subject are absolute URLs of this server is accepted, stored relative, and signs', async () => {
+  const m = draft(w, (r) => {
+    r.requester = { reference: `${publicBase}/Practitioner/${w.practitionerId}` };
+    r.subject = { reference: `http://interno.ecu.local:8080/fhir/Patient/${w.patientId}` };
+  });
+  const made = await create(t, w, m);
+  expect(made.requester).toEqual({ reference: `Practitioner/${w.practitionerId}` });
+  expect(made.subject).toEqual({ reference: `Patient/${w.patientId}` });
+  expect((await sign(t, m.id ?? '', w.doctor)).statusCode).toBe(200);
+  const odd = await put(t, draft(w, (r) => (r.requester = { reference: `Practitioner/${w.practitionerId}/` })), w.doctor);
+  expect(odd.statusCode).toBe(400);
+  expect(odd.json().issue[0].expression).toEqual(['MedicationRequest.requester.reference']);
+});
+
 describe('only a pharmacy dispenses', () => {
   test('a clinician or institution token cannot create, update or cancel a dispense, by any reference form (403)', async () => {
     const { request, folio } = await signed(t, w, fourUnits());
