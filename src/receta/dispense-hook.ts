@@ -9,13 +9,13 @@
  * and, for controlled groups, the number of dispenses.
  *
  * The ledger follows the dispense's status: preparation, in-progress,
- * on-hold and completed count; cancelled, declined, stopped and
+ * on-hold, completed and unknown count; cancelled, declined, stopped and
  * entered-in-error give the quantity back. The write that reaches the total
  * completes the prescription, one that gives quantity back reopens a
  * completed one (active again, so back in the pharmacy queue) while it has
  * not expired — both in the same transaction, each with its own audit row.
  * Dispenses of a receta are never deleted (NOM-004): they are marked
- * entered-in-error. Under strict MX profiles every MedicationRequest is a
+ * entered-in-error, by the pharmacy (CLUES) that recorded them. Under strict MX profiles every MedicationRequest is a
  * receta, so every dispense must name one.
  */
 import type { MedicationDispense, MedicationRequest } from '@medplum/fhirtypes';
@@ -31,7 +31,8 @@ import { dispensedSoFar, ledgerWrites, lockCurrent, readItem } from './receta-st
 import { parseContent } from './request-hook.ts';
 import { recetaDb } from './tables.ts';
 
-const counting: ReadonlySet<string> = new Set(['preparation', 'in-progress', 'on-hold', 'completed']);
+// `unknown` counts: only a dispense stated as not (or no longer) handed over gives its quantity back.
+const counting: ReadonlySet<string> = new Set(['preparation', 'in-progress', 'on-hold', 'completed', 'unknown']);
 const dispensers: ReadonlySet<string> = new Set(['pharmacy', 'admin']);
 const where = 'MedicationDispense.authorizingPrescription';
 
@@ -60,6 +61,13 @@ export async function dispenseHook(tx: Db, { stored }: WrittenVersion, ctx: Fhir
   const role = ctx.actor?.role;
   if (ctx.actor && !dispensers.has(role ?? '')) {
     throw forbidden({ es: 'Una receta la surte una farmacia: se requiere un token con rol pharmacy', en: 'A receta is dispensed by a pharmacy: a token with the pharmacy role is required' });
+  }
+  // The pharmacy that recorded a dispense is the one that corrects it: another cannot give its quantity back.
+  if (ledgerRow?.pharmacy_clues && role === 'pharmacy' && ctx.actor?.clues !== ledgerRow.pharmacy_clues) {
+    throw forbidden({
+      es: `Este surtido lo registró la farmacia ${ledgerRow.pharmacy_clues}: solo ella lo modifica o cancela`,
+      en: `This dispense was recorded by pharmacy ${ledgerRow.pharmacy_clues}: only that pharmacy changes or cancels it`,
+    });
   }
   if (!next) {
     if (ledgerRow?.counted) {

@@ -201,6 +201,15 @@ describe('the ledger follows the dispense status', () => {
     expect(((history.json() as Bundle<MedicationRequest>).entry ?? []).map((e) => e.resource?.status)).toEqual(['active', 'completed', 'active', 'draft']);
   });
 
+  test('only the pharmacy that recorded a dispense gives its quantity back (another pharmacy: 403)', async () => {
+    const { request } = await signed(t, w, fourUnits());
+    const made = (await dispenseBy({ reference: `MedicationRequest/${request.id ?? ''}` }, 4, w.pharmacy)).json() as MedicationDispense;
+    const res = await put(t, { ...made, status: 'entered-in-error' }, w.otherPharmacy);
+    expect(res.statusCode).toBe(403);
+    expect(text(res)).toMatch(/lo registró la farmacia DFSSA000001/);
+    expect((await read(t, request.id ?? '')).status).toBe('completed');
+  });
+
   test('a partial dispense cancelled gives its quantity back (the receta stays active)', async () => {
     const { request } = await signed(t, w, fourUnits());
     const id = request.id ?? '';
