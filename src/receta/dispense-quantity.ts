@@ -16,15 +16,16 @@ function unitName(q: Quantity | undefined): string {
 
 /**
  * Whether `dispensed` is in the unit of `prescribed`: the same code (and
- * system, when both give one), or, when the prescription names its unit
- * only by text, that text as unit or code.
+ * system, when both give one); without a code, a unit that is the
+ * prescribed unit or code; when the prescription names its unit only by
+ * text, that text as unit (or as code, with no other unit).
  */
 export function sameUnit(prescribed: Quantity | undefined, dispensed: Quantity): boolean {
   if (prescribed?.code) {
     if (dispensed.code) {
       return dispensed.code === prescribed.code && (!dispensed.system || !prescribed.system || dispensed.system === prescribed.system);
     }
-    return dispensed.unit !== undefined && dispensed.unit === prescribed.unit;
+    return dispensed.unit !== undefined && (dispensed.unit === prescribed.unit || dispensed.unit === prescribed.code);
   }
   if (prescribed?.unit) {
     return dispensed.unit === prescribed.unit || (!dispensed.unit && dispensed.code === prescribed.unit);
