@@ -148,27 +148,39 @@ export function normalizeContentReferences(resourceType: string, content: string
   return out;
 }
 
-/** Calls `visit` for each `reference` string member, with its FHIRPath and its holder (to rewrite in place). */
-function eachReference(node: unknown, path: string, visit: (value: string, path: string, holder: Record<string, unknown>) => void): void {
+/** Calls `visit` for each `reference` string member with its holder (to rewrite in place); paths are only built on refusal. */
+function eachReference(node: unknown, visit: (value: string, holder: Record<string, unknown>) => void): void {
   if (Array.isArray(node)) {
-    node.forEach((item, i) => eachReference(item, `${path}[${i}]`, visit));
+    for (const item of node) eachReference(item, visit);
   } else if (node !== null && typeof node === 'object') {
     const record = node as Record<string, unknown>;
-    for (const [key, value] of Object.entries(record)) {
-      if (key === 'reference' && typeof value === 'string') visit(value, `${path}.reference`, record);
-      else if (typeof value === 'object') eachReference(value, `${path}.${key}`, visit);
+    for (const key in record) {
+      const value = record[key];
+      if (key === 'reference' && typeof value === 'string') visit(value, record);
+      else if (typeof value === 'object') eachReference(value, visit);
     }
   }
 }
 
-/** The FHIRPath of each refused reference (only computed to answer a refusal). */
-function refusedPaths(content: string, bases: readonly string[]): string[] {
-  const found: string[] = [];
-  const resource = JSON.parse(content) as { resourceType?: string };
-  eachReference(resource, resource.resourceType ?? 'Resource', (value, path) => {
-    if (normalizeReference(value, bases).refused) found.push(path);
-  });
+/** The FHIRPath of each refused reference in a parsed resource (only computed to answer a refusal). */
+function refusedPathsOf(node: unknown, path: string, bases: readonly string[], found: string[] = []): string[] {
+  if (Array.isArray(node)) {
+    node.forEach((item, i) => refusedPathsOf(item, `${path}[${i}]`, bases, found));
+  } else if (node !== null && typeof node === 'object') {
+    for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+      if (key === 'reference' && typeof value === 'string') {
+        if (normalizeReference(value, bases).refused) found.push(`${path}.reference`);
+      } else if (typeof value === 'object') {
+        refusedPathsOf(value, `${path}.${key}`, bases, found);
+      }
+    }
+  }
   return found;
+}
+
+function refusedPaths(content: string, bases: readonly string[]): string[] {
+  const resource = JSON.parse(content) as { resourceType?: string };
+  return refusedPathsOf(resource, resource.resourceType ?? 'Resource', bases);
 }
 
 /**
@@ -180,14 +192,13 @@ export function normalizeResourceReferences(resource: { resourceType?: unknown }
   if (resource.resourceType === 'Bundle') {
     return;
   }
-  const refused: { path: string; message: Message }[] = [];
-  eachReference(resource, typeof resource.resourceType === 'string' ? resource.resourceType : 'Resource', (value, path, holder) => {
+  let refused: Message | undefined;
+  eachReference(resource, (value, holder) => {
     const verdict = normalizeReference(value, bases);
-    if (verdict.refused) refused.push({ path, message: verdict.refused });
+    if (verdict.refused) refused ??= verdict.refused;
     else if (verdict.value !== value) holder.reference = verdict.value;
   });
-  const first = refused[0];
-  if (first) {
-    throw badRequest(first.message, refused.map((r) => r.path), 'value');
+  if (refused) {
+    throw badRequest(refused, refusedPathsOf(resource, typeof resource.resourceType === 'string' ? resource.resourceType : 'Resource', bases), 'value');
   }
 }

@@ -85,7 +85,10 @@ export async function dispenseHook(tx: Db, { stored }: WrittenVersion, ctx: Fhir
     throw unresolved({ es: `MedicationRequest/${mrId} no es una receta firmada (use $sign antes de surtir)`, en: `MedicationRequest/${mrId} is not a signed receta (sign it with $sign before dispensing)` });
   }
   const counted = counting.has(next.status);
-  requireQuantity(next, request.dispenseRequest?.quantity, counted);
+  if (counted) {
+    // Not for a give-back: a dispense recorded before this rule (a bare number) can still be marked entered-in-error.
+    requireQuantity(next, request.dispenseRequest?.quantity);
+  }
   const quantity = next.quantity?.value ?? 0;
   const was = ledgerRow?.counted ? Number(ledgerRow.quantity) : 0;
   const now = counted ? quantity : 0;

@@ -25,15 +25,14 @@ describe('sameUnit', () => {
 });
 
 describe('quantityProblem', () => {
-  test('a counted dispense needs a quantity; a give-back does not', () => {
-    expect(quantityProblem(dispensing(), { unit: 'tableta' }, true)?.en).toMatch(/must state the quantity/);
-    expect(quantityProblem(dispensing(), { unit: 'tableta' }, false)).toBeUndefined();
+  test('a counted dispense needs a quantity', () => {
+    expect(quantityProblem(dispensing(), { unit: 'tableta' })?.en).toMatch(/must state the quantity/);
   });
 
   test('a bare number, zero or a negative is refused, even with a unit', () => {
-    expect(quantityProblem(dispensing({ value: 2 }), { unit: 'tableta' }, true)?.en).toMatch(/must carry the prescribed unit \(quantity.code or quantity.unit: tableta\)/);
-    expect(quantityProblem(dispensing({ value: 0, unit: 'tableta' }), { unit: 'tableta' }, true)?.en).toMatch(/greater than zero/);
-    expect(quantityProblem(dispensing({ value: -1, unit: 'tableta' }), { unit: 'tableta' }, true)?.en).toMatch(/greater than zero/);
-    expect(quantityProblem(dispensing({ value: 2, unit: 'tableta' }), { unit: 'tableta' }, true)).toBeUndefined();
+    expect(quantityProblem(dispensing({ value: 2 }), { unit: 'tableta' })?.en).toMatch(/must carry the prescribed unit \(quantity.code or quantity.unit: tableta\)/);
+    expect(quantityProblem(dispensing({ value: 0, unit: 'tableta' }), { unit: 'tableta' })?.en).toMatch(/greater than zero/);
+    expect(quantityProblem(dispensing({ value: -1, unit: 'tableta' }), { unit: 'tableta' })?.en).toMatch(/greater than zero/);
+    expect(quantityProblem(dispensing({ value: 2, unit: 'tableta' }), { unit: 'tableta' })).toBeUndefined();
   });
 });

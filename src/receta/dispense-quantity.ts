@@ -34,11 +34,11 @@ export function sameUnit(prescribed: Quantity | undefined, dispensed: Quantity):
   return true;
 }
 
-/** The problem with a dispense's quantity, if any; `required` when the dispense counts against the receta. */
-export function quantityProblem(dispense: MedicationDispense, prescribed: Quantity | undefined, required: boolean): Message | undefined {
+/** The problem with the quantity of a dispense that counts against its receta, if any. */
+export function quantityProblem(dispense: MedicationDispense, prescribed: Quantity | undefined): Message | undefined {
   const q = dispense.quantity;
   if (!q) {
-    return required ? { es: 'El surtido de una receta debe indicar la cantidad surtida (quantity)', en: 'A receta dispense must state the quantity dispensed (quantity)' } : undefined;
+    return { es: 'El surtido de una receta debe indicar la cantidad surtida (quantity)', en: 'A receta dispense must state the quantity dispensed (quantity)' };
   }
   if (typeof q.value !== 'number' || !(q.value > 0)) {
     return { es: 'La cantidad surtida (quantity.value) debe ser un número mayor que cero', en: 'The quantity dispensed (quantity.value) must be a number greater than zero' };
@@ -55,8 +55,8 @@ export function quantityProblem(dispense: MedicationDispense, prescribed: Quanti
   return undefined;
 }
 
-export function requireQuantity(dispense: MedicationDispense, prescribed: Quantity | undefined, required: boolean): void {
-  const problem = quantityProblem(dispense, prescribed, required);
+export function requireQuantity(dispense: MedicationDispense, prescribed: Quantity | undefined): void {
+  const problem = quantityProblem(dispense, prescribed);
   if (problem) {
     throw new FhirError(422, [issue(dispense.quantity ? 'business-rule' : 'required', problem, where)]);
   }
