@@ -12,6 +12,8 @@ export interface Config {
   basePath: string;
   /** Public absolute base URL (for Location, fullUrl, links) when behind a proxy; otherwise taken from the request. */
   publicBaseUrl?: string;
+  /** ALLOWED_HOSTS (comma-separated host[:port]): the host names this server answers to. */
+  allowedHosts: string[];
   logLevel: string;
   bodyLimit: number;
   auth: AuthSettings;
@@ -25,6 +27,8 @@ export interface Config {
   auditReadCommit: 'durable' | 'fast';
   /** RECETA_SIGNING_JWKS_FILE: the institution's receta signing keys; absent: a development key in DATA_DIR. */
   recetaSigningJwksFile?: string;
+  /** TELEMEDICINE_CONSENT: `required` (default) or `off` (see src/referral/encounter-hook.ts). */
+  telemedicineConsent: 'required' | 'off';
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -35,6 +39,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: env.DATA_DIR ?? './.data',
     basePath: normaliseBasePath(env.FHIR_BASE_PATH ?? '/fhir'),
     publicBaseUrl: env.FHIR_BASE_URL ? env.FHIR_BASE_URL.replace(/\/+$/, '') : undefined,
+    allowedHosts: (env.ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     logLevel: env.LOG_LEVEL ?? 'info',
     bodyLimit: int(env.BODY_LIMIT_BYTES, 16 * 1024 * 1024, 'BODY_LIMIT_BYTES'),
     auth: {
@@ -53,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     profileEnforcement: enforcement(env.MX_PROFILE_ENFORCEMENT),
     recetaSigningJwksFile: env.RECETA_SIGNING_JWKS_FILE || undefined,
     auditReadCommit: oneOf(env.AUDIT_READ_COMMIT, ['durable', 'fast'] as const, 'AUDIT_READ_COMMIT'),
+    telemedicineConsent: consentPolicy(env.TELEMEDICINE_CONSENT),
   };
 }
 
@@ -78,6 +84,13 @@ function oneOf<T extends string>(raw: string | undefined, allowed: readonly T[],
   if (raw === undefined || raw === '') return allowed[0]!;
   if ((allowed as readonly string[]).includes(raw)) return raw as T;
   throw new Error(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+}
+
+function consentPolicy(raw: string | undefined): 'required' | 'off' {
+  if (raw === undefined || raw === '' || raw === 'required' || raw === 'off') {
+    return raw === 'off' ? 'off' : 'required';
+  }
+  throw new Error(`TELEMEDICINE_CONSENT must be required or off, got "${raw}"`);
 }
 
 function normaliseBasePath(path: string): string {

@@ -5,7 +5,7 @@
  * call the same functions, so behaviour is identical inside and outside them.
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import type { Db } from '../store/resource-store.ts';
+import type { Db, StoredVersion } from '../store/resource-store.ts';
 import type { StampHook, WriteCheck, WriteHook, WriteStatement } from './persist.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { AuditInfo } from '../audit/audit-info.ts';
@@ -63,6 +63,8 @@ export interface FhirContext {
   db: Db;
   /** Absolute base URL of the FHIR endpoint (no trailing slash), for Location and fullUrl. */
   baseUrl: string;
+  /** Every absolute base this server answers on (FHIR_BASE_URL, ALLOWED_HOSTS, the request's): references under them are stored relative. Absent: `baseUrl` only. */
+  ownBaseUrls?: readonly string[];
   now(): Date;
   validate: Validator;
   /** Absent: no profile validation (base R4 validation only). */
@@ -85,6 +87,8 @@ export interface FhirContext {
   auditTrail?: AuditTrail;
   /** Receta electrónica: signing keys and which MedicationRequests are recetas (src/receta). */
   receta?: RecetaContext;
+  /** Whether this existing resource changes only with If-Match (428 without): workflow state no client may overwrite blind. */
+  requiresIfMatch?: (current: StoredVersion, ctx: FhirContext) => boolean | Promise<boolean>;
   /** Bulk Data export jobs (absent: $export answers 501). */
   exports?: ExportService;
   /** The request's time limit: no write may commit after it (see deadline.ts). Absent: none. */

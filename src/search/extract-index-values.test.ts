@@ -29,7 +29,7 @@ describe('extractIndexValues', () => {
     for (const resource of resources) {
       expect(extractIndexValues(resource), `${resource.resourceType}/${resource.id}`).toEqual(extractIndexValues(resource, false));
     }
-    // 3.5 s alone on the shared 2-core machine; the full run (fuzz and fault tests alongside) needs more than the default 5 s.
+    // ~2 s alone; several times that while the whole suite shares two cores.
   }, 30_000);
 
   test('a composite repetition with a missing component writes no rows', () => {
