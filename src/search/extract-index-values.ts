@@ -6,6 +6,7 @@
  */
 import { evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
+import { numberText } from '../json/lossless.ts';
 import { dateRange } from './date-range.ts';
 import { normalizeText } from './normalize.ts';
 import { searchParamsOf, type ParamType } from './search-parameters.ts';
@@ -91,7 +92,7 @@ function addValue(rows: IndexRows, type: Exclude<ParamType, 'composite'>, param:
       return addDates(rows, param, grp, tv.type, v);
     case 'number':
       if (typeof v === 'number') rows.sp_number.push({ param, grp, value: String(v) });
-      else if (isObject(v) && typeof v.value === 'number') rows.sp_number.push({ param, grp, value: String(v.value) });
+      else if (isObject(v) && typeof v.value === 'number') rows.sp_number.push({ param, grp, value: numberText(v, 'value') ?? String(v.value) });
       return;
     case 'quantity':
       return addQuantity(rows, param, grp, v);
@@ -166,7 +167,8 @@ function addDates(rows: IndexRows, param: string, grp: number, type: string, v: 
 function addQuantity(rows: IndexRows, param: string, grp: number, v: unknown): void {
   if (typeof v === 'number') return void rows.sp_quantity.push({ param, grp, value: String(v), system: null, code: null, unit: null });
   if (!isObject(v) || typeof v.value !== 'number') return;
-  rows.sp_quantity.push({ param, grp, value: String(v.value), system: str(v.system), code: str(v.code ?? v.currency), unit: str(v.unit) });
+  // The value as written (numberText): 123456789012345678901234567890 must match itself, not 1.2345678901234568e+29.
+  rows.sp_quantity.push({ param, grp, value: numberText(v, 'value') ?? String(v.value), system: str(v.system), code: str(v.code ?? v.currency), unit: str(v.unit) });
 }
 
 const relative = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
