@@ -25,6 +25,7 @@ import { registerAuth } from './http/auth.ts';
 import { registerHardening } from './http/hardening.ts';
 import { registerSmartConfiguration } from './http/smart-configuration.ts';
 import { prepareValidation, validateBase } from './validation/validate-base.ts';
+import { prepareSearchParameters } from './search/search-parameters.ts';
 import { profileValidator } from './validation/profile-hook.ts';
 import type { ProfileEnforcement } from './validation/validate-profiles.ts';
 import { recetaPredicate } from './receta/context.ts';
@@ -101,6 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   prepareValidation();
+  for (const problem of prepareSearchParameters()) app.log.error({ problem }, 'Parámetro de búsqueda no evaluable; no se indexa / Search parameter cannot be evaluated; not indexed');
   const verify = await createTokenVerifier(options.auth);
   const trail = new AuditTrail(db);
   await registerHardening(app, { corsOrigins: options.corsOrigins, rateLimitPerMinute: options.rateLimitPerMinute });

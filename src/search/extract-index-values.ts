@@ -44,13 +44,15 @@ export function emptyRows(): IndexRows {
 export function extractIndexValues(resource: Resource, skipAbsent = true): IndexRows {
   const rows = emptyRows();
   const root = [toTypedValue(resource)];
+  // R4 composite components read the resource itself (MolecularSequence's `%resource.referenceSeq.chromosome`).
+  const variables = { '%resource': root[0]! };
   const contained = containedTypes(resource);
   const has = presentElements(resource);
   for (const param of searchParamsOf(resource.resourceType).values()) {
     if (onResourceRow.has(param.code)) continue;
     // Most of a type's ~40 parameters read elements this resource does not have: evaluating them anyway was most of the extraction time.
     if (skipAbsent && param.roots && !param.roots.some(has)) continue;
-    const values = evalFhirPathTyped(param.expression, root);
+    const values = evalFhirPathTyped(param.expression, root, variables);
     if (param.type !== 'composite') {
       for (const v of values) addValue(rows, param.type, param.code, 0, v, contained);
       continue;
@@ -58,7 +60,7 @@ export function extractIndexValues(resource: Resource, skipAbsent = true): Index
     values.forEach((base, grp) => {
       // A composite has a value only where every component has one (code-value-quantity needs a valueQuantity):
       // rows of an incomplete repetition could never match, so they are not written.
-      const parts = param.components.map((component) => evalFhirPathTyped(component.expression, [base]));
+      const parts = param.components.map((component) => evalFhirPathTyped(component.expression, [base], variables));
       if (parts.some((part) => part.length === 0)) return;
       parts.forEach((part, n) => {
         for (const v of part) addValue(rows, param.components[n]!.type, `${param.code}$${n}`, grp, v, contained);
@@ -209,3 +211,4 @@ function arrayOf(v: unknown): JsonObject[] {
 function str(v: unknown): string | null {
   return typeof v === 'string' && v.length > 0 ? v : null;
 }
+
