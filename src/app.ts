@@ -26,6 +26,7 @@ import { registerHardening } from './http/hardening.ts';
 import { registerSmartConfiguration } from './http/smart-configuration.ts';
 import { prepareValidation, validateBase } from './validation/validate-base.ts';
 import { prepareSearchParameters } from './search/search-parameters.ts';
+import { curpUniqueHook } from './identity/curp-unique-hook.ts';
 import { profileValidator } from './validation/profile-hook.ts';
 import type { ProfileEnforcement } from './validation/validate-profiles.ts';
 import { recetaPredicate } from './receta/context.ts';
@@ -128,7 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       writeChecks: secure ? [compartmentWriteGuard] : [],
       writeStatements: [...(options.searchIndexing === false ? [] : [indexWriteStatement]), ...(secure ? [auditWriteStatement()] : [])],
       // The receta rules hold with or without security; they lock and read, so they run in the write's transaction.
-      writeHooks: [recetaWriteHook(receta.isReceta)],
+      writeHooks: [recetaWriteHook(receta.isReceta), curpUniqueHook],
       stampHooks: secure ? [stampAuthoringUnit, stampWriter] : [stampAuthoringUnit],
       auditTrail: secure ? trail : undefined,
       maxBundleEntries: options.maxBundleEntries,
