@@ -8,7 +8,8 @@
  */
 import os from 'node:os';
 import { parseJson, stringifyJson } from '../src/json/lossless.ts';
-import { weightObservation } from './fixtures.ts';
+import { checkElementRules } from '../src/validation/element-rules.ts';
+import { mexicanPatient, weightObservation } from './fixtures.ts';
 import { validationScenarios } from './scenarios/validation.ts';
 
 function median(run: () => void, runs = 20_000): number {
@@ -33,8 +34,15 @@ const json: [string, number][] = [
   ['parseJson + stringifyJson, no decimal scale to keep', median(() => stringifyJson(parseJson(plain)))],
   ['parseJson + stringifyJson, decimals with trailing zeros', median(() => stringifyJson(parseJson(scaled)))],
 ];
+const patient = mexicanPatient(1);
+const weight = weightObservation('p1');
+const rules: [string, number][] = [
+  ['element rules alone (ele-1, type invariants, narrative, base64): MX Patient', median(() => checkElementRules(patient))],
+  ['element rules alone: body weight Observation', median(() => checkElementRules(weight))],
+];
 console.log(`\nLoad average (1 min) at start ${load.toFixed(1)}; Node ${process.version}\n`);
 console.log('| resource | median µs | p99 µs |\n|---|---|---|');
 for (const v of validation) console.log(`| ${v.name} | ${v.medianUs} | ${v.p99Us} |`);
+for (const [name, us] of rules) console.log(`| ${name} | ${us} | |`);
 console.log(`\n| body of a weight Observation (${plain.length} bytes) | median µs |\n|---|---|`);
 for (const [name, us] of json) console.log(`| ${name} | ${us} |`);
