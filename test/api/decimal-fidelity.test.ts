@@ -62,6 +62,16 @@ describe('decimals round-trip as written', () => {
     const found = await t.request({ method: 'GET', url: `/fhir/Observation?_tag=urn:test|${tag}` });
     expect(valueText(found.body)).toBe('36.60');
   });
+
+  test('$everything serves the record with its decimals as written', async () => {
+    const patient = await t.request({ method: 'POST', url: '/fhir/Patient', headers: fhirJson, payload: { resourceType: 'Patient', name: [{ family: 'Decimal' }] } });
+    const id = patient.json().id as string;
+    const obs = observation(uniqueTag(), '98.60').replace('"code":{"text":"x"},', `"code":{"text":"x"},"subject":{"reference":"Patient/${id}"},`);
+    expect((await t.request({ method: 'POST', url: '/fhir/Observation', headers: fhirJson, payload: obs })).statusCode).toBe(201);
+    const everything = await t.request({ method: 'GET', url: `/fhir/Patient/${id}/$everything` });
+    expect(everything.statusCode, everything.body).toBe(200);
+    expect(valueText(everything.body)).toBe('98.60');
+  });
 });
 
 describe('number and quantity search use the value as written', () => {
