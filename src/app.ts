@@ -14,6 +14,7 @@ import { ExportService } from './export/export-service.ts';
 import { registerNotFound } from './http/not-found.ts';
 import { trackRoutes } from './http/route-table.ts';
 import { indexWriteStatement } from './search/write-index.ts';
+import { CursorKeys } from './search/cursor-keys.ts';
 import { connect } from './store/connect.ts';
 import { devIssuer } from './auth/dev-key.ts';
 import { compartmentWriteGuard } from './auth/guard.ts';
@@ -37,6 +38,8 @@ export interface AppOptions {
   databaseUrl: string;
   basePath?: string;
   publicBaseUrl?: string;
+  /** Host headers trusted for absolute URLs when publicBaseUrl is absent (ALLOWED_HOSTS); others get the listening address. */
+  allowedHosts?: string[];
   bodyLimit?: number;
   /** pino options, `false` to silence (tests). */
   logger?: FastifyServerOptions['logger'];
@@ -118,6 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerFhirRoutes(app, {
     basePath,
     publicBaseUrl: options.publicBaseUrl,
+    allowedHosts: options.allowedHosts,
     context: {
       db,
       now: () => new Date(),
@@ -132,6 +136,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       maxBundleEntries: options.maxBundleEntries,
       receta,
       exports,
+      cursorKeys: new CursorKeys(db),
     },
   });
   return app;

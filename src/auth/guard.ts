@@ -1,16 +1,20 @@
 /**
- * Authorization of FHIR interactions by SMART scopes and role rules, in
- * three places: before the interaction (type and permission), inside the
- * write transaction (a `patient/` token may only write inside its patient's
- * compartment), and on the way out (what a token may not see is withheld, and
- * the answer says so). https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html
+ * Authorization of FHIR interactions by SMART scopes and role rules: before
+ * the interaction (type and permission), inside every query (the readable
+ * set, src/auth/readable.ts, compiled into SQL), before content (a resource
+ * outside a `patient/` token's compartment is answered as if it did not
+ * exist), inside the write transaction (a `patient/` token may only write
+ * inside its patient's compartment), and as a last check on the way out.
+ * https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html
  */
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { patientsOf } from '../fhir/compartment.ts';
-import { bilingual, FhirError, issue } from '../fhir/errors.ts';
+import { FhirError, issue, notFound } from '../fhir/errors.ts';
 import type { WriteCheck } from '../fhir/persist.ts';
 import type { FhirResult } from '../fhir/types.ts';
 import type { Actor } from './actor.ts';
+import { typeAccess } from '../search/row-access.ts';
+import { rowAccessFor } from './readable.ts';
 import { roleForbids } from './roles.ts';
 import { allows, onlyPatientScoped, type Permission } from './scopes.ts';
 
@@ -105,32 +109,12 @@ function seesEverything(actor: Actor): boolean {
   return actor.scopes.some((s) => s.context !== 'patient' && s.resourceType === '*' && s.permissions.has('r') && s.permissions.has('s'));
 }
 
-function withheld(count: number): BundleEntry {
-  return {
-    resource: {
-      resourceType: 'OperationOutcome',
-      issue: [
-        {
-          severity: 'warning',
-          code: 'suppressed',
-          details: {
-            text: bilingual({
-              es: `Se omitieron ${count} entradas que los alcances del token no permiten ver`,
-              en: `${count} entries were withheld: the token's scopes do not allow seeing them`,
-            }),
-          },
-        },
-      ],
-    },
-    search: { mode: 'outcome' },
-  };
-}
-
 /**
- * Applies read permissions to what an interaction returns: a single resource
- * the actor may not see is a 403; bundle entries it may not see are removed
- * and an OperationOutcome entry says how many (the total is dropped so it
- * leaks nothing).
+ * The last check on what an interaction returns (the queries already hold to
+ * the readable set, so normally nothing is left to remove): a single resource
+ * the actor may not see is a 404, the same as for an id that never existed;
+ * bundle entries it may not see are dropped without a trace, since a count of
+ * what was withheld would itself tell something.
  */
 export function filterResult(actor: Actor, single: boolean, result: FhirResult): FhirResult {
   if (result.body === undefined || seesEverything(actor)) {
@@ -139,10 +123,7 @@ export function filterResult(actor: Actor, single: boolean, result: FhirResult):
   const body = (typeof result.body === 'string' ? JSON.parse(result.body) : result.body) as Resource;
   if (single || body.resourceType !== 'Bundle') {
     if (!canSee(actor, body, result.patients)) {
-      throw forbidden({
-        es: `El token no permite ver ${body.resourceType}/${body.id ?? ''}: está fuera de sus alcances o del expediente de su paciente`,
-        en: `The token may not see ${body.resourceType}/${body.id ?? ''}: it is outside its scopes or its patient's compartment`,
-      });
+      throw notFound({ es: `No existe ${body.resourceType}/${body.id ?? ''}`, en: `${body.resourceType}/${body.id ?? ''} not found` }, `${body.resourceType}.id`);
     }
     return result;
   }
@@ -153,7 +134,28 @@ export function filterResult(actor: Actor, single: boolean, result: FhirResult):
     return result;
   }
   const { total: _total, ...rest } = bundle;
-  return { ...result, body: { ...rest, entry: [...kept, withheld(entries.length - kept.length)] } };
+  return { ...result, body: { ...rest, entry: kept } };
+}
+
+/**
+ * Whether a stored resource must be answered as if it did not exist: the
+ * actor reads this type only inside its patient's compartment (or may do
+ * `permission` only there), and the resource is outside it. Decided from the
+ * stored compartment column before anything about the resource's content or
+ * version is looked at.
+ */
+export function outsideCompartment(actor: Actor | undefined, resourceType: string, permission: Permission, patients: readonly string[]): boolean {
+  if (!actor) return false;
+  const level = typeAccess(rowAccessFor(actor), resourceType);
+  if (level === 'all') return false;
+  const limited = level === 'compartment' || onlyPatientScoped(actor.scopes, resourceType, permission);
+  return limited && !patients.includes(actor.patient ?? '');
+}
+
+/** Every type a chain or _has passes through must be searchable: 403 naming the type and the scope it lacks. */
+export function authorizeTraversal(actor: Actor | undefined, types: readonly string[]): void {
+  if (!actor) return;
+  for (const resourceType of types) authorize(actor, { permission: 's', resourceType });
 }
 
 /** Before a write is sent: a patient/ token writes only within its patient's compartment, before and after. */

@@ -11,12 +11,15 @@ import { parseCount, parseInstantParam, single } from './params.ts';
 
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 import { etag } from './versioning.ts';
-import { exists, historySyncPoint, readHistory, type HistoryRow } from '../store/resource-store.ts';
+import { compartmentOf, historySyncPoint, readHistory, type HistoryRow } from '../store/resource-store.ts';
+import { outsideCompartment } from '../auth/guard.ts';
+import { rowAccessFor } from '../auth/readable.ts';
 
 export async function history(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const { resourceType, id } = req;
-  if (resourceType !== undefined && id !== undefined && !(await exists(ctx.db, resourceType, id))) {
-    throw notFound({ es: `No existe ${resourceType}/${id}`, en: `${resourceType}/${id} not found` }, `${resourceType}.id`);
+  if (resourceType !== undefined && id !== undefined) {
+    const patients = await compartmentOf(ctx.db, resourceType, id);
+    if (!patients || outsideCompartment(ctx.actor, resourceType, 'r', patients)) throw notFound({ es: `No existe ${resourceType}/${id}`, en: `${resourceType}/${id} not found` }, `${resourceType}.id`);
   }
   const count = parseCount(req.query);
   const since = parseInstantParam(req.query, '_since');
@@ -28,7 +31,7 @@ export async function history(req: FhirRequest, ctx: FhirContext): Promise<FhirR
   // Taken before reading, so nothing committed after the read can predate it.
   const complete = await historySyncPoint(ctx.db);
   // One row more than asked tells whether a next page exists without counting.
-  const rows = count === 0 ? [] : await readHistory(ctx.db, { resourceType, id, since, at, before: cursor, count: count + 1 });
+  const rows = count === 0 ? [] : await readHistory(ctx.db, { resourceType, id, since, at, before: cursor, count: count + 1, access: rowAccessFor(ctx.actor) });
   const page = rows.slice(0, count);
   const path = [resourceType, id, '_history'].filter((p) => p !== undefined).join('/');
   const links = [{ relation: 'self', url: pageUrl(ctx.baseUrl, path, req, cursor) }];

@@ -12,11 +12,14 @@ import { accessFor, authorize, filterResult } from '../auth/guard.ts';
 import { patientsInQuery, patientsInResult } from '../audit/request-patients.ts';
 import { registerJsonParsers } from './json-body.ts';
 import { checkFormat } from './negotiate.ts';
+import { publicBase } from './public-base.ts';
 import { sendFhir } from './send.ts';
 
 export interface FhirPluginOptions {
   basePath: string;
   publicBaseUrl?: string;
+  /** Host headers trusted to name the server when publicBaseUrl is not set (see public-base.ts). */
+  allowedHosts?: readonly string[];
   context: Omit<FhirContext, 'baseUrl' | 'actor' | 'audit'>;
 }
 
@@ -27,6 +30,7 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirPluginOpti
   // POST _search sends its parameters as a form; the search interaction reads the raw string.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
+  const baseUrlOf = publicBase(options);
   for (const route of fhirRoutes) {
     app.route<{ Params: Params; Querystring: Query }>({
       method: route.method,
@@ -35,7 +39,7 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirPluginOpti
         // Reserved system paths (/_history, /_search) are never a resource type: answer as for an unknown route (405 with Allow).
         if (request.params.type?.startsWith('_')) return reply.callNotFound();
         const req = toFhirRequest(request, route.method, route.resourceType);
-        const baseUrl = options.publicBaseUrl ?? `${request.protocol}://${request.host}${options.basePath}`;
+        const baseUrl = baseUrlOf(request);
         const { actor, audit } = request;
         if (!route.interaction || !actor || !audit) {
           // Public routes (metadata) only: the auth hook gives every other route an actor.
