@@ -9,7 +9,7 @@
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { patientsOf } from '../fhir/compartment.ts';
-import { FhirError, issue, notFound } from '../fhir/errors.ts';
+import { forbidden, notFound } from '../fhir/errors.ts';
 import type { WriteCheck } from '../fhir/persist.ts';
 import type { FhirResult } from '../fhir/types.ts';
 import type { Actor } from './actor.ts';
@@ -50,9 +50,8 @@ const permissionWords: Record<Permission, { es: string; en: string }> = {
   s: { es: 'buscar', en: 'search' },
 };
 
-export function forbidden(message: { es: string; en: string }, expression?: string): FhirError {
-  return new FhirError(403, [issue('forbidden', message, expression)]);
-}
+// The 403 lives with the other errors (fhir/errors.ts) so that modules below the guard (export plans) need not import it.
+export { forbidden };
 
 /** Throws 403 unless the actor may do `access`. */
 export function authorize(actor: Actor, access: Access): void {
