@@ -48,14 +48,14 @@ export function compileFilter(f: Filter, outer: Outer, ctx: CompileContext): Con
     case 'chain': {
       const a = alias(ctx);
       const targets = f.targets.map((t) => {
-        const hop = hopCondition(ctx.access, t.type, sql.ref(`${a}.target_id`), alias(ctx));
+        const hop = hopCondition(ctx.access, t.type, sql.ref(`${a}.target_id`), () => alias(ctx));
         return and([sql<SqlBool>`${sql.ref(`${a}.target_type`)} = ${t.type}`, ...(hop ? [hop] : []), compileFilter(t.filter, { type: sql`${t.type}`, id: sql.ref(`${a}.target_id`) }, ctx)]);
       });
       return existsAs('sp_reference', a, outer, f.param.code, and([sql<SqlBool>`${sql.ref(`${a}.url`)} IS NULL`, or(targets)]));
     }
     case 'has': {
       const a = alias(ctx);
-      const hop = hopCondition(ctx.access, f.sourceType, sql.ref(`${a}.id`), alias(ctx));
+      const hop = hopCondition(ctx.access, f.sourceType, sql.ref(`${a}.id`), () => alias(ctx));
       const inner = and([...(hop ? [hop] : []), compileFilter(f.filter, { type: sql`${f.sourceType}`, id: sql.ref(`${a}.id`) }, ctx)]);
       return sql<SqlBool>`EXISTS (SELECT 1 FROM sp_reference AS ${sql.id(a)} WHERE ${sql.ref(`${a}.resource_type`)} = ${f.sourceType} AND ${sql.ref(`${a}.param`)} = ${f.param.code} AND ${sql.ref(`${a}.target_type`)} = ${outer.type} AND ${sql.ref(`${a}.target_id`)} = ${outer.id} AND ${sql.ref(`${a}.url`)} IS NULL AND ${inner})`;
     }

@@ -48,10 +48,12 @@ export function rowCondition(access: RowAccess | undefined, typeColumn: RawBuild
 }
 
 /** For a chain or _has hop onto `type`/`id`: that resource must be readable too. */
-export function hopCondition(access: RowAccess | undefined, type: string, id: RawBuilder<unknown>, alias: string): Cond | undefined {
+export function hopCondition(access: RowAccess | undefined, type: string, id: RawBuilder<unknown>, newAlias: () => string): Cond | undefined {
   const level = typeAccess(access, type);
   if (level === 'all' || !access) return undefined;
   if (level === 'none') return sql<SqlBool>`false`;
+  // Asked for only when needed, so unrestricted searches keep the SQL (and aliases) they always had.
+  const alias = newAlias();
   const x = sql.id(alias);
   return sql<SqlBool>`EXISTS (SELECT 1 FROM resource AS ${x} WHERE ${sql.ref(`${alias}.resource_type`)} = ${type} AND ${sql.ref(`${alias}.id`)} = ${id} AND NOT ${sql.ref(`${alias}.deleted`)} AND ${inCompartment(sql.ref(`${alias}.patients`), access.patient)})`;
 }
