@@ -10,7 +10,7 @@
 import type { Bundle, Parameters } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
 import { patientIdOf } from '../fhir/compartment.ts';
-import { badRequest, notFound } from '../fhir/errors.ts';
+import { badRequest, forbidden, notFound } from '../fhir/errors.ts';
 import { pageUrl } from '../fhir/page-url.ts';
 import { parseCount, single, values } from '../fhir/params.ts';
 import type { FhirContext, FhirRequest, FhirResult } from '../fhir/types.ts';
@@ -122,6 +122,10 @@ export async function searchAuditEvents(req: FhirRequest, ctx: FhirContext): Pro
 }
 
 export async function verifyChainOperation(_req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
+  // The report covers the whole trail (row counts, sequence numbers): not for a reader limited to one patient.
+  if (patientReader(ctx) !== undefined) {
+    throw forbidden({ es: 'Verificar la cadena de la bitácora requiere leer toda la bitácora (user/AuditEvent.s)', en: 'Verifying the audit chain needs access to the whole trail (user/AuditEvent.s)' });
+  }
   const report = await verifyChain(ctx.db);
   const body: Parameters = {
     resourceType: 'Parameters',

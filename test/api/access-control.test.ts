@@ -327,6 +327,8 @@ describe('5. a patient reading the audit trail sees only what concerns that pati
     // A single event of someone else's record is a 404 for the patient, like one that does not exist.
     const foreign = auditor.json().entry.map((e: any) => e.resource).find((e: any) => !JSON.stringify(e).includes(w.mine.id));
     if (foreign) expect((await t.request({ method: 'GET', url: `/fhir/AuditEvent/${foreign.id}`, token })).statusCode).toBe(404);
+    // The chain report covers the whole trail: auditors only.
+    expect((await t.request({ method: 'GET', url: '/fhir/AuditEvent/$verify-chain', token })).statusCode).toBe(403);
   });
 });
 
