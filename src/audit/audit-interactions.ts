@@ -11,8 +11,8 @@ import type { Bundle, Parameters } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
 import { patientIdOf } from '../fhir/compartment.ts';
 import { badRequest, forbidden, notFound } from '../fhir/errors.ts';
-import { pageUrl } from '../fhir/page-url.ts';
-import { parseCount, single, values } from '../fhir/params.ts';
+import { pageUrl, sequenceCursor } from '../fhir/page-url.ts';
+import { parseCount, values } from '../fhir/params.ts';
 import type { FhirContext, FhirRequest, FhirResult } from '../fhir/types.ts';
 import { rowAccessFor } from '../auth/readable.ts';
 import { typeAccess } from '../search/row-access.ts';
@@ -104,11 +104,8 @@ export async function searchAuditEvents(req: FhirRequest, ctx: FhirContext): Pro
       query = query.where(column, 'in', value.split(',').map((v) => v.slice(v.indexOf('|') + 1)));
     }
   }
-  const cursor = single(req.query, '_cursor');
+  const cursor = sequenceCursor(req.query);
   if (cursor !== undefined) {
-    if (!/^\d+$/.test(cursor)) {
-      throw badRequest({ es: '_cursor inválido', en: 'Invalid _cursor' }, '_cursor');
-    }
     query = query.where('seq', '<', cursor);
   }
   const rows = await query.orderBy('seq', 'desc').limit(count + 1).execute();

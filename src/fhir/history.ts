@@ -5,9 +5,9 @@
  * while others write. For mirroring, Bundle.meta.lastUpdated is the instant up
  * to which history is complete: the next `_since` (see history_sync_point).
  */
-import { pageUrl } from './page-url.ts';
-import { badRequest, notFound } from './errors.ts';
-import { parseCount, parseInstantParam, single } from './params.ts';
+import { pageUrl, sequenceCursor } from './page-url.ts';
+import { notFound } from './errors.ts';
+import { parseCount, parseInstantParam } from './params.ts';
 
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 import { etag } from './versioning.ts';
@@ -24,10 +24,7 @@ export async function history(req: FhirRequest, ctx: FhirContext): Promise<FhirR
   const count = parseCount(req.query);
   const since = parseInstantParam(req.query, '_since');
   const at = parseInstantParam(req.query, '_at');
-  const cursor = single(req.query, '_cursor');
-  if (cursor !== undefined && !/^\d{1,19}$/.test(cursor)) {
-    throw badRequest({ es: `_cursor inválido: "${cursor}"`, en: `Invalid _cursor: "${cursor}"` }, '_cursor');
-  }
+  const cursor = sequenceCursor(req.query);
   // Taken before reading, so nothing committed after the read can predate it.
   const complete = await historySyncPoint(ctx.db);
   // One row more than asked tells whether a next page exists without counting.

@@ -383,3 +383,13 @@ describe('8. the Host header does not steer absolute URLs', () => {
     expect(allowed.headers.location).toMatch(/^http:\/\/ecu\.salud\.example\/fhir\/Basic\//);
   });
 });
+
+describe('cursor range checks', () => {
+  test('sequence cursors beyond bigint, and sealed ones of the wrong shape, are 400s, never 500s', async () => {
+    for (const url of ['/fhir/Observation/_history?_cursor=99999999999999999999', '/fhir/Observation/_history?_cursor=9223372036854775808', '/fhir/AuditEvent?_cursor=99999999999999999999', '/fhir/AuditEvent?_cursor=-1', `/fhir/Observation?_cursor=${'A'.repeat(9000)}`]) {
+      const res = await t.request({ method: 'GET', url, token: await roleToken('auditor') });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().issue[0].expression, url).toEqual(['_cursor']);
+    }
+  });
+});
