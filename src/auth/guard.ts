@@ -12,6 +12,7 @@ import { patientsOf } from '../fhir/compartment.ts';
 import { forbidden, notFound } from '../fhir/errors.ts';
 import type { WriteCheck } from '../fhir/persist.ts';
 import type { FhirResult } from '../fhir/types.ts';
+import type { Filter } from '../search/search-request.ts';
 import type { Actor } from './actor.ts';
 import { typeAccess } from '../search/row-access.ts';
 import { rowAccessFor } from './readable.ts';
@@ -151,10 +152,37 @@ export function outsideCompartment(actor: Actor | undefined, resourceType: strin
   return limited && !patients.includes(actor.patient ?? '');
 }
 
-/** Every type a chain or _has passes through must be searchable: 403 naming the type and the scope it lacks. */
-export function authorizeTraversal(actor: Actor | undefined, types: readonly string[]): void {
-  if (!actor) return;
-  for (const resourceType of types) authorize(actor, { permission: 's', resourceType });
+function maySearch(actor: Actor, resourceType: string): boolean {
+  try {
+    authorize(actor, { permission: 's', resourceType });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every type a chain or _has passes through must be searchable: 403 naming the
+ * type and the scope it lacks. An implicit chain (`subject.name`, whose
+ * reference may point at several types) keeps the target types the token may
+ * search and drops the others, which could only ever match nothing for it.
+ */
+export function authorizeTraversal(actor: Actor | undefined, filters: readonly Filter[]): Filter[] {
+  if (!actor) return [...filters];
+  const check = (f: Filter): Filter => {
+    if (f.kind === 'has') {
+      authorize(actor, { permission: 's', resourceType: f.sourceType });
+      return { ...f, filter: check(f.filter) };
+    }
+    if (f.kind === 'chain') {
+      const searchable = f.targets.filter((t) => maySearch(actor, t.type));
+      const kept = f.targets.length > 1 && searchable.length > 0 ? searchable : f.targets;
+      for (const t of kept) authorize(actor, { permission: 's', resourceType: t.type });
+      return { ...f, targets: kept.map((t) => ({ ...t, filter: check(t.filter) })) };
+    }
+    return f;
+  };
+  return filters.map(check);
 }
 
 /** Before a write is sent: a patient/ token writes only within its patient's compartment, before and after. */

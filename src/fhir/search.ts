@@ -15,7 +15,6 @@ import { parseSearch } from '../search/parse-search.ts';
 import { countMatches, estimateMatches, runPage, type Paging } from '../search/run-search.ts';
 import { searchDb } from '../search/index-tables.ts';
 import type { SearchRequest } from '../search/search-request.ts';
-import { traversedTypes } from '../search/compile-filter.ts';
 import type { CompileOptions } from '../search/compile-search.ts';
 import { authorizeTraversal } from '../auth/guard.ts';
 import { rowAccessFor } from '../auth/readable.ts';
@@ -48,11 +47,12 @@ export async function search(req: FhirRequest, ctx: FhirContext): Promise<FhirRe
 
 /**
  * How a search runs for the caller: its readable set goes into the SQL, and
- * every type a chain or _has passes through must be searchable (else 403).
+ * every type a chain or _has passes through must be searchable (else 403;
+ * see authorizeTraversal, which may narrow implicit chains in `parsed`).
  * Every search-shaped path (search, conditional matching, conditional references) starts here.
  */
 export function searchOptions(ctx: FhirContext, parsed: SearchRequest): Omit<CompileOptions, 'cursor'> {
-  authorizeTraversal(ctx.actor, traversedTypes(parsed.filters));
+  parsed.filters = authorizeTraversal(ctx.actor, parsed.filters);
   return { baseUrl: ctx.baseUrl, now: ctx.now(), access: rowAccessFor(ctx.actor) };
 }
 

@@ -137,21 +137,3 @@ function exists(table: IndexTable, outer: Outer, code: string, cond: Cond, ctx: 
 function existsAs(table: IndexTable, a: string, outer: Outer, code: string, cond: Cond): Cond {
   return sql<SqlBool>`EXISTS (SELECT 1 FROM ${sql.table(table)} AS ${sql.id(a)} WHERE ${sql.ref(`${a}.resource_type`)} = ${outer.type} AND ${sql.ref(`${a}.id`)} = ${outer.id} AND ${sql.ref(`${a}.param`)} = ${code} AND ${cond})`;
 }
-
-/** The resource types a search passes through by chains and _has (each must be searchable by the caller). */
-export function traversedTypes(filters: readonly Filter[]): string[] {
-  const out = new Set<string>();
-  const walk = (f: Filter): void => {
-    if (f.kind === 'chain') {
-      for (const t of f.targets) {
-        out.add(t.type);
-        walk(t.filter);
-      }
-    } else if (f.kind === 'has') {
-      out.add(f.sourceType);
-      walk(f.filter);
-    }
-  };
-  filters.forEach(walk);
-  return [...out];
-}

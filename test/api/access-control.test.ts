@@ -157,10 +157,15 @@ describe('2. chains and _has need every type they pass through', () => {
       expect(res.statusCode, url).toBe(403);
       expect(res.json().issue[0].details.text, url).toContain('Condition');
     }
-    // The chain through readable types still works.
-    const ok = await t.request({ method: 'GET', url: `/fhir/Observation?subject:Patient.identifier=${curpSystem}|${w.otherCurp}`, token });
-    expect(ok.statusCode).toBe(200);
-    expect(ok.json().entry.map((e: any) => e.resource.id)).toEqual([w.otherObservation.id]);
+    // The chain through readable types still works, also implicit (subject may be a Patient, Group, Device or
+    // Location: the token searches Patients only, so only Patients are followed).
+    for (const chain of ['subject:Patient.identifier', 'subject.identifier']) {
+      const ok = await t.request({ method: 'GET', url: `/fhir/Observation?${chain}=${curpSystem}|${w.otherCurp}`, token });
+      expect(ok.statusCode, chain).toBe(200);
+      expect(ok.json().entry.map((e: any) => e.resource.id), chain).toEqual([w.otherObservation.id]);
+    }
+    const explicit = await t.request({ method: 'GET', url: `/fhir/Observation?subject:Location.name=x`, token });
+    expect(explicit.statusCode).toBe(403);
   });
 
   test('a patient token’s chain and _has only see its own compartment', async () => {
