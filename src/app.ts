@@ -40,7 +40,7 @@ export interface AppOptions {
   databaseUrl: string;
   basePath?: string;
   publicBaseUrl?: string;
-  /** Host headers trusted for absolute URLs when publicBaseUrl is absent (ALLOWED_HOSTS); others get the listening address. */
+  /** ALLOWED_HOSTS: other names this server is reached by — trusted Host headers for absolute URLs when publicBaseUrl is absent (others get the listening address), and absolute references under them are stored relative. */
   allowedHosts?: string[];
   bodyLimit?: number;
   /** pino options, `false` to silence (tests). */
@@ -141,7 +141,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       writeChecks: secure ? [compartmentWriteGuard] : [],
       writeStatements: [...(options.searchIndexing === false ? [] : [indexWriteStatement]), ...(secure ? [auditWriteStatement()] : [])],
       // The receta rules hold with or without security; they lock and read, so they run in the write's transaction.
-      writeHooks: [recetaWriteHook(receta.isReceta)],
+      writeHooks: [recetaWriteHook({ isReceta: receta.isReceta, strict: (options.profileEnforcement ?? 'strict') === 'strict' })],
       stampHooks: secure ? [stampAuthoringUnit, stampWriter] : [stampAuthoringUnit],
       auditTrail: secure ? trail : undefined,
       maxBundleEntries: options.maxBundleEntries,

@@ -24,7 +24,7 @@ export const defaultScopes: Record<Role, string> = {
 
 /**
  * The most each role may ever do: a token's effective scopes are the intersection of the scopes it carries
- * and these (see `boundScopes`), so an identity provider's mistake (`role=patient` with `system/*.cruds`)
+ * and these (`intersectScopes` in scopes.ts, applied in actor.ts), so an identity provider's mistake (`role=patient` with `system/*.cruds`)
  * cannot widen a role. The one table to change when a deployment needs other bounds; documented in the README.
  */
 export const maxScopes: Record<Role, string> = {
@@ -42,6 +42,11 @@ const writes: ReadonlySet<Permission> = new Set(['c', 'u', 'd']);
 export function roleForbids(role: Role | undefined, resourceType: string, permission: Permission): { es: string; en: string } | undefined {
   if (writes.has(permission) && (resourceType === 'AuditEvent')) {
     return { es: 'La bitácora de auditoría solo la escribe el servidor', en: 'The audit trail is written by the server only' };
+  }
+  // A dispense moves the receta ledger (controlled medicines included): a pharmacy's act. Institution clients relay
+  // records and do not dispense; a pharmacy system acting for a pharmacy gets a pharmacy-role token. Admin: operators.
+  if (resourceType === 'MedicationDispense' && writes.has(permission) && role !== 'pharmacy' && role !== 'admin') {
+    return { es: 'Solo una farmacia (rol pharmacy) crea, modifica o cancela surtidos (MedicationDispense)', en: 'Only a pharmacy (pharmacy role) creates, updates or cancels dispenses (MedicationDispense)' };
   }
   if (role === 'auditor' && writes.has(permission)) {
     return { es: 'El rol auditor es de solo lectura: no puede crear, modificar ni borrar', en: 'The auditor role is read-only: it cannot create, change or delete' };
