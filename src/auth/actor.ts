@@ -4,8 +4,8 @@ import { defaultScopes, isRole, maxScopes, type Role } from './roles.ts';
 import { intersectScopes, parseScopes, type ResourceScope } from './scopes.ts';
 
 export interface Actor {
-  /** `iss`: who vouches for the subject (subjects are unique per issuer only). */
-  issuer: string;
+  /** `iss`: who vouches for the subject (subjects are unique per issuer only); always set from a verified token. */
+  issuer?: string;
   /** `sub`: the user or client. */
   subject: string;
   role?: Role;

@@ -7,5 +7,5 @@ import type { Actor } from '../auth/actor.ts';
 
 export function exportOwner(actor: Actor): string {
   const scopes = actor.scopes.map((s) => `${s.context}/${s.resourceType}.${[...s.permissions].sort().join('')}`).sort();
-  return JSON.stringify([actor.issuer, actor.subject, actor.clientId ?? null, actor.role ?? null, scopes]);
+  return JSON.stringify([actor.issuer ?? '', actor.subject, actor.clientId ?? null, actor.role ?? null, scopes]);
 }

@@ -65,7 +65,7 @@ function paging(ctx: FhirContext, path: string | undefined, query: Query): Pagin
   const params = Object.entries(query)
     .filter(([k, v]) => v !== undefined && k !== '_cursor' && k !== '_format' && k !== '_pretty')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const who = ctx.actor ? [ctx.actor.issuer, ctx.actor.subject] : [];
+  const who = ctx.actor ? [ctx.actor.issuer ?? '', ctx.actor.subject] : [];
   return { keys: ctx.cursorKeys, bound: JSON.stringify([who, path ?? '', params]) };
 }
 

@@ -7,7 +7,7 @@
  * (If-Match, the patch and its `test` operations): the answer is the one for
  * an id that never existed, and the compartment guard refuses any overwrite.
  */
-import { conflict, preconditionFailed } from './errors.ts';
+import { conflict, FhirError, issue, preconditionFailed } from './errors.ts';
 import { parseEtag } from './versioning.ts';
 import { readCurrent, type StoredVersion } from '../store/resource-store.ts';
 import { persist } from './persist.ts';
@@ -37,6 +37,11 @@ export async function writeVersion(
   for (let attempt = 0; attempt < attempts; attempt++) {
     const stored = await readCurrent(ctx.db, resourceType, id);
     const current = stored && outsideCompartment(ctx.actor, resourceType, permission, stored.patients) ? undefined : stored;
+    if (expected === undefined && current && !current.deleted && ctx.requiresIfMatch && (await ctx.requiresIfMatch(current, ctx))) {
+      throw new FhirError(428, [
+        issue('required', { es: `Modificar ${resourceType} requiere If-Match con la versión leída (W/"${current.versionId}")`, en: `Changing ${resourceType} requires If-Match with the version read (W/"${current.versionId}")` }, 'If-Match'),
+      ]);
+    }
     if (expected !== undefined && current?.versionId !== expected) {
       throw stale(resourceType, id, expected, current);
     }

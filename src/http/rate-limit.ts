@@ -34,7 +34,7 @@ export class RequestLimiter {
 
 /** Key of an authenticated caller (hashed: subjects need not sit in the table in clear). */
 export function identityKey(actor: Actor): string {
-  return `id:${createHash('sha256').update(`${actor.issuer}\u0000${actor.subject}`).digest('base64url')}`;
+  return `id:${createHash('sha256').update(`${actor.issuer ?? ''}\u0000${actor.subject}`).digest('base64url')}`;
 }
 
 export function addressKey(ip: string): string {
