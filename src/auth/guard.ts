@@ -18,6 +18,7 @@ import { typeAccess } from '../search/row-access.ts';
 import { rowAccessFor } from './readable.ts';
 import { roleForbids } from './roles.ts';
 import { allows, onlyPatientScoped, type Permission } from './scopes.ts';
+import { parseJson } from '../json/lossless.ts';
 
 export interface Access {
   permission: Permission;
@@ -120,7 +121,7 @@ export function filterResult(actor: Actor, single: boolean, result: FhirResult):
   if (result.body === undefined || seesEverything(actor)) {
     return result;
   }
-  const body = (typeof result.body === 'string' ? JSON.parse(result.body) : result.body) as Resource;
+  const body = (typeof result.body === 'string' ? parseJson(result.body) : result.body) as Resource;
   if (single || body.resourceType !== 'Bundle') {
     if (!canSee(actor, body, result.patients)) {
       throw notFound({ es: `No existe ${body.resourceType}/${body.id ?? ''}`, en: `${body.resourceType}/${body.id ?? ''} not found` }, `${body.resourceType}.id`);
