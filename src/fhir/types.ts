@@ -13,6 +13,7 @@ import type { AuditTrail } from '../audit/audit-trail.ts';
 import type { RecetaContext } from '../receta/context.ts';
 import type { ExportService } from '../export/export-service.ts';
 import type { Deadline } from './deadline.ts';
+import type { CursorKeys } from '../search/cursor-keys.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -93,6 +94,8 @@ export interface FhirContext {
   exports?: ExportService;
   /** The request's time limit: no write may commit after it (see deadline.ts). Absent: none. */
   deadline?: Deadline;
+  /** The keys paging cursors are sealed with (absent: searches give no cursors and refuse any). */
+  cursorKeys?: CursorKeys;
 }
 
 export type Interaction = (req: FhirRequest, ctx: FhirContext) => Promise<FhirResult>;

@@ -49,12 +49,16 @@ describe('operations by POST', () => {
     expect(resourceParam.json().issue[0].expression).toEqual(['Parameters.parameter[0]']);
   });
 
-  test('POST keeps the access rules of GET: a patient token reaches only its own $everything', async () => {
+  test('POST keeps the access rules of GET: a patient token reaches only its own $everything, and is refused another\'s as by GET', async () => {
     const mine = await patient();
     const other = await patient();
     const token = await roleToken('patient', { patient: mine.id });
     expect((await t.request({ method: 'POST', url: `/fhir/Patient/${mine.id}/$everything`, token })).statusCode).toBe(200);
-    expect((await t.request({ method: 'POST', url: `/fhir/Patient/${other.id}/$everything`, token })).statusCode).toBe(403);
+    // Another patient's record answers as an id that never existed (issue 13), by POST as by GET.
+    const byGet = await t.request({ method: 'GET', url: `/fhir/Patient/${other.id}/$everything`, token });
+    const byPost = await t.request({ method: 'POST', url: `/fhir/Patient/${other.id}/$everything`, token });
+    expect(byPost.statusCode).toBe(byGet.statusCode);
+    expect(byPost.statusCode).toBeGreaterThanOrEqual(400);
   });
 
   test('AuditEvent/$verify-chain by POST', async () => {
