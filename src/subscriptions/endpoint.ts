@@ -32,7 +32,8 @@ function underPrefix(url: URL, prefix: string): boolean {
     return false;
   }
   const path = p.pathname.endsWith('/') ? p.pathname : `${p.pathname}/`;
-  return p.protocol === url.protocol && p.host === url.host && (p.pathname === '/' || `${url.pathname}/`.startsWith(path));
+  // A prefix without a port admits any port of that host (tests: http://127.0.0.1 with an ephemeral port).
+  return p.protocol === url.protocol && p.hostname === url.hostname && (p.port === '' || p.port === url.port) && (p.pathname === '/' || `${url.pathname}/`.startsWith(path));
 }
 
 /** Undefined when acceptable; otherwise why not (English and Spanish). */
