@@ -8,7 +8,7 @@
 import type { Extension, Subscription } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
 import type { Actor } from '../auth/actor.ts';
-import { authorize } from '../auth/guard.ts';
+import { authorize, forbidden } from '../auth/guard.ts';
 import { parseRequest } from '../fhir/search.ts';
 import type { StampHook, WriteHook } from '../fhir/persist.ts';
 import type { EndpointPolicy } from './endpoint.ts';
@@ -55,6 +55,12 @@ export function subscriptionWriteHook(policy: EndpointPolicy): WriteHook {
     const plan = planSubscription(s, policy);
     if (plan.criteria) parseRequest(plan.criteria.resourceType, plan.criteria.query, 'handling=strict');
     if (ctx.actor) for (const t of typesOf(plan)) authorize(ctx.actor, { permission: 's', resourceType: t });
+    // Whoever may edit Subscriptions must not redirect someone else's: the notifications carry what the owner may read.
+    const { rows: existing } = await sql<{ owner: OwnerClaims }>`SELECT owner FROM subscription_state WHERE subscription_id = ${stored.id} FOR UPDATE`.execute(tx);
+    const owner = existing[0]?.owner;
+    if (ctx.actor && owner && owner.sub !== ctx.actor.subject && ctx.actor.role !== 'admin') {
+      throw forbidden({ es: 'Solo quien creó la suscripción puede modificarla', en: 'Only whoever created the subscription may change it' }, 'Subscription');
+    }
     const active = s.status === 'active';
     const secret = secrets.get(stored) ?? null;
     // A new owner only at creation; a later edit (e.g. reactivating after an error) keeps whose access it was.

@@ -158,6 +158,10 @@ test('a receiver that is down gets every event once it is back, in order, none t
   // Another token subject may not see someone else's subscription state.
   const other = await roleToken('clinician', { clues: 'DFIMS000011' }, `otro-${tag}`);
   expect((await a.request({ method: 'GET', url: `/fhir/Subscription/${sub.id ?? ''}/$status`, token: other })).statusCode).toBe(403);
+  // Nor redirect it elsewhere: its notifications carry what its owner may read.
+  const redirected = { ...sub, channel: { ...sub.channel, endpoint: `${receiver.url}/elsewhere` } };
+  const hijack = await a.request({ method: 'PUT', url: `/fhir/Subscription/${sub.id ?? ''}`, headers: fhirJson, payload: redirected, token: other });
+  expect(hijack.statusCode, hijack.body).toBe(403);
 });
 
 test('a rolled-back transaction leaves no event; the next committed change is eventNumber 1', async () => {
