@@ -1,7 +1,8 @@
 /**
  * Subscription resources and the server's state behind them. The stamp takes
- * the signing secret out of the version (kept only in `subscription_state`)
- * and turns `requested` into `active` (R4: the server activates); the write
+ * the signing secret out of the version (kept only in `subscription_state`);
+ * `requested` is stored as sent (what is stored is what was sent, unlike HAPI
+ * which rewrites it) and delivered to like `active`; the write
  * hook validates the request and records, in the same transaction, the
  * owner's access — what notifications may carry is what that token could read.
  */
@@ -28,10 +29,6 @@ export const stampSubscription: StampHook = (stored) => {
     const rest = ext.filter((e) => e.url !== secretExtensionUrl);
     if (rest.length) s.channel.extension = rest;
     else delete s.channel.extension;
-    changed = true;
-  }
-  if (s.status === 'requested') {
-    s.status = 'active';
     changed = true;
   }
   if (changed) stored.content = JSON.stringify(s);
@@ -61,7 +58,7 @@ export function subscriptionWriteHook(policy: EndpointPolicy): WriteHook {
     if (ctx.actor && owner && owner.sub !== ctx.actor.subject && ctx.actor.role !== 'admin') {
       throw forbidden({ es: 'Solo quien creó la suscripción puede modificarla', en: 'Only whoever created the subscription may change it' }, 'Subscription');
     }
-    const active = s.status === 'active';
+    const active = s.status === 'active' || s.status === 'requested';
     const secret = secrets.get(stored) ?? null;
     // A new owner only at creation; a later edit (e.g. reactivating after an error) keeps whose access it was.
     await sql`

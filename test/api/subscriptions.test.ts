@@ -95,7 +95,7 @@ test('a referral reaches the receiving unit in under a second: one signed notifi
   const w = await referralWorld(a);
   const path = `/cmn-${w.tag}`;
   const sub = await subscribe(a, subscription(`${topicBase}referral-created`, path, {}, [`Task?owner=Organization/${w.cmn.id}`]), w.cmn.doctor);
-  expect(sub.status).toBe('active');
+  expect(sub.status).toBe('requested');
   expect(JSON.stringify(sub)).not.toContain('secreto-compartido');
   const read = await a.request({ method: 'GET', url: `/fhir/Subscription/${sub.id ?? ''}` });
   expect(read.body).not.toContain('secreto-compartido');
