@@ -25,6 +25,7 @@ let receiver: Receiver;
 function asTestApp(app: FastifyInstance): TestApp {
   return {
     app,
+    databaseUrl,
     request: ({ token, ...o }: TestRequest) => {
       const headers: Record<string, string> = { ...(o.headers as Record<string, string> | undefined) };
       const bearer = token === undefined ? adminToken : token;
