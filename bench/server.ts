@@ -1,7 +1,9 @@
 /**
  * The server as `src/main.ts` runs it, for benchmarks only: BENCH_SECURITY=off
  * builds it without authentication and audit, BENCH_INDEXING=off without
- * search index rows, to measure what they cost.
+ * search index rows, BENCH_OUTBOX=off without the subscription outbox, to
+ * measure what they cost; BENCH_SUBSCRIPTIONS=on runs the delivery worker
+ * (endpoints on 127.0.0.1 allowed).
  * (Production has no such switch: main.ts always authenticates and audits.)
  */
 import path from 'node:path';
@@ -18,6 +20,7 @@ const app = await buildApp({
   searchIndexing: process.env.BENCH_INDEXING !== 'off',
   exportDir: path.resolve(config.dataDir, 'exports'),
   profileEnforcement: config.profileEnforcement,
+  subscriptions: { outbox: process.env.BENCH_OUTBOX !== 'off', worker: process.env.BENCH_SUBSCRIPTIONS === 'on', pollMs: 50, endpoints: { allowed: ['http://127.0.0.1'] } },
 });
 // As src/main.ts: drop start-up garbage before serving (harness runs node with npm start's flags).
 (globalThis as { gc?: () => void }).gc?.();

@@ -42,6 +42,10 @@ import { registerRecetaJwks } from './http/receta-jwks.ts';
 import { stampAuthoringUnit } from './summary/authoring-unit.ts';
 import { referralTaskNeedsIfMatch, referralWriteHook } from './referral/write-hook.ts';
 import type { ConsentPolicy } from './referral/encounter-hook.ts';
+import { outboxWriteStatement } from './subscriptions/outbox.ts';
+import { stampSubscription, subscriptionWriteHook } from './subscriptions/registry.ts';
+import { SubscriptionWorker, type WorkerOptions } from './subscriptions/delivery.ts';
+import { defaultRetry } from './subscriptions/backoff.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -77,6 +81,12 @@ export interface AppOptions {
   exportDir?: string;
   /** TELEMEDICINE_CONSENT: a virtual Encounter needs the patient's telemedicine Consent (`required`, default) or not (`off`). */
   telemedicineConsent?: ConsentPolicy;
+  /**
+   * Subscriptions: SUBSCRIPTION_ALLOWED_ENDPOINTS (`endpoints.allowed`), retry policy, polling. `worker: true`
+   * runs this instance's delivery worker (main.ts does; tests ask for it on their own database, since every
+   * instance on a database must share one endpoint policy). `outbox: false` only in benchmarks measuring its cost.
+   */
+  subscriptions?: Partial<WorkerOptions> & { worker?: boolean; outbox?: boolean };
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -148,28 +158,53 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerNotFound(app, basePath);
   registerHealth(app, db);
   await registerDocs(app);
+  const subscriptionOptions: WorkerOptions = {
+    pollMs: 200,
+    leaseMs: 60_000,
+    requestTimeoutMs: 10_000,
+    lanes: 8,
+    ...options.subscriptions,
+    retry: { ...defaultRetry, ...options.subscriptions?.retry },
+    endpoints: { allowed: options.subscriptions?.endpoints?.allowed ?? [] },
+  };
+  const context = {
+    db,
+    now: () => new Date(),
+    validate: validateBase,
+    validateProfiles: profileValidator(options.profileEnforcement ?? 'strict'),
+    writeChecks: secure ? [compartmentWriteGuard] : [],
+    writeStatements: [
+      ...(options.searchIndexing === false ? [] : [indexWriteStatement]),
+      ...(secure ? [auditWriteStatement()] : []),
+      ...(options.subscriptions?.outbox === false ? [] : [outboxWriteStatement]),
+    ],
+    // The receta rules hold with or without security; they lock and read, so they run in the write's transaction.
+    writeHooks: [
+      recetaWriteHook({ isReceta: receta.isReceta, strict: (options.profileEnforcement ?? 'strict') === 'strict' }),
+      referralWriteHook({ telemedicineConsent: options.telemedicineConsent }),
+      curpUniqueHook,
+      subscriptionWriteHook(subscriptionOptions.endpoints),
+    ],
+    requiresIfMatch: referralTaskNeedsIfMatch,
+    stampHooks: secure ? [stampAuthoringUnit, stampWriter, stampSubscription] : [stampAuthoringUnit, stampSubscription],
+    auditTrail: secure ? trail : undefined,
+    maxBundleEntries: options.maxBundleEntries,
+    receta,
+    exports,
+    cursorKeys: new CursorKeys(db),
+  };
   registerFhirRoutes(app, {
     basePath,
     timeouts: dbTimeouts.statementTimeoutMs ? { limitMs: requestTimeoutMs, statementMs: dbTimeouts.statementTimeoutMs } : undefined,
     publicBaseUrl: options.publicBaseUrl,
     allowedHosts: options.allowedHosts,
-    context: {
-      db,
-      now: () => new Date(),
-      validate: validateBase,
-      validateProfiles: profileValidator(options.profileEnforcement ?? 'strict'),
-      writeChecks: secure ? [compartmentWriteGuard] : [],
-      writeStatements: [...(options.searchIndexing === false ? [] : [indexWriteStatement]), ...(secure ? [auditWriteStatement()] : [])],
-      // The receta rules hold with or without security; they lock and read, so they run in the write's transaction.
-      writeHooks: [recetaWriteHook({ isReceta: receta.isReceta, strict: (options.profileEnforcement ?? 'strict') === 'strict' }), referralWriteHook({ telemedicineConsent: options.telemedicineConsent }), curpUniqueHook],
-      requiresIfMatch: referralTaskNeedsIfMatch,
-      stampHooks: secure ? [stampAuthoringUnit, stampWriter] : [stampAuthoringUnit],
-      auditTrail: secure ? trail : undefined,
-      maxBundleEntries: options.maxBundleEntries,
-      receta,
-      exports,
-      cursorKeys: new CursorKeys(db),
-    },
+    context,
   });
+  if (options.subscriptions?.worker) {
+    const worker = new SubscriptionWorker(db, context, subscriptionOptions, (err, message) => app.log.error({ err }, message));
+    worker.start();
+    // preClose runs before every onClose hook, so the worker stops before its database is destroyed.
+    app.addHook('preClose', async () => worker.close());
+  }
   return app;
 }

@@ -29,6 +29,8 @@ export interface Config {
   recetaSigningJwksFile?: string;
   /** TELEMEDICINE_CONSENT: `required` (default) or `off` (see src/referral/encounter-hook.ts). */
   telemedicineConsent: 'required' | 'off';
+  /** SUBSCRIPTION_ALLOWED_ENDPOINTS (comma-separated URL prefixes; http only when listed), SUBSCRIPTION_RETRY_HOURS (default 24), SUBSCRIPTION_POLL_MS (default 200). */
+  subscriptions: { allowedEndpoints: string[]; retryHours: number; pollMs: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -59,6 +61,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     recetaSigningJwksFile: env.RECETA_SIGNING_JWKS_FILE || undefined,
     auditReadCommit: oneOf(env.AUDIT_READ_COMMIT, ['durable', 'fast'] as const, 'AUDIT_READ_COMMIT'),
     telemedicineConsent: consentPolicy(env.TELEMEDICINE_CONSENT),
+    subscriptions: {
+      allowedEndpoints: (env.SUBSCRIPTION_ALLOWED_ENDPOINTS ?? '').split(',').map((e) => e.trim()).filter(Boolean),
+      retryHours: int(env.SUBSCRIPTION_RETRY_HOURS, 24, 'SUBSCRIPTION_RETRY_HOURS'),
+      pollMs: int(env.SUBSCRIPTION_POLL_MS, 200, 'SUBSCRIPTION_POLL_MS'),
+    },
   };
 }
 

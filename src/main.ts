@@ -9,6 +9,7 @@ import { loadConfig } from './config.ts';
 import { connect } from './store/connect.ts';
 import { startEmbeddedPostgres, type EmbeddedDb } from './store/embedded-postgres.ts';
 import { migrateToLatest } from './store/migrate.ts';
+import { defaultRetry } from './subscriptions/backoff.ts';
 import { devSigningKeysFile, loadKeySetFile } from './receta/signing-keys.ts';
 
 const config = loadConfig();
@@ -47,6 +48,12 @@ const app = await buildApp({
   maxBundleEntries: config.maxBundleEntries,
   auditReadCommit: config.auditReadCommit,
   exportDir: path.resolve(config.dataDir, 'exports'),
+  subscriptions: {
+    worker: true,
+    pollMs: config.subscriptions.pollMs,
+    endpoints: { allowed: config.subscriptions.allowedEndpoints },
+    retry: { ...defaultRetry, giveUpAfterMs: config.subscriptions.retryHours * 3_600_000 },
+  },
 });
 // Start-up parsed ~60 MB of R4 definition JSON. V8 keeps that garbage, and the
 // memory under it, until its first full collection, which on a host with

@@ -16,10 +16,16 @@ import { verifyOperationDefinition } from './operations/verify-signature.ts';
 
 /** Operations of one resource type besides $validate. */
 const typeOperations: Record<string, { name: string; definition: string }[]> = {
+  Subscription: [statusOperationDefinition, eventsOperationDefinition].map((d) => ({ name: d.code ?? '', definition: d.url ?? '' })),
   MedicationRequest: [signOperationDefinition, verifyOperationDefinition, pharmacyQueueOperationDefinition].map((d) => ({ name: d.code ?? '', definition: d.url ?? '' })),
 };
 import { resumenMedicoOperationDefinition, summaryOperationDefinition } from './operations/summary.ts';
 import { implementedInteractions } from './routes.ts';
+import { eventsOperationDefinition, statusOperationDefinition } from '../subscriptions/operations.ts';
+import { topics } from '../subscriptions/topics.ts';
+
+/** The Backport IG's way to list topics in R4: extensions on the Subscription resource entry. */
+const topicExtensionUrl = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/capabilitystatement-subscriptiontopic-canonical';
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 
 export const serverVersion = '0.1.0';
@@ -38,6 +44,7 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
   const profiles = profiledTypes();
   const search = searchCapabilities(resourceTypes());
   const resource: CapabilityStatementRestResource[] = resourceTypes().map((t) => ({
+    ...(t === 'Subscription' ? { extension: topics.map((topic) => ({ url: topicExtensionUrl, valueCanonical: topic.url })) } : {}),
     type: t as CapabilityStatementRestResource['type'],
     ...(profiles[t] ? { supportedProfile: profiles[t] } : {}),
     interaction: (fixed.get(t) ?? type).map((code) => ({ code: code as CapabilityStatementRestResourceInteraction['code'] })),

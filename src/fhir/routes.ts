@@ -26,6 +26,7 @@ import { verifyOperation } from './operations/verify-signature.ts';
 import { resumenMedicoOperation, summaryOperation } from './operations/summary.ts';
 import { vread } from './vread.ts';
 import { byPost } from './operations/by-post.ts';
+import { eventsOperation, statusOperation } from '../subscriptions/operations.ts';
 
 /** R4 interaction codes (CapabilityStatement.rest.resource.interaction / rest.interaction). */
 export type InteractionCode =
@@ -88,6 +89,9 @@ const baseRoutes: readonly FhirRoute[] = [
   { method: 'PUT', path: '/:type', interaction: 'update', handler: conditionalUpdate },
   { method: 'PATCH', path: '/:type', interaction: 'patch', handler: conditionalPatch },
   { method: 'DELETE', path: '/:type', interaction: 'delete', handler: conditionalDelete },
+  // Subscriptions (src/subscriptions): state, delivery attempts and replay, for the subscription's owner.
+  { method: 'GET', path: '/Subscription/:id/$status', resourceType: 'Subscription', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'Subscription' }), handler: statusOperation },
+  { method: 'GET', path: '/Subscription/:id/$events', resourceType: 'Subscription', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'Subscription' }), handler: eventsOperation },
   { method: 'GET', path: '/Patient/:id/$everything', resourceType: 'Patient', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'Patient' }), handler: everything },
   // Patient summaries authorize each resource themselves (like bundle entries): see operations/summary.ts.
   { method: 'GET', path: '/Patient/$summary', resourceType: 'Patient', interaction: 'operation', access: () => undefined, handler: summaryOperation },

@@ -1,0 +1,61 @@
+/** A notification receiver on 127.0.0.1 for subscription tests: records every POST; `status` makes it fail on purpose. */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Bundle, Parameters } from '@medplum/fhirtypes';
+
+export interface Received {
+  at: number;
+  path: string;
+  headers: IncomingHttpHeaders;
+  raw: string;
+  bundle: Bundle;
+}
+
+export interface Receiver {
+  url: string;
+  received: Received[];
+  /** Answer with this status (e.g. 503: "down"); 200 by default. */
+  status: number;
+  close(): Promise<void>;
+  /** Waits until `n` notifications reached `path` (or any path), failing after `ms`. */
+  waitFor(n: number, ms?: number, path?: string): Promise<Received[]>;
+}
+
+export async function startReceiver(): Promise<Receiver> {
+  const r = { received: [] as Received[], status: 200 } as Receiver;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      if (r.status < 300) r.received.push({ at: Date.now(), path: req.url ?? '', headers: req.headers, raw, bundle: JSON.parse(raw) as Bundle });
+      res.statusCode = r.status;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  r.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  r.close = () => new Promise((resolve) => server.close(() => resolve()));
+  r.waitFor = async (n, ms = 5000, path) => {
+    const deadline = Date.now() + ms;
+    const mine = () => r.received.filter((x) => path === undefined || x.path === path);
+    while (mine().length < n) {
+      if (Date.now() > deadline) throw new Error(`expected ${n} notifications at ${path ?? 'any path'}, got ${mine().length}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return mine();
+  };
+  return r;
+}
+
+/** The SubscriptionStatus of a notification: its event numbers and events-since-subscription-start. */
+export function statusOf(b: Bundle): { eventNumbers: number[]; since: number; type?: string; focus: string[] } {
+  const p = b.entry?.[0]?.resource as Parameters;
+  const events = (p.parameter ?? []).filter((x) => x.name === 'notification-event');
+  return {
+    eventNumbers: events.map((e) => Number(e.part?.find((q) => q.name === 'event-number')?.valueString)),
+    since: Number(p.parameter?.find((x) => x.name === 'events-since-subscription-start')?.valueString),
+    type: p.parameter?.find((x) => x.name === 'type')?.valueCode,
+    focus: events.flatMap((e) => e.part?.filter((q) => q.name === 'focus').map((q) => q.valueReference?.reference ?? '') ?? []),
+  };
+}
