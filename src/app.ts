@@ -11,6 +11,8 @@ import { registerErrorHandler } from './http/error-handler.ts';
 import { registerFhirRoutes } from './http/fhir-plugin.ts';
 import { registerHealth } from './http/health.ts';
 import { ExportService } from './export/export-service.ts';
+import { ImportService } from './import/import-service.ts';
+import { registerNdjsonUpload } from './import/upload.ts';
 import { registerNotFound } from './http/not-found.ts';
 import { trackRoutes } from './http/route-table.ts';
 import { indexWriteStatement } from './search/write-index.ts';
@@ -61,6 +63,14 @@ export interface AppOptions {
   recetaSigningKeys?: KeySet;
   /** Where bulk export NDJSON files are written (main.ts: DATA_DIR/exports). Default ./.data/exports. */
   exportDir?: string;
+  /** Where NDJSON uploaded to $import waits for its job (main.ts: DATA_DIR/imports). Default ./.data/imports. */
+  importDir?: string;
+  /** IMPORT_ALLOWED_SOURCES: URL prefixes $import may fetch NDJSON from; empty: uploads only. */
+  importAllowedSources?: string[];
+  /** Largest NDJSON upload to $import (IMPORT_MAX_UPLOAD_BYTES). Default 4 GiB. */
+  importMaxUploadBytes?: number;
+  /** Import job tuning (tests: short leases, small chunks, an instance that never runs jobs). */
+  importJobs?: { leaseSeconds?: number; chunkSize?: number; run?: boolean };
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -96,8 +106,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     log: (err, message) => app.log.error({ err }, message),
   });
   await exports.start();
+  const importDir = options.importDir ?? path.resolve('.data', 'imports');
+  const imports = new ImportService(db, {
+    dir: importDir,
+    allowedSources: options.importAllowedSources ?? [],
+    ...options.importJobs,
+    log: (err, message) => app.log.error({ err }, message),
+  });
   app.addHook('onClose', async () => {
-    // Running exports stop (and are marked failed) before their database goes away.
+    // Running exports stop (and are marked failed), running imports hand their lease on, before their database goes away.
+    await imports.close();
     await exports.close();
     await db.destroy();
   });
@@ -117,11 +135,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerNotFound(app, basePath);
   registerHealth(app, db);
   await registerDocs(app);
-  registerFhirRoutes(app, {
-    basePath,
-    publicBaseUrl: options.publicBaseUrl,
-    allowedHosts: options.allowedHosts,
-    context: {
+  registerNdjsonUpload(app, { dir: importDir, maxBytes: options.importMaxUploadBytes ?? 4 * 1024 ** 3 });
+  const context = {
       db,
       now: () => new Date(),
       validate: validateBase,
@@ -135,7 +150,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       maxBundleEntries: options.maxBundleEntries,
       receta,
       exports,
-    },
-  });
+      imports,
+  };
+  registerFhirRoutes(app, { basePath, publicBaseUrl: options.publicBaseUrl, allowedHosts: options.allowedHosts, context });
+  imports.start(context);
   return app;
 }

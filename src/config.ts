@@ -25,6 +25,10 @@ export interface Config {
   profileEnforcement: 'strict' | 'declared';
   /** RECETA_SIGNING_JWKS_FILE: the institution's receta signing keys; absent: a development key in DATA_DIR. */
   recetaSigningJwksFile?: string;
+  /** IMPORT_ALLOWED_SOURCES (comma-separated URL prefixes): where $import may fetch NDJSON from. */
+  importAllowedSources: string[];
+  /** IMPORT_MAX_UPLOAD_BYTES: largest NDJSON body uploaded to $import. */
+  importMaxUploadBytes: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -53,6 +57,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBundleEntries: int(env.BUNDLE_MAX_ENTRIES, 10_000, 'BUNDLE_MAX_ENTRIES'),
     profileEnforcement: enforcement(env.MX_PROFILE_ENFORCEMENT),
     recetaSigningJwksFile: env.RECETA_SIGNING_JWKS_FILE || undefined,
+    importAllowedSources: (env.IMPORT_ALLOWED_SOURCES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    importMaxUploadBytes: int(env.IMPORT_MAX_UPLOAD_BYTES, 4 * 1024 ** 3, 'IMPORT_MAX_UPLOAD_BYTES'),
   };
 }
 

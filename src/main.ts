@@ -45,6 +45,9 @@ const app = await buildApp({
   requestTimeoutMs: config.requestTimeoutMs,
   maxBundleEntries: config.maxBundleEntries,
   exportDir: path.resolve(config.dataDir, 'exports'),
+  importDir: path.resolve(config.dataDir, 'imports'),
+  importAllowedSources: config.importAllowedSources,
+  importMaxUploadBytes: config.importMaxUploadBytes,
 });
 // Start-up parsed ~60 MB of R4 definition JSON. V8 keeps that garbage, and the
 // memory under it, until its first full collection, which on a host with

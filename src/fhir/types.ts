@@ -12,6 +12,7 @@ import type { AuditInfo } from '../audit/audit-info.ts';
 import type { AuditTrail } from '../audit/audit-trail.ts';
 import type { RecetaContext } from '../receta/context.ts';
 import type { ExportService } from '../export/export-service.ts';
+import type { ImportService } from '../import/import-service.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -88,6 +89,8 @@ export interface FhirContext {
   receta?: RecetaContext;
   /** Bulk Data export jobs (absent: $export answers 501). */
   exports?: ExportService;
+  /** Bulk import jobs (absent: $import answers 501). */
+  imports?: ImportService;
 }
 
 export type Interaction = (req: FhirRequest, ctx: FhirContext) => Promise<FhirResult>;
