@@ -34,6 +34,8 @@ import { keyRing, newSigningKey, type KeySet } from './receta/signing-keys.ts';
 import { recetaWriteHook } from './receta/write-hook.ts';
 import { registerRecetaJwks } from './http/receta-jwks.ts';
 import { stampAuthoringUnit } from './summary/authoring-unit.ts';
+import { referralTaskNeedsIfMatch, referralWriteHook } from './referral/write-hook.ts';
+import type { ConsentPolicy } from './referral/encounter-hook.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -71,6 +73,8 @@ export interface AppOptions {
   importMaxUploadBytes?: number;
   /** Import job tuning (tests: short leases, small chunks, an instance that never runs jobs). */
   importJobs?: { leaseSeconds?: number; chunkSize?: number; run?: boolean };
+  /** TELEMEDICINE_CONSENT: a virtual Encounter needs the patient's telemedicine Consent (`required`, default) or not (`off`). */
+  telemedicineConsent?: ConsentPolicy;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -144,7 +148,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       writeChecks: secure ? [compartmentWriteGuard] : [],
       writeStatements: [...(options.searchIndexing === false ? [] : [indexWriteStatement]), ...(secure ? [auditWriteStatement()] : [])],
       // The receta rules hold with or without security; they lock and read, so they run in the write's transaction.
-      writeHooks: [recetaWriteHook({ isReceta: receta.isReceta, strict: (options.profileEnforcement ?? 'strict') === 'strict' })],
+      writeHooks: [recetaWriteHook({ isReceta: receta.isReceta, strict: (options.profileEnforcement ?? 'strict') === 'strict' }), referralWriteHook({ telemedicineConsent: options.telemedicineConsent })],
+      requiresIfMatch: referralTaskNeedsIfMatch,
       stampHooks: secure ? [stampAuthoringUnit, stampWriter] : [stampAuthoringUnit],
       auditTrail: secure ? trail : undefined,
       maxBundleEntries: options.maxBundleEntries,

@@ -29,6 +29,8 @@ export interface Config {
   importAllowedSources: string[];
   /** IMPORT_MAX_UPLOAD_BYTES: largest NDJSON body uploaded to $import. */
   importMaxUploadBytes: number;
+  /** TELEMEDICINE_CONSENT: `required` (default) or `off` (see src/referral/encounter-hook.ts). */
+  telemedicineConsent: 'required' | 'off';
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -59,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     recetaSigningJwksFile: env.RECETA_SIGNING_JWKS_FILE || undefined,
     importAllowedSources: (env.IMPORT_ALLOWED_SOURCES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     importMaxUploadBytes: int(env.IMPORT_MAX_UPLOAD_BYTES, 4 * 1024 ** 3, 'IMPORT_MAX_UPLOAD_BYTES'),
+    telemedicineConsent: consentPolicy(env.TELEMEDICINE_CONSENT),
   };
 }
 
@@ -78,6 +81,13 @@ function enforcement(raw: string | undefined): 'strict' | 'declared' {
     return raw === 'declared' ? 'declared' : 'strict';
   }
   throw new Error(`MX_PROFILE_ENFORCEMENT must be strict or declared, got "${raw}"`);
+}
+
+function consentPolicy(raw: string | undefined): 'required' | 'off' {
+  if (raw === undefined || raw === '' || raw === 'required' || raw === 'off') {
+    return raw === 'off' ? 'off' : 'required';
+  }
+  throw new Error(`TELEMEDICINE_CONSENT must be required or off, got "${raw}"`);
 }
 
 function normaliseBasePath(path: string): string {
