@@ -13,6 +13,7 @@ import type { AuditTrail } from '../audit/audit-trail.ts';
 import type { RecetaContext } from '../receta/context.ts';
 import type { ExportService } from '../export/export-service.ts';
 import type { ImportService } from '../import/import-service.ts';
+import type { WriteBatch } from './write-batch.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -93,6 +94,8 @@ export interface FhirContext {
   exports?: ExportService;
   /** Bulk import jobs (absent: $import answers 501). */
   imports?: ImportService;
+  /** Inside a transaction bundle: where creates wait to be sent together (write-batch.ts). */
+  writeBatch?: WriteBatch;
 }
 
 export type Interaction = (req: FhirRequest, ctx: FhirContext) => Promise<FhirResult>;

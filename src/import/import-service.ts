@@ -31,6 +31,7 @@ import { badRequest, FhirError, isFhirError, outcome } from '../fhir/errors.ts';
 import { requireResource } from '../fhir/resource-body.ts';
 import type { FhirContext, FhirRequest } from '../fhir/types.ts';
 import { update } from '../fhir/update.ts';
+import { WriteBatch } from '../fhir/write-batch.ts';
 import type { Database } from '../store/database.ts';
 import {
   advance, cancelImport, claimExpired, completeImport, failImport, insertErrors, insertImportJob, readImportJob, releaseLease, renewLeases,
@@ -240,15 +241,23 @@ export class ImportService {
       try {
         const counts = await this.db.transaction().execute(async (tx) => {
           // Validated just above: the interactions need not validate again (it is most of a write's CPU).
-          const txCtx: FhirContext = { ...ctx, db: tx, validate: () => [] };
+          // New resources go out together, one statement per table (src/fhir/write-batch.ts); any read sends them first.
+          const batch = new WriteBatch(tx);
+          const txCtx: FhirContext = { ...ctx, db: tx, validate: () => [], writeBatch: batch };
           const added: Record<string, number> = {};
-          for (const { n, resource } of valid) {
-            try {
-              await this.writeOne(resource, txCtx, job, resolved);
-            } catch (err) {
-              throw isFhirError(err) ? new LineFailed(n, err) : err;
+          try {
+            for (const { n, resource } of valid) {
+              try {
+                await this.writeOne(resource, txCtx, job, resolved);
+              } catch (err) {
+                throw isFhirError(err) ? new LineFailed(n, err) : err;
+              }
+              added[resource.resourceType] = (added[resource.resourceType] ?? 0) + 1;
             }
-            added[resource.resourceType] = (added[resource.resourceType] ?? 0) + 1;
+            await batch.close();
+          } catch (err) {
+            batch.discard();
+            throw err;
           }
           const imported = progress.imported + valid.length;
           const failed = progress.failed + errors.length;

@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './database.ts';
+import { flushPending } from './pending-writes.ts';
 import { prepared } from './prepared.ts';
 
 export type Db = Kysely<Database>;
@@ -26,6 +27,7 @@ export interface HistoryRow extends StoredVersion {
 }
 
 export async function readCurrent(db: Db, resourceType: string, id: string): Promise<StoredVersion | undefined> {
+  await flushPending(db);
   const row = await db
     .selectFrom('resource')
     .modifyFront(prepared)
@@ -37,6 +39,7 @@ export async function readCurrent(db: Db, resourceType: string, id: string): Pro
 }
 
 export async function readVersion(db: Db, resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+  await flushPending(db);
   const row = await db
     .selectFrom('resource_history')
     .modifyFront(prepared)
@@ -50,6 +53,7 @@ export async function readVersion(db: Db, resourceType: string, id: string, vers
 
 /** Whether any version of the resource was ever stored (tells 404 from a version that never existed). */
 export async function exists(db: Db, resourceType: string, id: string): Promise<boolean> {
+  await flushPending(db);
   const row = await db.selectFrom('resource').select('id').where('resource_type', '=', resourceType).where('id', '=', id).executeTakeFirst();
   return row !== undefined;
 }
