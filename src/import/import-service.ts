@@ -32,6 +32,7 @@ import { requireResource } from '../fhir/resource-body.ts';
 import type { FhirContext, FhirRequest } from '../fhir/types.ts';
 import { update } from '../fhir/update.ts';
 import { WriteBatch } from '../fhir/write-batch.ts';
+import { parseJson } from '../json/lossless.ts';
 import type { Database } from '../store/database.ts';
 import {
   advance, cancelImport, claimExpired, completeImport, failImport, insertErrors, insertImportJob, readImportJob, releaseLease, renewLeases,
@@ -228,10 +229,10 @@ export class ImportService {
     const source = job.sources[si]!;
     const errors: LineError[] = [];
     const fail = (n: number, error: FhirError) => errors.push({ sourceIndex: si, line: n, outcome: lineOutcome(error, source.kind === 'url' ? source.url : `upload ${si + 1}`, n) });
-    let valid: { n: number; resource: Resource }[] = [];
+    let valid: { n: number; text: string; resource: Resource }[] = [];
     for (const line of chunk) {
       try {
-        valid.push({ n: line.n, resource: prepare(line.text, source.type, ctx) });
+        valid.push({ n: line.n, text: line.text, resource: prepare(line.text, source.type, ctx) });
       } catch (err) {
         if (!isFhirError(err)) throw err;
         fail(line.n, err);
@@ -246,9 +247,9 @@ export class ImportService {
           const txCtx: FhirContext = { ...ctx, db: tx, validate: () => [], writeBatch: batch };
           const added: Record<string, number> = {};
           try {
-            for (const { n, resource } of valid) {
+            for (const { n, text, resource } of valid) {
               try {
-                await this.writeOne(resource, txCtx, job, resolved);
+                await this.writeOne(text, txCtx, job, resolved);
               } catch (err) {
                 throw isFhirError(err) ? new LineFailed(n, err) : err;
               }
@@ -279,9 +280,9 @@ export class ImportService {
   }
 
   /** As the REST API would: update (create-or-replace) when the line names its id, as bulk import keeps ids; create otherwise. */
-  private async writeOne(input: Resource, ctx: FhirContext, job: ImportJob, resolved: Map<string, string>): Promise<void> {
-    // Each attempt writes a fresh copy: a rolled-back attempt must not leave rewritten references behind.
-    const resource = structuredClone(input);
+  private async writeOne(text: string, ctx: FhirContext, job: ImportJob, resolved: Map<string, string>): Promise<void> {
+    // Each attempt parses the line afresh (losslessly: decimals as written): a rolled-back attempt must not leave rewritten references behind.
+    const resource = parseJson(text) as Resource;
     const type = resource.resourceType;
     await resolveConditionalReferences(resource, ctx, type, resolved);
     const audit: AuditInfo = {
@@ -314,7 +315,7 @@ export class ImportService {
 function prepare(text: string, expectedType: string | undefined, ctx: FhirContext): Resource {
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = parseJson(text);
   } catch {
     throw badRequest({ es: 'La línea no es JSON', en: 'The line is not JSON' }, undefined, 'structure');
   }

@@ -79,7 +79,7 @@ export function indexInsertStatements(items: IndexItem[], returning = false): Ra
 
 /** A transaction bundle's creates: every one's index rows in one INSERT per table (see src/fhir/write-batch.ts). */
 indexWriteStatement.batched = {
-  item: ({ stored }) => (stored.content === null ? undefined : { resourceType: stored.resourceType, id: stored.id, rows: extractIndexValues(JSON.parse(stored.content) as Resource) }),
+  item: ({ stored }) => (stored.content === null ? undefined : { resourceType: stored.resourceType, id: stored.id, rows: extractIndexValues(parseJson(stored.content) as Resource) }),
   statements: (items) => indexInsertStatements(items as IndexItem[], true),
 };
 
