@@ -14,6 +14,7 @@ import type { RecetaContext } from '../receta/context.ts';
 import type { ExportService } from '../export/export-service.ts';
 import type { ImportService } from '../import/import-service.ts';
 import type { WriteBatch } from './write-batch.ts';
+import type { CursorKeys } from '../search/cursor-keys.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -96,6 +97,8 @@ export interface FhirContext {
   imports?: ImportService;
   /** Inside a transaction bundle: where creates wait to be sent together (write-batch.ts). */
   writeBatch?: WriteBatch;
+  /** The keys paging cursors are sealed with (absent: searches give no cursors and refuse any). */
+  cursorKeys?: CursorKeys;
 }
 
 export type Interaction = (req: FhirRequest, ctx: FhirContext) => Promise<FhirResult>;
