@@ -11,6 +11,8 @@ import { registerErrorHandler } from './http/error-handler.ts';
 import { registerFhirRoutes } from './http/fhir-plugin.ts';
 import { registerHealth } from './http/health.ts';
 import { ExportService } from './export/export-service.ts';
+import { ImportService } from './import/import-service.ts';
+import { registerNdjsonUpload } from './import/upload.ts';
 import { registerNotFound } from './http/not-found.ts';
 import { trackRoutes } from './http/route-table.ts';
 import { indexWriteStatement } from './search/write-index.ts';
@@ -79,6 +81,14 @@ export interface AppOptions {
   auditReadCommit?: ReadAuditCommit;
   /** Where bulk export NDJSON files are written (main.ts: DATA_DIR/exports). Default ./.data/exports. */
   exportDir?: string;
+  /** Where NDJSON uploaded to $import waits for its job (main.ts: DATA_DIR/imports). Default ./.data/imports. */
+  importDir?: string;
+  /** IMPORT_ALLOWED_SOURCES: URL prefixes $import may fetch NDJSON from; empty: uploads only. */
+  importAllowedSources?: string[];
+  /** Largest NDJSON upload to $import (IMPORT_MAX_UPLOAD_BYTES). Default 4 GiB. */
+  importMaxUploadBytes?: number;
+  /** Import job tuning (tests: short leases, small chunks, an instance that never runs jobs). */
+  importJobs?: { leaseSeconds?: number; chunkSize?: number; run?: boolean };
   /** TELEMEDICINE_CONSENT: a virtual Encounter needs the patient's telemedicine Consent (`required`, default) or not (`off`). */
   telemedicineConsent?: ConsentPolicy;
   /**
@@ -128,8 +138,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     log: (err, message) => app.log.error({ err }, message),
   });
   await exports.start();
+  const importDir = options.importDir ?? path.resolve('.data', 'imports');
+  const imports = new ImportService(db, {
+    dir: importDir,
+    allowedSources: options.importAllowedSources ?? [],
+    ...options.importJobs,
+    log: (err, message) => app.log.error({ err }, message),
+  });
   app.addHook('onClose', async () => {
-    // Running exports stop (and are marked failed), and the last request counts are sent, before their database goes away.
+    // Running exports stop (and are marked failed), running imports hand their lease on, and the last request counts are sent, before their database goes away.
+    await imports.close();
     await exports.close();
     await counter.close().catch(() => undefined);
     await db.destroy();
@@ -158,6 +176,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerNotFound(app, basePath);
   registerHealth(app, db);
   await registerDocs(app);
+  registerNdjsonUpload(app, { dir: importDir, maxBytes: options.importMaxUploadBytes ?? 4 * 1024 ** 3 });
   const subscriptionOptions: WorkerOptions = {
     pollMs: 200,
     leaseMs: 60_000,
@@ -191,6 +210,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxBundleEntries: options.maxBundleEntries,
     receta,
     exports,
+    imports,
     cursorKeys: new CursorKeys(db),
   };
   registerFhirRoutes(app, {
@@ -200,6 +220,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     allowedHosts: options.allowedHosts,
     context,
   });
+  imports.start(context);
   if (options.subscriptions?.worker) {
     const worker = new SubscriptionWorker(db, context, subscriptionOptions, (err, message) => app.log.error({ err }, message));
     worker.start();

@@ -27,6 +27,10 @@ export interface Config {
   auditReadCommit: 'durable' | 'fast';
   /** RECETA_SIGNING_JWKS_FILE: the institution's receta signing keys; absent: a development key in DATA_DIR. */
   recetaSigningJwksFile?: string;
+  /** IMPORT_ALLOWED_SOURCES (comma-separated URL prefixes): where $import may fetch NDJSON from. */
+  importAllowedSources: string[];
+  /** IMPORT_MAX_UPLOAD_BYTES: largest NDJSON body uploaded to $import. */
+  importMaxUploadBytes: number;
   /** TELEMEDICINE_CONSENT: `required` (default) or `off` (see src/referral/encounter-hook.ts). */
   telemedicineConsent: 'required' | 'off';
   /** SUBSCRIPTION_ALLOWED_ENDPOINTS (comma-separated URL prefixes; http only when listed), SUBSCRIPTION_RETRY_HOURS (default 24), SUBSCRIPTION_POLL_MS (default 200). */
@@ -60,6 +64,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     profileEnforcement: enforcement(env.MX_PROFILE_ENFORCEMENT),
     recetaSigningJwksFile: env.RECETA_SIGNING_JWKS_FILE || undefined,
     auditReadCommit: oneOf(env.AUDIT_READ_COMMIT, ['durable', 'fast'] as const, 'AUDIT_READ_COMMIT'),
+    importAllowedSources: (env.IMPORT_ALLOWED_SOURCES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    importMaxUploadBytes: int(env.IMPORT_MAX_UPLOAD_BYTES, 4 * 1024 ** 3, 'IMPORT_MAX_UPLOAD_BYTES'),
     telemedicineConsent: consentPolicy(env.TELEMEDICINE_CONSENT),
     subscriptions: {
       allowedEndpoints: (env.SUBSCRIPTION_ALLOWED_ENDPOINTS ?? '').split(',').map((e) => e.trim()).filter(Boolean),

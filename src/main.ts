@@ -54,6 +54,9 @@ const app = await buildApp({
     endpoints: { allowed: config.subscriptions.allowedEndpoints },
     retry: { ...defaultRetry, giveUpAfterMs: config.subscriptions.retryHours * 3_600_000 },
   },
+  importDir: path.resolve(config.dataDir, 'imports'),
+  importAllowedSources: config.importAllowedSources,
+  importMaxUploadBytes: config.importMaxUploadBytes,
 });
 // Start-up parsed ~60 MB of R4 definition JSON. V8 keeps that garbage, and the
 // memory under it, until its first full collection, which on a host with

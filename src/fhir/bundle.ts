@@ -13,6 +13,7 @@ import { auditRow } from '../audit/audit-event.ts';
 import { auditFacts, type AuditInfo } from '../audit/audit-info.ts';
 import { assignTargets, rewriteReferences, type PlannedEntry } from './bundle-references.ts';
 import { resolveConditionalReferences } from './conditional-references.ts';
+import { WriteBatch } from './write-batch.ts';
 import { badRequest, FhirError, isFhirError, issue } from './errors.ts';
 import { jsonPatchType } from './patch.ts';
 import { parsePrefer } from './prefer.ts';
@@ -180,16 +181,25 @@ export function bundleInteraction(routes: () => readonly FhirRoute[]) {
             throw isFhirError(err) ? locate(err, p, undefined) : err;
           });
         }
-        for (const p of sequence) {
-          const audit = entryAudit(ctx.audit, p, routes());
-          const entryCtx: FhirContext = { ...ctx, db: tx, audit };
-          try {
-            const result = await runEntry(p, input, routes(), req, entryCtx);
-            outcomes[p.index] = { status: result.status, result };
-            if (audit && trail && !audit.recordedInTransaction) await trail.appendIn(tx, auditRow(auditFacts(audit, result.status)));
-          } catch (err) {
-            throw isFhirError(err) ? locate(err, p, input.entry?.[p.index]?.resource?.resourceType ?? p.path.split('/')[0]) : err;
+        // The creates (POST entries) go out together, one statement per table (write-batch.ts); any read flushes them first.
+        const batch = new WriteBatch(tx);
+        try {
+          for (const p of sequence) {
+            const audit = entryAudit(ctx.audit, p, routes());
+            const entryCtx: FhirContext = { ...ctx, db: tx, audit, writeBatch: p.method === 'POST' ? batch : undefined };
+            try {
+              if (p.method !== 'POST') await batch.flush();
+              const result = await runEntry(p, input, routes(), req, entryCtx);
+              outcomes[p.index] = { status: result.status, result };
+              if (audit && trail && !audit.recordedInTransaction) await trail.appendIn(tx, auditRow(auditFacts(audit, result.status)));
+            } catch (err) {
+              throw isFhirError(err) ? locate(err, p, input.entry?.[p.index]?.resource?.resourceType ?? p.path.split('/')[0]) : err;
+            }
           }
+          await batch.close();
+        } catch (err) {
+          batch.discard();
+          throw err;
         }
         // Its last entries (reads run last) may have used up the time: then nothing commits, since the client is told 503.
         checkDeadline(ctx);

@@ -18,6 +18,7 @@ import type { FhirContext, FhirRequest, FhirResult, Query } from './types.ts';
 import { update } from './update.ts';
 import { parseRequest, searchOptions } from './search.ts';
 import { runPage } from '../search/run-search.ts';
+import { flushPending } from '../store/pending-writes.ts';
 import { authorize, canSee } from '../auth/guard.ts';
 
 type Matched = { id: string } | undefined;
@@ -90,6 +91,7 @@ async function withMatch(req: FhirRequest, ctx: FhirContext, query: Query, where
 }
 
 async function readContent(db: FhirContext, type: string, id: string): Promise<string | null | undefined> {
+  await flushPending(db.db);
   const row = await db.db.selectFrom('resource').select('content').where('resource_type', '=', type).where('id', '=', id).executeTakeFirst();
   return row?.content;
 }

@@ -30,8 +30,18 @@ export interface WrittenVersion {
 /** Throws (a FhirError) to refuse the write; runs before anything reaches the database. */
 export type WriteCheck = (written: WrittenVersion, ctx: FhirContext) => void;
 
+/**
+ * The set-based form of a WriteStatement, for a transaction bundle's creates
+ * sent together (write-batch.ts): `item` is this write's share (undefined:
+ * none), `statements` the CTE bodies that write every item at once.
+ */
+export interface BatchedStatement {
+  item(written: WrittenVersion, ctx: FhirContext): unknown;
+  statements(items: unknown[]): RawBuilder<unknown>[];
+}
+
 /** A SQL expression (typically a function call) evaluated once, in the write's statement, if the row is written. */
-export type WriteStatement = (written: WrittenVersion, ctx: FhirContext) => RawBuilder<unknown> | undefined;
+export type WriteStatement = ((written: WrittenVersion, ctx: FhirContext) => RawBuilder<unknown> | undefined) & { batched?: BatchedStatement };
 
 /**
  * Runs inside the write's transaction, after the resource row is written; throwing rolls the write back.
@@ -68,6 +78,17 @@ export async function persist(ctx: FhirContext, stored: StoredVersion, previous:
   for (const check of ctx.writeChecks ?? []) {
     check(written, ctx);
   }
+  const hooks = (ctx.writeHooks ?? []).filter((h) => !h.types || h.types.includes(stored.resourceType));
+  const batch = ctx.writeBatch;
+  if (batch) {
+    // A first version with no hook to run goes out with the bundle's other creates; anything else sends those first, keeping the order.
+    const batched = (ctx.writeStatements ?? []).map((s) => s.batched);
+    if (!previous && hooks.length === 0 && batched.every((b) => b !== undefined)) {
+      batch.add(written, ctx, batched as BatchedStatement[]);
+      return true;
+    }
+    await batch.flush();
+  }
   const extras = (ctx.writeStatements ?? []).flatMap((s) => {
     const expression = s(written, ctx);
     return expression ? [expression] : [];
@@ -76,7 +97,6 @@ export async function persist(ctx: FhirContext, stored: StoredVersion, previous:
   const ctes = [sql`w AS (${rowWrite(stored, previous)})`, ...extras.map((e, i) => sql`${sql.id(`x${i}`)} AS (SELECT ${e} FROM w)`)];
   const counts = extras.map((_, i) => sql`(SELECT count(*) FROM ${sql.id(`x${i}`)})`);
   const statement = sql<{ written: string }>`${prepared} WITH ${sql.join(ctes)} SELECT (SELECT count(*) FROM w) AS written${counts.length ? sql`, ${sql.join(counts)}` : sql``}`;
-  const hooks = (ctx.writeHooks ?? []).filter((h) => !h.types || h.types.includes(stored.resourceType));
   const run = async (db: Db): Promise<boolean> => {
     const { rows } = await statement.execute(db);
     if (Number(rows[0]?.written ?? 0) !== 1) {

@@ -19,6 +19,7 @@ import { everything } from './operations/everything.ts';
 import { groupExport, patientExport, systemExport } from './operations/export.ts';
 import { cancelExport, exportFile, exportStatus } from './operations/export-status.ts';
 import { match } from './operations/match.ts';
+import { cancelImportJob, importErrors, importKickOff, importStatus } from './operations/import.ts';
 import { validateOperation } from './operations/validate.ts';
 import { pharmacyQueueOperation } from './operations/pharmacy-queue.ts';
 import { signOperation } from './operations/sign.ts';
@@ -78,6 +79,11 @@ const baseRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/$export-status/:id', interaction: 'operation', access: () => undefined, handler: exportStatus },
   { method: 'DELETE', path: '/$export-status/:id', interaction: 'operation', access: () => undefined, handler: cancelExport },
   { method: 'GET', path: '/$export-file/:id', interaction: 'operation', access: () => undefined, handler: exportFile },
+  // Bulk import: admin/institution tokens with system write scopes (checked by the kick-off); each line is authorised for its type.
+  { method: 'POST', path: '/$import', interaction: 'operation', access: () => undefined, handler: importKickOff },
+  { method: 'GET', path: '/$import-status/:id', interaction: 'operation', access: () => undefined, handler: importStatus },
+  { method: 'DELETE', path: '/$import-status/:id', interaction: 'operation', access: () => undefined, handler: cancelImportJob },
+  { method: 'GET', path: '/$import-errors/:id', interaction: 'operation', access: () => undefined, handler: importErrors },
   { method: 'POST', path: '/Patient/$match', resourceType: 'Patient', interaction: 'operation', access: () => ({ permission: 's', resourceType: 'Patient' }), handler: match },
   // Every route but metadata names its interaction (or operation): that is what authorization and audit go by.
   { method: 'GET', path: '', interaction: 'search-system', handler: search },

@@ -13,6 +13,8 @@ import type { AuditTrail } from '../audit/audit-trail.ts';
 import type { RecetaContext } from '../receta/context.ts';
 import type { ExportService } from '../export/export-service.ts';
 import type { Deadline } from './deadline.ts';
+import type { ImportService } from '../import/import-service.ts';
+import type { WriteBatch } from './write-batch.ts';
 import type { CursorKeys } from '../search/cursor-keys.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -94,6 +96,10 @@ export interface FhirContext {
   exports?: ExportService;
   /** The request's time limit: no write may commit after it (see deadline.ts). Absent: none. */
   deadline?: Deadline;
+  /** Bulk import jobs (absent: $import answers 501). */
+  imports?: ImportService;
+  /** Inside a transaction bundle: where creates wait to be sent together (write-batch.ts). */
+  writeBatch?: WriteBatch;
   /** The keys paging cursors are sealed with (absent: searches give no cursors and refuse any). */
   cursorKeys?: CursorKeys;
 }

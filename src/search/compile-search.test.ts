@@ -16,18 +16,33 @@ function compile(type: string, qs: string) {
 }
 
 describe('compiled SQL', () => {
-  test('token identifier: one EXISTS on sp_token, values bound', () => {
+  test('token identifier: the ids come from sp_token first, then each resource by primary key; values bound', () => {
     const c = compile('Patient', 'identifier=urn:oid:2.16.840.1.113883.4.629|VIRB840210MDFGMN05');
     expect(c.sql).toBe(
-      'select "r"."resource_type", "r"."id", "r"."content", r.resource_type as "k0", r.id as "k1" from "resource" as "r" where (r.resource_type = $1 AND NOT r.deleted AND EXISTS (SELECT 1 FROM "sp_token" AS "s1" WHERE "s1"."resource_type" = $2 AND "s1"."id" = r.id AND "s1"."param" = $3 AND ("s1"."code" = $4 AND "s1"."system" = $5))) order by r.resource_type ASC, r.id ASC limit $6',
+      'select "r"."resource_type", "r"."id", "r"."content", r.resource_type as "k0", r.id as "k1" from (SELECT res.* FROM (SELECT DISTINCT d0.id FROM sp_token AS d0 WHERE d0.resource_type = $1 AND d0.param = $2 AND ("d0"."code" = $3 AND "d0"."system" = $4)) AS d CROSS JOIN LATERAL (SELECT * FROM resource WHERE resource_type = $5 AND id = d.id OFFSET 0) AS res) as "r" where (r.resource_type = $6 AND NOT r.deleted) order by r.resource_type ASC, r.id ASC limit $7',
     );
-    expect(c.parameters).toEqual(['Patient', 'Patient', 'identifier', 'VIRB840210MDFGMN05', 'urn:oid:2.16.840.1.113883.4.629', 21]);
+    expect(c.parameters).toEqual(['Patient', 'identifier', 'VIRB840210MDFGMN05', 'urn:oid:2.16.840.1.113883.4.629', 'Patient', 'Patient', 21]);
   });
 
-  test('reference by subject: target id and type, local only', () => {
+  test('reference by subject: target id and type, local only, as the driving set', () => {
     const c = compile('Observation', 'subject=Patient/123&_count=5');
-    expect(c.sql).toContain('EXISTS (SELECT 1 FROM "sp_reference" AS "s1" WHERE "s1"."resource_type" = $2 AND "s1"."id" = r.id AND "s1"."param" = $3 AND ("s1"."target_id" = $4 AND "s1"."url" IS NULL AND "s1"."target_type" = $5))');
-    expect(c.parameters).toEqual(['Observation', 'Observation', 'subject', '123', 'Patient', 6]);
+    expect(c.sql).toContain('(SELECT DISTINCT d0.id FROM sp_reference AS d0 WHERE d0.resource_type = $1 AND d0.param = $2 AND ("d0"."target_id" = $3 AND "d0"."url" IS NULL AND "d0"."target_type" = $4))');
+    expect(c.parameters).toEqual(['Observation', 'subject', '123', 'Patient', 'Observation', 'Observation', 6]);
+  });
+
+  test('a low-selectivity token (status) is an EXISTS on the type, not a driving set', () => {
+    const c = compile('Observation', 'status=final');
+    expect(c.sql).toContain('from "resource" as "r"');
+    expect(c.sql).toContain('EXISTS (SELECT 1 FROM "sp_token" AS "s1" WHERE "s1"."resource_type" = $2 AND "s1"."id" = r.id AND "s1"."param" = $3');
+  });
+
+  test('_id drives before an identifier, an identifier before a reference; the others stay EXISTS', () => {
+    const c = compile('Patient', 'general-practitioner=Practitioner/9&identifier=x|y&_id=a,b');
+    expect(c.sql).toContain('SELECT DISTINCT unnest($1::text[]) AS id');
+    expect(c.sql.match(/EXISTS/g)).toHaveLength(2);
+    const d = compile('Patient', 'general-practitioner=Practitioner/9&identifier=x|y');
+    expect(d.sql).toContain('FROM sp_token AS d0');
+    expect(d.sql).toContain('EXISTS (SELECT 1 FROM "sp_reference"');
   });
 
   test('string: normalised prefix LIKE with wildcards escaped; :contains; :exact', () => {

@@ -1,4 +1,5 @@
 /** Runs a parsed search on Postgres: one page (keyset), its total, nothing else. */
+import { flushPending } from '../store/pending-writes.ts';
 import type { Db } from '../store/resource-store.ts';
 import { countQuery, pageQuery, type CompileOptions } from './compile-search.ts';
 import { cursorKeyId, invalidCursor, openCursor, sealCursor, type Cursor } from './cursor.ts';
@@ -27,6 +28,7 @@ export interface Paging {
 
 /** One page; with `paging`, cursors to the neighbouring pages (without it, a cursor in the request is refused). */
 export async function runPage(db: Db, req: SearchRequest, options: Omit<CompileOptions, 'cursor'>, paging?: Paging): Promise<Page> {
+  await flushPending(db);
   const sdb = searchDb(db);
   const { keys } = pageQuery(sdb, req, options);
   let cursor: Cursor | undefined;
@@ -61,12 +63,14 @@ function cursorValue(v: unknown): string | null {
 }
 
 export async function countMatches(db: Db, req: SearchRequest, options: Omit<CompileOptions, 'cursor'>): Promise<number> {
+  await flushPending(db);
   const row = await countQuery(searchDb(db), req, options).executeTakeFirst();
   return Number(row?.n ?? 0);
 }
 
 /** The planner's row estimate for the search (_total=estimate): no scan of the matches. */
 export async function estimateMatches(db: Db, req: SearchRequest, options: Omit<CompileOptions, 'cursor'>): Promise<number> {
+  await flushPending(db);
   const compiled = countQuery(searchDb(db), req, options).compile();
   const result = await db.executeQuery<{ 'QUERY PLAN': unknown }>({ ...compiled, sql: `EXPLAIN (FORMAT JSON) ${compiled.sql.replace(/^select count\(\*\) as "n"/i, 'select 1')}` });
   const plan = result.rows[0]?.['QUERY PLAN'];

@@ -60,14 +60,30 @@ export async function replaceIndexRows(db: Db, resourceType: string, id: string,
   if (call) await sql`SELECT ${call}`.execute(db);
 }
 
-/** Indexes many resources with one statement per table (bulk loads and `npm run reindex`). */
-export async function insertIndexRowsBulk(db: Db, items: { resourceType: string; id: string; rows: IndexRows }[]): Promise<void> {
+type IndexItem = { resourceType: string; id: string; rows: IndexRows };
+
+/** One multi-row INSERT per index table holding rows of these resources; `returning` for use as a CTE whose rows are counted. */
+export function indexInsertStatements(items: IndexItem[], returning = false): RawBuilder<unknown>[] {
+  const out: RawBuilder<unknown>[] = [];
   for (const table of tables) {
     const flat = items.flatMap((it) => it.rows[table].map((r) => ({ rt: it.resourceType, id: it.id, r: r as unknown as Record<string, unknown> })));
     if (flat.length === 0) continue;
     const cols = Object.entries(columns[table]);
-    const arrays = cols.map(([name, type]) => sql`${flat.map((f) => f.r[name] ?? null)}::${sql.raw(type)}`);
-    await sql`INSERT INTO ${sql.table(table)} (resource_type, id, param, grp, ${sql.join(cols.map(([name]) => sql.id(name)))})
-      SELECT * FROM unnest(${flat.map((f) => f.rt)}::text[], ${flat.map((f) => f.id)}::text[], ${flat.map((f) => f.r.param)}::text[], ${flat.map((f) => f.r.grp)}::smallint[], ${sql.join(arrays)})`.execute(db);
+    const value = (v: unknown) => (v instanceof Date ? timestamp(v) : (v ?? null));
+    const arrays = cols.map(([name, type]) => sql`${flat.map((f) => value(f.r[name]))}::${sql.raw(type)}`);
+    out.push(sql`INSERT INTO ${sql.table(table)} (resource_type, id, param, grp, ${sql.join(cols.map(([name]) => sql.id(name)))})
+      SELECT * FROM unnest(${flat.map((f) => f.rt)}::text[], ${flat.map((f) => f.id)}::text[], ${flat.map((f) => f.r.param)}::text[], ${flat.map((f) => f.r.grp)}::smallint[], ${sql.join(arrays)})${returning ? sql` RETURNING 1` : sql``}`);
   }
+  return out;
+}
+
+/** A transaction bundle's creates: every one's index rows in one INSERT per table (see src/fhir/write-batch.ts). */
+indexWriteStatement.batched = {
+  item: ({ stored }) => (stored.content === null ? undefined : { resourceType: stored.resourceType, id: stored.id, rows: extractIndexValues(parseJson(stored.content) as Resource) }),
+  statements: (items) => indexInsertStatements(items as IndexItem[], true),
+};
+
+/** Indexes many resources with one statement per table (bulk loads and `npm run reindex`). */
+export async function insertIndexRowsBulk(db: Db, items: IndexItem[]): Promise<void> {
+  for (const statement of indexInsertStatements(items)) await statement.execute(db);
 }

@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './database.ts';
+import { flushPending } from './pending-writes.ts';
 import { prepared } from './prepared.ts';
 import { rowCondition, type RowAccess } from '../search/row-access.ts';
 
@@ -27,6 +28,7 @@ export interface HistoryRow extends StoredVersion {
 }
 
 export async function readCurrent(db: Db, resourceType: string, id: string): Promise<StoredVersion | undefined> {
+  await flushPending(db);
   const row = await db
     .selectFrom('resource')
     .modifyFront(prepared)
@@ -38,6 +40,7 @@ export async function readCurrent(db: Db, resourceType: string, id: string): Pro
 }
 
 export async function readVersion(db: Db, resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+  await flushPending(db);
   const row = await db
     .selectFrom('resource_history')
     .modifyFront(prepared)
@@ -56,6 +59,7 @@ export async function exists(db: Db, resourceType: string, id: string): Promise<
 
 /** The patients whose compartment holds the resource's current version; undefined when it was never stored. */
 export async function compartmentOf(db: Db, resourceType: string, id: string): Promise<string[] | undefined> {
+  await flushPending(db);
   const row = await db.selectFrom('resource').select('patients').where('resource_type', '=', resourceType).where('id', '=', id).executeTakeFirst();
   return row?.patients;
 }

@@ -15,6 +15,32 @@ async function historyContains(tag: string): Promise<boolean> {
 }
 
 describe('transaction', () => {
+  test('creates sent together (set-based) are seen by the entries after them: an ifNoneExist match, a search, the index rows and audit of each', async () => {
+    const tag = uniqueTag();
+    const system = 'urn:oid:2.16.840.1.113883.4.642.98';
+    const patient = (family: string) => ({ resourceType: 'Patient', identifier: [{ system, value: tag }], name: [{ family }] });
+    const res = await post({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { resource: patient(`${tag}-first`), request: { method: 'POST', url: 'Patient' } },
+        { resource: { resourceType: 'Observation', status: 'final', code: { text: tag } }, request: { method: 'POST', url: 'Observation' } },
+        { resource: patient(`${tag}-second`), request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${system}|${tag}` } },
+        { request: { method: 'GET', url: `Patient?identifier=${system}|${tag}` } },
+      ],
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const entries = res.json().entry;
+    expect(entries.map((e: { response: { status: string } }) => e.response.status)).toEqual(['201 Created', '201 Created', '200 OK', '200 OK']);
+    const firstId = entries[0].response.location.split('/')[5];
+    expect(entries[2].response.location).toMatch(new RegExp(`/Patient/${firstId}$`));
+    expect(entries[3].resource.entry.map((e: { resource: { id: string } }) => e.resource.id)).toEqual([firstId]);
+    const observations = await t.request({ method: 'GET', url: `/fhir/Observation?code:text=${tag}` });
+    expect(observations.json().entry).toHaveLength(1);
+    const audit = await t.request({ method: 'GET', url: `/fhir/AuditEvent?entity=Patient/${firstId}` });
+    expect(audit.json().entry.length).toBeGreaterThanOrEqual(1);
+  });
+
   test('urn:uuid references are resolved across entries and every entry answers 201 with its location', async () => {
     const res = await post(
       {
