@@ -25,6 +25,7 @@ import { signOperation } from './operations/sign.ts';
 import { verifyOperation } from './operations/verify-signature.ts';
 import { resumenMedicoOperation, summaryOperation } from './operations/summary.ts';
 import { vread } from './vread.ts';
+import { evaluateMeasureOperation, measureCsvType, readMeasure, searchMeasures, writeMeasure } from './operations/evaluate-measure.ts';
 
 /** R4 interaction codes (CapabilityStatement.rest.resource.interaction / rest.interaction). */
 export type InteractionCode =
@@ -50,6 +51,8 @@ export interface FhirRoute {
   interaction?: InteractionCode | 'operation';
   /** For routes on one resource type (no `:type` in the path). */
   resourceType?: string;
+  /** Media types the route answers in besides FHIR JSON (checked by content negotiation). */
+  formats?: readonly string[];
   /** What the route needs from the token, when not implied by the interaction (operations). */
   access?: (req: FhirRequest) => Access | undefined;
   handler: Interaction;
@@ -68,6 +71,17 @@ export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'POST', path: '/MedicationRequest/:id/$sign', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 'u', resourceType: 'MedicationRequest' }), handler: signOperation },
   { method: 'GET', path: '/MedicationRequest/:id/$verify', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'MedicationRequest' }), handler: verifyOperation },
   { method: 'POST', path: '/MedicationRequest/:id/$verify', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'MedicationRequest' }), handler: verifyOperation },
+  // Productivity statistics (src/measures): the built-in Measures, read-only; $evaluate-measure authorizes by measure (auditor/admin, the measure's type).
+  { method: 'GET', path: '/Measure', resourceType: 'Measure', interaction: 'search-type', handler: searchMeasures },
+  { method: 'GET', path: '/Measure/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
+  { method: 'POST', path: '/Measure/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
+  { method: 'GET', path: '/Measure/:id/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
+  { method: 'POST', path: '/Measure/:id/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
+  { method: 'GET', path: '/Measure/:id', resourceType: 'Measure', interaction: 'read', handler: readMeasure },
+  { method: 'POST', path: '/Measure', resourceType: 'Measure', access: () => undefined, handler: writeMeasure },
+  { method: 'PUT', path: '/Measure/:id', resourceType: 'Measure', access: () => undefined, handler: writeMeasure },
+  { method: 'PATCH', path: '/Measure/:id', resourceType: 'Measure', access: () => undefined, handler: writeMeasure },
+  { method: 'DELETE', path: '/Measure/:id', resourceType: 'Measure', access: () => undefined, handler: writeMeasure },
   { method: 'GET', path: '/_history', interaction: 'history-system', handler: history },
   // Bulk Data export: the kick-offs work out from the token what it may export; status, files and cancel belong to whoever started the job.
   { method: 'GET', path: '/$export', interaction: 'operation', access: () => undefined, handler: systemExport },
