@@ -65,6 +65,8 @@ export interface AppOptions {
   exportDir?: string;
   /** TELEMEDICINE_CONSENT: a virtual Encounter needs the patient's telemedicine Consent (`required`, default) or not (`off`). */
   telemedicineConsent?: ConsentPolicy;
+  /** The server's clock (tests that need known durations, e.g. referral turnaround); default the system clock. */
+  clock?: () => Date;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -127,7 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     allowedHosts: options.allowedHosts,
     context: {
       db,
-      now: () => new Date(),
+      now: options.clock ?? (() => new Date()),
       validate: validateBase,
       validateProfiles: profileValidator(options.profileEnforcement ?? 'strict'),
       writeChecks: secure ? [compartmentWriteGuard] : [],

@@ -10,7 +10,7 @@ import { cluesSystem, ecuCanonicalBase } from '../mx/systems.ts';
 import { actCodeSystem } from '../referral/systems.ts';
 import { levelSystem } from '../summary/units.ts';
 import { measureUrl, stratifierSystem, type Dimension, type MeasureDef, type StratifierDef } from './definitions.ts';
-import { groupingMask, type MeasureRow } from './measure-sql.ts';
+import { groupingMask, usedDimensions, type MeasureRow } from './measure-sql.ts';
 
 export const p90Extension = `${ecuCanonicalBase}/StructureDefinition/percentil-90`;
 
@@ -94,12 +94,13 @@ function stratifierCode(s: StratifierDef): CodeableConcept {
 
 function byCountThenValue(a: MeasureRow, b: MeasureRow, dims: readonly Dimension[]): number {
   if (b.count !== a.count) return b.count - a.count;
-  const key = (r: MeasureRow) => dims.map((d) => r.values[d] ?? '').join('\u0000');
+  // 'Sin dato' last among equals.
+  const key = (r: MeasureRow) => dims.map((d) => r.values[d] ?? '\uffff').join('\u0000');
   return key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 }
 
-function stratifier(s: StratifierDef, rows: readonly MeasureRow[], displays: Displays, scored: boolean): MeasureReportGroupStratifier {
-  const mask = groupingMask(s.dimensions);
+function stratifier(s: StratifierDef, rows: readonly MeasureRow[], displays: Displays, scored: boolean, used: readonly Dimension[]): MeasureReportGroupStratifier {
+  const mask = groupingMask(s.dimensions, used);
   const mine = rows.filter((r) => r.mask === mask).sort((a, b) => byCountThenValue(a, b, s.dimensions));
   return {
     code: [stratifierCode(s)],
@@ -129,12 +130,13 @@ export interface ReportInput {
 
 export function measureReport(input: ReportInput): MeasureReport {
   const { def, rows, displays } = input;
-  const total = rows.find((r) => r.mask === groupingMask([]));
+  const used = usedDimensions(input.stratifiers.map((s) => s.dimensions));
+  const total = rows.find((r) => r.mask === groupingMask([], used));
   const groups: MeasureReportGroup[] = [
     {
       code: { text: def.title },
       population: [{ code: population('initial-population'), count: total?.count ?? 0 }],
-      ...(input.stratifiers.length > 0 ? { stratifier: input.stratifiers.map((s) => stratifier(s, rows, displays, false)) } : {}),
+      ...(input.stratifiers.length > 0 ? { stratifier: input.stratifiers.map((s) => stratifier(s, rows, displays, false, used)) } : {}),
     },
   ];
   if (def.turnaround) {
@@ -142,7 +144,7 @@ export function measureReport(input: ReportInput): MeasureReport {
       code: { text: 'Tiempo de respuesta (días desde la solicitud hasta la conclusión): mediana; percentil 90 en la extensión percentil-90' },
       population: [{ code: population('measure-population'), count: total?.measured ?? 0 }],
       ...((total?.measured ?? 0) > 0 ? { measureScore: days(total?.median ?? null), extension: p90(total?.p90 ?? null) } : {}),
-      ...(input.stratifiers.length > 0 ? { stratifier: input.stratifiers.map((s) => stratifier(s, rows, displays, true)) } : {}),
+      ...(input.stratifiers.length > 0 ? { stratifier: input.stratifiers.map((s) => stratifier(s, rows, displays, true, used)) } : {}),
     });
   }
   return {

@@ -100,9 +100,16 @@ function rowSource(def: MeasureDef, q: MeasureQuery): RawBuilder<unknown> {
   }
 }
 
-/** GROUPING() over all dimensions is a bit mask, most significant bit first: 1 = not grouped by it. */
-export function groupingMask(set: readonly Dimension[]): number {
-  return allDimensions.reduce((mask, d, i) => (set.includes(d) ? mask : mask | (1 << (allDimensions.length - 1 - i))), 0);
+/**
+ * GROUPING() over the dimensions the sets use (PostgreSQL allows no others) is a bit mask, most significant bit
+ * first: 1 = not grouped by it. `used` in allDimensions order.
+ */
+export function usedDimensions(sets: readonly (readonly Dimension[])[]): Dimension[] {
+  return allDimensions.filter((d) => sets.some((s) => s.includes(d)));
+}
+
+export function groupingMask(set: readonly Dimension[], used: readonly Dimension[]): number {
+  return used.reduce((mask, d, i) => (set.includes(d) ? mask : mask | (1 << (used.length - 1 - i))), 0);
 }
 
 export interface MeasureRow {
@@ -127,12 +134,13 @@ export function measureSql(def: MeasureDef, q: MeasureQuery): RawBuilder<Record<
     const key = [...s].sort().join(',');
     return seen.has(key) ? false : (seen.add(key), true);
   });
+  const used = usedDimensions(sets);
   const groupingSets = sql.join(sets.map((s) => sql`(${s.length > 0 ? sql.join(s.map((d) => sql.ref(d))) : sql``})`));
   return sql<Record<string, unknown>>`
     WITH ${unitsCte}, rows AS (${rowSource(def, q)})
-    SELECT GROUPING(${sql.join(allDimensions.map((d) => sql.ref(d)))})::int AS mask, ${count}::int AS count, ${measured}::int AS measured,
+    SELECT ${used.length > 0 ? sql`GROUPING(${sql.join(used.map((d) => sql.ref(d)))})` : sql`0`}::int AS mask, ${count}::int AS count, ${measured}::int AS measured,
       (percentile_cont(0.5) WITHIN GROUP (ORDER BY dias))::text AS median, (percentile_cont(0.9) WITHIN GROUP (ORDER BY dias))::text AS p90,
-      ${sql.join(allDimensions.map((d) => sql.ref(d)))}
+      ${sql.join(allDimensions.map((d) => (used.includes(d) ? sql.ref(d) : sql`NULL::text AS ${sql.ref(d)}`)))}
     FROM rows ${unitFilter}
     GROUP BY GROUPING SETS (${groupingSets})`;
 }
