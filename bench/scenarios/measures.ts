@@ -59,7 +59,7 @@ export async function loadEncounters(db: Db, encounters: number): Promise<void> 
           CASE WHEN g % 20 = 0 THEN 'EMER' WHEN g % 10 = 1 THEN 'VR' ELSE 'AMB' END AS cls,
           CASE WHEN g % 10 = 3 THEN 'cancelled' ELSE 'finished' END AS status,
           timestamptz '2026-01-05T00:00:00Z' + ((g * 104729) % 364) * interval '1 day' + (g % 600) * interval '1 minute' + interval '13 hours' AS start
-        FROM generate_series(${from}::int, ${to}::int) AS g`.execute(tx);
+        FROM generate_series(${from}::bigint, ${to}::bigint) AS g`.execute(tx);
       await sql`INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content, patients)
         SELECT 'Encounter', id, 1, now(), false, json_build_object(
           'resourceType', 'Encounter', 'id', id, 'meta', json_build_object('versionId', '1', 'lastUpdated', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),

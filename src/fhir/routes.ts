@@ -78,10 +78,11 @@ export const fhirRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/Measure/:id/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
   { method: 'POST', path: '/Measure/:id/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
   { method: 'GET', path: '/Measure/:id', resourceType: 'Measure', interaction: 'read', handler: readMeasure },
-  { method: 'POST', path: '/Measure', resourceType: 'Measure', access: () => undefined, handler: writeMeasure },
-  { method: 'PUT', path: '/Measure/:id', resourceType: 'Measure', access: () => undefined, handler: writeMeasure },
-  { method: 'PATCH', path: '/Measure/:id', resourceType: 'Measure', access: () => undefined, handler: writeMeasure },
-  { method: 'DELETE', path: '/Measure/:id', resourceType: 'Measure', access: () => undefined, handler: writeMeasure },
+  // Writes answer 405 (named 'operation' so they are authenticated and audited like any other call, not listed as interactions).
+  { method: 'POST', path: '/Measure', resourceType: 'Measure', interaction: 'operation', access: () => undefined, handler: writeMeasure },
+  { method: 'PUT', path: '/Measure/:id', resourceType: 'Measure', interaction: 'operation', access: () => undefined, handler: writeMeasure },
+  { method: 'PATCH', path: '/Measure/:id', resourceType: 'Measure', interaction: 'operation', access: () => undefined, handler: writeMeasure },
+  { method: 'DELETE', path: '/Measure/:id', resourceType: 'Measure', interaction: 'operation', access: () => undefined, handler: writeMeasure },
   { method: 'GET', path: '/_history', interaction: 'history-system', handler: history },
   // Bulk Data export: the kick-offs work out from the token what it may export; status, files and cancel belong to whoever started the job.
   { method: 'GET', path: '/$export', interaction: 'operation', access: () => undefined, handler: systemExport },
