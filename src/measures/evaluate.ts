@@ -8,6 +8,7 @@ import type { MeasureReport, ValueSet } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
 import type { Actor } from '../auth/actor.ts';
 import { authorize, forbidden } from '../auth/guard.ts';
+import { allows } from '../auth/scopes.ts';
 import { notFound } from '../fhir/errors.ts';
 import type { Db } from '../store/resource-store.ts';
 import { conformanceById } from '../validation/profiles/registry.ts';
@@ -57,9 +58,11 @@ function valuesOf(rows: readonly MeasureRow[], dims: readonly Dimension[]): stri
   return [...new Set(rows.flatMap((r) => dims.map((d) => r.values[d])).filter((v): v is string => typeof v === 'string'))];
 }
 
-async function displaysFor(db: Db, rows: readonly MeasureRow[]): Promise<Displays> {
-  const clues = valuesOf(rows, ['unidad', 'unidad_referente']);
-  const devices = valuesOf(rows, ['equipo']);
+/** Names of units and scanners, from resources the caller may read (otherwise the CLUES or id alone). */
+async function displaysFor(db: Db, actor: Actor | undefined, rows: readonly MeasureRow[]): Promise<Displays> {
+  const readable = (type: string) => !actor || allows(actor.scopes, type, 'r') || allows(actor.scopes, type, 's');
+  const clues = readable('Organization') ? valuesOf(rows, ['unidad', 'unidad_referente']) : [];
+  const devices = readable('Device') ? valuesOf(rows, ['equipo']) : [];
   const units =
     clues.length === 0
       ? []
@@ -102,7 +105,7 @@ export async function evaluateMeasure(db: Db, actor: Actor | undefined, def: Mea
     def,
     stratifiers,
     rows,
-    displays: await displaysFor(db, rows),
+    displays: await displaysFor(db, actor, rows),
     periodStart: params.periodStart,
     periodEnd: params.periodEnd,
     subject: params.subject,

@@ -236,6 +236,10 @@ describe('consultas', () => {
     const narrow = await roleToken('auditor', { scope: 'user/Task.rs user/Organization.rs' }, 'auditor-tareas');
     expect((await t.request({ method: 'GET', url: `/fhir/Measure/consultas/$evaluate-measure?${week}`, token: narrow })).statusCode).toBe(403);
     expect((await t.request({ method: 'GET', url: `/fhir/Measure/referencias/$evaluate-measure?${week}&stratifier=estado`, token: narrow })).statusCode).toBe(200);
+    // Unit names come from Organizations: a token that may not read them sees the CLUES alone.
+    const unitName = async (token: string) => (await evaluate(`/fhir/Measure/referencias/$evaluate-measure?${week}&stratifier=unidad-receptora`, token)).group?.[0]?.stratifier?.[0]?.stratum?.[0]?.value?.text;
+    expect(await unitName(narrow)).toBe(`Centro Médico Nacional 20 de Noviembre (ISSSTE) (${w.cmn.clues})`);
+    expect(await unitName(await roleToken('auditor', { scope: 'user/Task.rs' }, 'auditor-solo-tareas'))).toBe(w.cmn.clues);
     // Audited: one AuditEvent per run, naming the measure and who ran it.
     const audit = await t.request({ method: 'GET', url: '/fhir/AuditEvent?entity=Measure/consultas&_count=100', token: auditor });
     const events = ((audit.json() as Bundle<AuditEvent>).entry ?? []).map((e) => e.resource!);
