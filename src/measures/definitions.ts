@@ -18,7 +18,8 @@ export type Dimension =
   | 'unidad_referente'
   | 'estado'
   | 'modalidad'
-  | 'equipo';
+  | 'equipo'
+  | 'procedimiento';
 
 export interface StratifierDef {
   code: string;
@@ -118,6 +119,20 @@ export const measureDefs: readonly MeasureDef[] = [
       { code: 'modalidad', display: 'Modalidad', dimensions: ['modalidad'] },
       { code: 'equipo', display: 'Equipo (Device)', dimensions: ['equipo'] },
       { code: 'unidad-modalidad', display: 'Unidad y modalidad', dimensions: ['unidad', 'modalidad'] },
+      ...periodStrata,
+    ],
+  },
+  {
+    id: 'procedimientos',
+    title: 'Procedimientos realizados',
+    description:
+      'Procedimientos terminados (Procedure status completed) realizados en el periodo, por código (p. ej. trasplantes) y unidad (serviceProvider del Encounter del procedimiento).',
+    basis: 'Procedure',
+    unitDimensions: ['unidad'],
+    stratifiers: [
+      { code: 'procedimiento', display: 'Procedimiento', dimensions: ['procedimiento'] },
+      { code: 'unidad', display: 'Unidad (CLUES)', dimensions: ['unidad'] },
+      { code: 'unidad-procedimiento', display: 'Unidad y procedimiento', dimensions: ['unidad', 'procedimiento'] },
       ...periodStrata,
     ],
   },

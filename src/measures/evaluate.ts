@@ -78,11 +78,22 @@ async function displaysFor(db: Db, actor: Actor | undefined, rows: readonly Meas
           await sql<{ id: string; name: string | null }>`SELECT id, coalesce(content::jsonb->'deviceName'->0->>'name', content::jsonb->>'modelNumber') AS name
           FROM resource WHERE resource_type = 'Device' AND id = ANY(${devices}::text[]) AND NOT deleted`.execute(db)
         ).rows;
+  const procedureCodes = readable('Procedure') ? valuesOf(rows, ['procedimiento']) : [];
+  // A procedure's name as recorded (the display of its first coding), from one Procedure with that code.
+  const procedures =
+    procedureCodes.length === 0
+      ? []
+      : (
+          await sql<{ code: string; name: string | null }>`SELECT c.code, p.name FROM unnest(${procedureCodes}::text[]) AS c(code)
+          CROSS JOIN LATERAL (SELECT r.content::jsonb->'code'->'coding'->0->>'display' AS name FROM sp_token t JOIN resource r ON r.resource_type = 'Procedure' AND r.id = t.id
+            WHERE t.resource_type = 'Procedure' AND t.param = 'code' AND t.code = c.code LIMIT 1) AS p`.execute(db)
+        ).rows;
   const unitNames = new Map(units.filter((u) => u.name).map((u) => [u.clues, `${u.name ?? ''} (${u.clues})`]));
   return {
     unidad: unitNames,
     unidad_referente: unitNames,
     especialidad: specialties(),
+    procedimiento: new Map(procedures.filter((p) => p.name).map((p) => [p.code, p.name ?? ''])),
     equipo: new Map(scanners.filter((d) => d.name).map((d) => [d.id, `${d.name ?? ''} (Device/${d.id})`])),
   };
 }

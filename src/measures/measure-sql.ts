@@ -13,7 +13,7 @@ import { actCodeSystem } from '../referral/systems.ts';
 import { levelOfCareUrl } from '../summary/authoring-unit.ts';
 import type { Dimension, MeasureDef } from './definitions.ts';
 
-export const allDimensions: readonly Dimension[] = ['unidad', 'nivel', 'especialidad', 'clase', 'dia', 'semana', 'mes', 'unidad_referente', 'estado', 'modalidad', 'equipo'];
+export const allDimensions: readonly Dimension[] = ['unidad', 'nivel', 'especialidad', 'clase', 'dia', 'semana', 'mes', 'unidad_referente', 'estado', 'modalidad', 'equipo', 'procedimiento'];
 
 export interface MeasureQuery {
   /** Inclusive start and exclusive end of the reporting period. */
@@ -49,7 +49,7 @@ function encounterRows(q: MeasureQuery, classes: readonly string[], withReferrer
     : sql`NULL::text`;
   return sql`
     SELECT d.id, u.clues AS unidad, u.nivel, ${firstServiceType('Encounter', sql.ref('d.id'))} AS especialidad, cl.code AS clase,
-      ${periods(sql.ref('d.lo'))}, ${referrer} AS unidad_referente, NULL::text AS estado, NULL::text AS modalidad, NULL::text AS equipo, NULL::numeric AS dias
+      ${periods(sql.ref('d.lo'))}, ${referrer} AS unidad_referente, NULL::text AS estado, NULL::text AS modalidad, NULL::text AS equipo, NULL::text AS procedimiento, NULL::numeric AS dias
     FROM sp_date d
     JOIN sp_token s ON s.resource_type = 'Encounter' AND s.id = d.id AND s.param = 'status' AND s.code = 'finished'
     JOIN sp_token cl ON cl.resource_type = 'Encounter' AND cl.id = d.id AND cl.param = 'class' AND cl.system = ${actCodeSystem} AND cl.code = ANY(${[...classes]}::text[])
@@ -62,7 +62,7 @@ function referralRows(q: MeasureQuery): RawBuilder<unknown> {
   // Requested: when the referral was registered (its Task's first version); completed: the first Task version whose status is completed.
   return sql`
     SELECT rf.task_id AS id, rf.owner_clues AS unidad, NULL::text AS nivel, ${firstServiceType('Task', sql.ref('rf.task_id'))} AS especialidad, NULL::text AS clase,
-      ${periods(sql.ref('rf.created'))}, rf.requester_clues AS unidad_referente, ts.code AS estado, NULL::text AS modalidad, NULL::text AS equipo,
+      ${periods(sql.ref('rf.created'))}, rf.requester_clues AS unidad_referente, ts.code AS estado, NULL::text AS modalidad, NULL::text AS equipo, NULL::text AS procedimiento,
       CASE WHEN ts.code = 'completed' THEN
         round((extract(epoch FROM (SELECT min(h.last_updated) FROM resource_history h WHERE h.resource_type = 'Task' AND h.id = rf.task_id AND h.content::jsonb->>'status' = 'completed') - rf.created) / 86400)::numeric, 2)
       END AS dias
@@ -75,7 +75,7 @@ function imagingRows(q: MeasureQuery): RawBuilder<unknown> {
   // One row per (study, modality, scanner): a study with two modalities counts once in each, once in the total (count DISTINCT).
   return sql`
     SELECT d.id, u.clues AS unidad, NULL::text AS nivel, NULL::text AS especialidad, NULL::text AS clase, ${periods(sql.ref('d.lo'))},
-      NULL::text AS unidad_referente, NULL::text AS estado, m.code AS modalidad, pf.target_id AS equipo, NULL::numeric AS dias
+      NULL::text AS unidad_referente, NULL::text AS estado, m.code AS modalidad, pf.target_id AS equipo, NULL::text AS procedimiento, NULL::numeric AS dias
     FROM sp_date d
     LEFT JOIN sp_token m ON m.resource_type = 'ImagingStudy' AND m.id = d.id AND m.param = 'modality'
     LEFT JOIN sp_reference pf ON pf.resource_type = 'ImagingStudy' AND pf.id = d.id AND pf.param = 'performer' AND pf.target_type = 'Device'
@@ -83,6 +83,21 @@ function imagingRows(q: MeasureQuery): RawBuilder<unknown> {
     LEFT JOIN units u ON u.id = ow.target_id
     WHERE d.resource_type = 'ImagingStudy' AND d.param = 'started' AND d.lo >= ${q.from} AND d.lo < ${q.to}
       AND NOT EXISTS (SELECT 1 FROM sp_token s WHERE s.resource_type = 'ImagingStudy' AND s.id = d.id AND s.param = 'status' AND s.code IN ('cancelled', 'entered-in-error'))`;
+}
+
+function procedureRows(q: MeasureQuery): RawBuilder<unknown> {
+  // The unit is the one of the procedure's Encounter (Procedure has no serviceProvider of its own).
+  return sql`
+    SELECT d.id, u.clues AS unidad, NULL::text AS nivel, NULL::text AS especialidad, NULL::text AS clase, ${periods(sql.ref('d.lo'))},
+      NULL::text AS unidad_referente, NULL::text AS estado, NULL::text AS modalidad, NULL::text AS equipo,
+      (SELECT c.code FROM sp_token c WHERE c.resource_type = 'Procedure' AND c.id = d.id AND c.param = 'code' ORDER BY c.grp, c.system, c.code LIMIT 1) AS procedimiento,
+      NULL::numeric AS dias
+    FROM sp_date d
+    JOIN sp_token s ON s.resource_type = 'Procedure' AND s.id = d.id AND s.param = 'status' AND s.code = 'completed'
+    LEFT JOIN sp_reference e ON e.resource_type = 'Procedure' AND e.id = d.id AND e.param = 'encounter' AND e.target_type = 'Encounter'
+    LEFT JOIN sp_reference sp ON sp.resource_type = 'Encounter' AND sp.id = e.target_id AND sp.param = 'service-provider' AND sp.target_type = 'Organization'
+    LEFT JOIN units u ON u.id = sp.target_id
+    WHERE d.resource_type = 'Procedure' AND d.param = 'date' AND d.lo >= ${q.from} AND d.lo < ${q.to}`;
 }
 
 function rowSource(def: MeasureDef, q: MeasureQuery): RawBuilder<unknown> {
@@ -95,6 +110,8 @@ function rowSource(def: MeasureDef, q: MeasureQuery): RawBuilder<unknown> {
       return referralRows(q);
     case 'estudios-imagen':
       return imagingRows(q);
+    case 'procedimientos':
+      return procedureRows(q);
     default:
       throw new Error(`no SQL for measure ${def.id}`);
   }

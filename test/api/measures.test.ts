@@ -109,6 +109,23 @@ beforeAll(async () => {
   const deleted = await must(encounter(umf.id, 'AMB', '2026-12-01T10:00:00Z', internal));
   expect((await t.request({ method: "DELETE", url: `/fhir/Encounter/${deleted}` })).statusCode).toBe(200);
 
+  // Hospital stays (class IMP: no consultation) with their procedures.
+  const stayCmn = await must(encounter(cmn.id, 'IMP', '2026-12-01T08:00:00Z'));
+  const stayUmf = await must(encounter(umf.id, 'IMP', '2026-12-03T08:00:00Z'));
+  const kidney = { system: 'http://snomed.info/sct', code: '70536003', display: 'Trasplante de riñón' };
+  const appendix = { system: 'http://snomed.info/sct', code: '80146002', display: 'Apendicectomía' };
+  const procedure = (enc: string, code: typeof kidney, performed: string, status: 'completed' | 'in-progress' = 'completed') =>
+    ({ resourceType: 'Procedure' as const, status, code: { coding: [code] }, subject: { reference: `Patient/${w.patientId}` }, encounter: { reference: `Encounter/${enc}` }, performedDateTime: performed });
+  for (const p of [
+    procedure(stayCmn, kidney, '2026-12-02T10:00:00Z'),
+    procedure(stayCmn, kidney, '2026-12-04T10:00:00Z'),
+    procedure(stayUmf, appendix, '2026-12-03T12:00:00Z'),
+    procedure(stayCmn, kidney, '2026-12-05T10:00:00Z', 'in-progress'),
+    procedure(stayCmn, kidney, '2026-12-08T10:00:00Z'),
+  ]) {
+    await must(p);
+  }
+
   const device = (id: string, owner: string, name: string) => ({ resourceType: 'Device' as const, id, owner: { reference: `Organization/${owner}` }, deviceName: [{ name, type: 'user-friendly-name' as const }] });
   await must(device(`tc256-${w.tag}`, cmn.id, 'Tomógrafo de 256 cortes'));
   await must(device(`rm-${w.tag}`, cmn.id, 'Resonador 3T'));
@@ -325,5 +342,18 @@ describe('teleconsultas, referencias, estudios-imagen', () => {
     expect(modal?.stratum?.map((s) => s.value?.text)).toEqual(['Tomografía computarizada', 'Resonancia magnética']);
     const umf = await roleToken('auditor', { clues: w.umf.clues }, 'auditor-umf-3');
     expect((await evaluate(`/fhir/Measure/estudios-imagen/$evaluate-measure?${week}`, umf)).group?.[0]?.population?.[0]?.count).toBe(0);
+  });
+
+  test('procedures by code (transplants) and unit', async () => {
+    const r = await evaluate(`/fhir/Measure/procedimientos/$evaluate-measure?${week}`);
+    const g = r.group?.[0];
+    expect(g?.population?.[0]?.count).toBe(3);
+    expect(strata(g, 'procedimiento')).toEqual(['70536003=2', '80146002=1']);
+    expect(strata(g, 'unidad')).toEqual([`${w.cmn.clues}=2`, `${w.umf.clues}=1`]);
+    expect(strata(g, 'unidad-procedimiento')).toEqual([`${w.cmn.clues}+70536003=2`, `${w.umf.clues}+80146002=1`]);
+    const proc = g?.stratifier?.find((s) => s.code?.[0]?.coding?.[0]?.code === 'procedimiento');
+    expect(proc?.stratum?.map((s) => s.value?.text)).toEqual(['Trasplante de riñón', 'Apendicectomía']);
+    const cmn = await roleToken('auditor', { clues: w.cmn.clues }, 'auditor-cmn');
+    expect(strata((await evaluate(`/fhir/Measure/procedimientos/$evaluate-measure?${week}&stratifier=procedimiento`, cmn)).group?.[0], 'procedimiento')).toEqual(['70536003=2']);
   });
 });
