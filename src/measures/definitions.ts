@@ -19,7 +19,9 @@ export type Dimension =
   | 'estado'
   | 'modalidad'
   | 'equipo'
-  | 'procedimiento';
+  | 'procedimiento'
+  | 'evento'
+  | 'grupo';
 
 export interface StratifierDef {
   code: string;
@@ -133,6 +135,20 @@ export const measureDefs: readonly MeasureDef[] = [
       { code: 'procedimiento', display: 'Procedimiento', dimensions: ['procedimiento'] },
       { code: 'unidad', display: 'Unidad (CLUES)', dimensions: ['unidad'] },
       { code: 'unidad-procedimiento', display: 'Unidad y procedimiento', dimensions: ['unidad', 'procedimiento'] },
+      ...periodStrata,
+    ],
+  },
+  {
+    id: 'recetas',
+    title: 'Recetas emitidas, surtidas y vencidas',
+    description:
+      'Recetas electrónicas firmadas en el periodo (emitida, una por folio), surtidos contados en el libro de surtido (surtida, uno por MedicationDispense) y líneas de receta cuya vigencia terminó en el periodo sin surtirse por completo (vencida), por unidad que emitió (CLUES) y grupo de medicamento controlado (LGS art. 226).',
+    basis: 'MedicationRequest',
+    unitDimensions: ['unidad'],
+    stratifiers: [
+      { code: 'evento', display: 'Evento (emitida, surtida, vencida)', dimensions: ['evento'] },
+      { code: 'unidad-evento', display: 'Unidad y evento', dimensions: ['unidad', 'evento'] },
+      { code: 'evento-grupo', display: 'Evento y grupo de controlado', dimensions: ['evento', 'grupo'] },
       ...periodStrata,
     ],
   },

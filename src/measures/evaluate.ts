@@ -110,7 +110,7 @@ export async function evaluateMeasure(db: Db, actor: Actor | undefined, def: Mea
     }
     units = [clues];
   }
-  const query = measureSql(def, { from: params.from, to: params.to, units, sets: stratifiers.map((s) => s.dimensions) });
+  const query = measureSql(def, { from: params.from, to: params.to, now, units, sets: stratifiers.map((s) => s.dimensions) });
   const rows = toMeasureRows((await query.execute(db)).rows);
   return measureReport({
     def,

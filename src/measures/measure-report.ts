@@ -41,6 +41,16 @@ const fixedDisplays: Displays = {
     ['completed', 'Concluida'],
     ['entered-in-error', 'Registrada por error'],
   ]),
+  evento: new Map([
+    ['emitida', 'Receta emitida (firmada)'],
+    ['surtida', 'Surtido'],
+    ['vencida', 'Vencida sin surtir por completo'],
+  ]),
+  grupo: new Map([
+    ['I', 'Grupo I (estupefacientes)'],
+    ['II', 'Grupo II (psicotrópicos)'],
+    ['III', 'Grupo III (psicotrópicos)'],
+  ]),
   modalidad: new Map([
     ['CT', 'Tomografía computarizada'],
     ['MR', 'Resonancia magnética'],

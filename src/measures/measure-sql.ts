@@ -13,12 +13,14 @@ import { actCodeSystem } from '../referral/systems.ts';
 import { levelOfCareUrl } from '../summary/authoring-unit.ts';
 import type { Dimension, MeasureDef } from './definitions.ts';
 
-export const allDimensions: readonly Dimension[] = ['unidad', 'nivel', 'especialidad', 'clase', 'dia', 'semana', 'mes', 'unidad_referente', 'estado', 'modalidad', 'equipo', 'procedimiento'];
+export const allDimensions: readonly Dimension[] = ['unidad', 'nivel', 'especialidad', 'clase', 'dia', 'semana', 'mes', 'unidad_referente', 'estado', 'modalidad', 'equipo', 'procedimiento', 'evento', 'grupo'];
 
 export interface MeasureQuery {
   /** Inclusive start and exclusive end of the reporting period. */
   from: Date;
   to: Date;
+  /** Now: a receta line has expired only once its validity ended. */
+  now: Date;
   /** Only rows where one of the measure's unit dimensions is one of these CLUES (caller's units, `subject`); absent: all. */
   units?: readonly string[];
   /** The sets to group by (each a list of dimensions); the total is always computed. */
@@ -49,7 +51,7 @@ function encounterRows(q: MeasureQuery, classes: readonly string[], withReferrer
     : sql`NULL::text`;
   return sql`
     SELECT d.id, u.clues AS unidad, u.nivel, ${firstServiceType('Encounter', sql.ref('d.id'))} AS especialidad, cl.code AS clase,
-      ${periods(sql.ref('d.lo'))}, ${referrer} AS unidad_referente, NULL::text AS estado, NULL::text AS modalidad, NULL::text AS equipo, NULL::text AS procedimiento, NULL::numeric AS dias
+      ${periods(sql.ref('d.lo'))}, ${referrer} AS unidad_referente, NULL::text AS estado, NULL::text AS modalidad, NULL::text AS equipo, NULL::text AS procedimiento, NULL::text AS evento, NULL::text AS grupo, NULL::numeric AS dias
     FROM sp_date d
     JOIN sp_token s ON s.resource_type = 'Encounter' AND s.id = d.id AND s.param = 'status' AND s.code = 'finished'
     JOIN sp_token cl ON cl.resource_type = 'Encounter' AND cl.id = d.id AND cl.param = 'class' AND cl.system = ${actCodeSystem} AND cl.code = ANY(${[...classes]}::text[])
@@ -62,7 +64,7 @@ function referralRows(q: MeasureQuery): RawBuilder<unknown> {
   // Requested: when the referral was registered (its Task's first version); completed: the first Task version whose status is completed.
   return sql`
     SELECT rf.task_id AS id, rf.owner_clues AS unidad, NULL::text AS nivel, ${firstServiceType('Task', sql.ref('rf.task_id'))} AS especialidad, NULL::text AS clase,
-      ${periods(sql.ref('rf.created'))}, rf.requester_clues AS unidad_referente, ts.code AS estado, NULL::text AS modalidad, NULL::text AS equipo, NULL::text AS procedimiento,
+      ${periods(sql.ref('rf.created'))}, rf.requester_clues AS unidad_referente, ts.code AS estado, NULL::text AS modalidad, NULL::text AS equipo, NULL::text AS procedimiento, NULL::text AS evento, NULL::text AS grupo,
       CASE WHEN ts.code = 'completed' THEN
         round((extract(epoch FROM (SELECT min(h.last_updated) FROM resource_history h WHERE h.resource_type = 'Task' AND h.id = rf.task_id AND h.content::jsonb->>'status' = 'completed') - rf.created) / 86400)::numeric, 2)
       END AS dias
@@ -75,7 +77,7 @@ function imagingRows(q: MeasureQuery): RawBuilder<unknown> {
   // One row per (study, modality, scanner): a study with two modalities counts once in each, once in the total (count DISTINCT).
   return sql`
     SELECT d.id, u.clues AS unidad, NULL::text AS nivel, NULL::text AS especialidad, NULL::text AS clase, ${periods(sql.ref('d.lo'))},
-      NULL::text AS unidad_referente, NULL::text AS estado, m.code AS modalidad, pf.target_id AS equipo, NULL::text AS procedimiento, NULL::numeric AS dias
+      NULL::text AS unidad_referente, NULL::text AS estado, m.code AS modalidad, pf.target_id AS equipo, NULL::text AS procedimiento, NULL::text AS evento, NULL::text AS grupo, NULL::numeric AS dias
     FROM sp_date d
     LEFT JOIN sp_token m ON m.resource_type = 'ImagingStudy' AND m.id = d.id AND m.param = 'modality'
     LEFT JOIN sp_reference pf ON pf.resource_type = 'ImagingStudy' AND pf.id = d.id AND pf.param = 'performer' AND pf.target_type = 'Device'
@@ -91,6 +93,7 @@ function procedureRows(q: MeasureQuery): RawBuilder<unknown> {
     SELECT d.id, u.clues AS unidad, NULL::text AS nivel, NULL::text AS especialidad, NULL::text AS clase, ${periods(sql.ref('d.lo'))},
       NULL::text AS unidad_referente, NULL::text AS estado, NULL::text AS modalidad, NULL::text AS equipo,
       (SELECT c.code FROM sp_token c WHERE c.resource_type = 'Procedure' AND c.id = d.id AND c.param = 'code' ORDER BY c.grp, c.system, c.code LIMIT 1) AS procedimiento,
+      NULL::text AS evento, NULL::text AS grupo,
       NULL::numeric AS dias
     FROM sp_date d
     JOIN sp_token s ON s.resource_type = 'Procedure' AND s.id = d.id AND s.param = 'status' AND s.code = 'completed'
@@ -98,6 +101,27 @@ function procedureRows(q: MeasureQuery): RawBuilder<unknown> {
     LEFT JOIN sp_reference sp ON sp.resource_type = 'Encounter' AND sp.id = e.target_id AND sp.param = 'service-provider' AND sp.target_type = 'Organization'
     LEFT JOIN units u ON u.id = sp.target_id
     WHERE d.resource_type = 'Procedure' AND d.param = 'date' AND d.lo >= ${q.from} AND d.lo < ${q.to}`;
+}
+
+function recetaRows(q: MeasureQuery): RawBuilder<unknown> {
+  // From the receta tables (src/receta): what was signed, what the dispense ledger counted, what ran out unfilled.
+  const rest = (event: string, group: RawBuilder<unknown>, at: RawBuilder<unknown>) =>
+    sql`rc.clues AS unidad, NULL::text AS nivel, NULL::text AS especialidad, NULL::text AS clase, ${periods(at)}, NULL::text AS unidad_referente,
+      NULL::text AS estado, NULL::text AS modalidad, NULL::text AS equipo, NULL::text AS procedimiento, ${event}::text AS evento, ${group} AS grupo, NULL::numeric AS dias`;
+  const controlled = sql`(SELECT min(ri.controlled_group) FROM receta_item ri WHERE ri.folio_system = rc.folio_system AND ri.folio = rc.folio)`;
+  const until = sql`least(${q.to}::timestamptz, ${q.now}::timestamptz)`;
+  return sql`
+    SELECT rc.folio_system || '|' || rc.folio AS id, ${rest('emitida', controlled, sql.ref('rc.signed_at'))}
+    FROM receta rc WHERE rc.signed_at >= ${q.from} AND rc.signed_at < ${q.to}
+    UNION ALL
+    SELECT d.dispense_id, ${rest('surtida', sql.ref('ri.controlled_group'), sql.ref('d.recorded'))}
+    FROM receta_dispense d JOIN receta_item ri ON ri.medication_request_id = d.medication_request_id JOIN receta rc ON rc.folio_system = ri.folio_system AND rc.folio = ri.folio
+    WHERE d.counted AND d.recorded >= ${q.from} AND d.recorded < ${q.to}
+    UNION ALL
+    SELECT ri.medication_request_id, ${rest('vencida', sql.ref('ri.controlled_group'), sql.ref('ri.valid_until'))}
+    FROM receta_item ri JOIN receta rc ON rc.folio_system = ri.folio_system AND rc.folio = ri.folio
+    WHERE ri.valid_until >= ${q.from} AND ri.valid_until < ${until}
+      AND coalesce((SELECT sum(d.quantity) FROM receta_dispense d WHERE d.medication_request_id = ri.medication_request_id AND d.counted), 0) < ri.max_total`;
 }
 
 function rowSource(def: MeasureDef, q: MeasureQuery): RawBuilder<unknown> {
@@ -112,6 +136,8 @@ function rowSource(def: MeasureDef, q: MeasureQuery): RawBuilder<unknown> {
       return imagingRows(q);
     case 'procedimientos':
       return procedureRows(q);
+    case 'recetas':
+      return recetaRows(q);
     default:
       throw new Error(`no SQL for measure ${def.id}`);
   }
