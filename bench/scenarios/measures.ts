@@ -81,6 +81,10 @@ export async function loadEncounters(db: Db, encounters: number): Promise<void> 
     });
     console.log(`measures: loaded ${to + 1} / ${encounters} Encounters`);
   }
+  // What autovacuum does to a table after bulk inserts (and must have done for index-only scans to skip the heap).
+  await sql`VACUUM ANALYZE sp_date`.execute(db);
+  await sql`VACUUM ANALYZE sp_token`.execute(db);
+  await sql`VACUUM ANALYZE sp_reference`.execute(db);
   await sql`ANALYZE`.execute(db);
 }
 

@@ -47,17 +47,27 @@ const firstServiceType = (type: string, id: RawBuilder<unknown>) =>
 function encounterRows(q: MeasureQuery, classes: readonly string[], withReferrer: boolean): RawBuilder<unknown> {
   const referrer = withReferrer
     ? sql`(SELECT rf.requester_clues FROM sp_reference b JOIN referral rf ON rf.service_request_id = b.target_id
-           WHERE b.resource_type = 'Encounter' AND b.id = d.id AND b.param = 'based-on' AND b.target_type = 'ServiceRequest' LIMIT 1)`
+           WHERE b.resource_type = 'Encounter' AND b.id = e.id AND b.param = 'based-on' AND b.target_type = 'ServiceRequest' LIMIT 1)`
     : sql`NULL::text`;
+  // Each fact of an Encounter is a scalar subquery (an index-only lookup by resource and parameter, see
+  // migrations/20261201020000_measure_index_only.ts) on the week's rows: as joins, the planner would hash all
+  // 1,000,000 Encounters' class or status rows to keep ~20,000.
+  const fact = (param: string, column: 'code' | 'target_id', table: 'sp_token' | 'sp_reference', extra = sql``) =>
+    sql`(SELECT x.${sql.ref(column)} FROM ${sql.table(table)} AS x WHERE x.resource_type = 'Encounter' AND x.id = d.id AND x.param = ${param} ${extra} LIMIT 1)`;
   return sql`
-    SELECT d.id, u.clues AS unidad, u.nivel, ${firstServiceType('Encounter', sql.ref('d.id'))} AS especialidad, cl.code AS clase,
-      ${periods(sql.ref('d.lo'))}, ${referrer} AS unidad_referente, NULL::text AS estado, NULL::text AS modalidad, NULL::text AS equipo, NULL::text AS procedimiento, NULL::text AS evento, NULL::text AS grupo, NULL::numeric AS dias
-    FROM sp_date d
-    JOIN sp_token s ON s.resource_type = 'Encounter' AND s.id = d.id AND s.param = 'status' AND s.code = 'finished'
-    JOIN sp_token cl ON cl.resource_type = 'Encounter' AND cl.id = d.id AND cl.param = 'class' AND cl.system = ${actCodeSystem} AND cl.code = ANY(${[...classes]}::text[])
-    LEFT JOIN sp_reference sp ON sp.resource_type = 'Encounter' AND sp.id = d.id AND sp.param = 'service-provider' AND sp.target_type = 'Organization'
-    LEFT JOIN units u ON u.id = sp.target_id
-    WHERE d.resource_type = 'Encounter' AND d.param = 'date' AND d.lo >= ${q.from} AND d.lo < ${q.to}`;
+    SELECT e.id, u.clues AS unidad, u.nivel, e.especialidad, e.clase, ${periods(sql.ref('e.lo'))}, ${referrer} AS unidad_referente,
+      NULL::text AS estado, NULL::text AS modalidad, NULL::text AS equipo, NULL::text AS procedimiento, NULL::text AS evento, NULL::text AS grupo, NULL::numeric AS dias
+    FROM (
+      SELECT d.id, d.lo,
+        ${fact('status', 'code', 'sp_token')} AS status,
+        ${fact('class', 'code', 'sp_token', sql`AND x.system = ${actCodeSystem}`)} AS clase,
+        ${fact('service-provider', 'target_id', 'sp_reference', sql`AND x.target_type = 'Organization'`)} AS provider,
+        ${firstServiceType('Encounter', sql.ref('d.id'))} AS especialidad
+      FROM sp_date d
+      WHERE d.resource_type = 'Encounter' AND d.param = 'date' AND d.lo >= ${q.from} AND d.lo < ${q.to}
+    ) AS e
+    LEFT JOIN units u ON u.id = e.provider
+    WHERE e.status = 'finished' AND e.clase = ANY(${[...classes]}::text[])`;
 }
 
 function referralRows(q: MeasureQuery): RawBuilder<unknown> {
