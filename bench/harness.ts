@@ -24,13 +24,15 @@ export interface Server {
   pgDataDir: string;
   /** Headers every request needs (the bearer token), empty when security is off. */
   auth: Record<string, string>;
+  /** A bearer token with other claims (e.g. a national auditor, without CLUES), from the same development key. */
+  tokenFor(claims: Record<string, unknown>): Promise<string>;
   stop(): Promise<void>;
 }
 
 /** A token from the development key the server trusts (no AUTH_ISSUER), full access. */
-async function benchToken(dataDir: string): Promise<string> {
+async function benchToken(dataDir: string, claims: Record<string, unknown> = { role: 'admin', scope: 'system/*.cruds', clues: 'DFIMS000011' }): Promise<string> {
   const key = await loadOrCreateDevKey(devKeyFile(dataDir));
-  return new SignJWT({ role: 'admin', scope: 'system/*.cruds', clues: 'DFIMS000011' })
+  return new SignJWT(claims)
     .setProtectedHeader({ alg: devAlgorithm, kid: key.kid })
     .setIssuer(devIssuer)
     .setAudience('ecu-fhir')
@@ -77,6 +79,7 @@ export async function startServer(options: { security?: boolean; env?: Record<st
     pid: child.pid ?? 0,
     pgDataDir: dir,
     auth: security ? { authorization: `Bearer ${await benchToken(dataDir)}` } : {},
+    tokenFor: (claims) => benchToken(dataDir, claims),
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

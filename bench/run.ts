@@ -15,6 +15,7 @@ import { searchScenarios, type SearchBench } from './scenarios/search.ts';
 import { checkCorpus, loadCorpus, summaryScenarios, type CorpusCheck } from './scenarios/summary.ts';
 import { exchangeReport, exchangeScenarios, indexCostScenarios, type IndexCost } from './scenarios/exchange.ts';
 import { referralReport, referralScenarios, type ReferralBench } from './scenarios/referral.ts';
+import { measureScenarios, measuresReport, type MeasuresBench } from './scenarios/measures.ts';
 
 const settings = {
   durationSeconds: Number(process.env.BENCH_DURATION ?? 10),
@@ -69,6 +70,15 @@ try {
   referral = await referralScenarios(referralServer, settings);
 } finally {
   await referralServer.stop();
+}
+
+// $evaluate-measure over 1,000,000 generated Encounters, on a server and database of their own.
+const measuresServer = await startServer();
+let measuresBench: MeasuresBench | undefined;
+try {
+  measuresBench = await measureScenarios(measuresServer, settings);
+} finally {
+  await measuresServer.stop();
 }
 
 const goals: Record<string, string> = { 'read Patient by id': '≥ 4,000 req/s', 'create Patient': '≥ 1,200 req/s' };
@@ -147,7 +157,7 @@ database's work per read. In the server the token check is a cache hit; the rest
 extra driver round trip per batch and the garbage they make. Under 25 % loss would need the audit row to cost less
 than a quarter of the read itself, which a durable, hash-chained row per read does not on this machine; the read
 goal of the core issue (≥ 4,000 req/s) holds with it.
-${search ? searchReport(search, indexCost) : ''}${exchangeReport(exchange)}${referral ? `\n${referralReport(referral)}` : ''}`;
+${search ? searchReport(search, indexCost) : ''}${exchangeReport(exchange)}${referral ? `\n${referralReport(referral)}` : ''}${measuresBench ? `\n${measuresReport(measuresBench)}` : ''}`;
 const file = path.resolve(import.meta.dirname, 'RESULTS.md');
 writeFileSync(file, report);
 console.log(`wrote ${file}`);

@@ -97,6 +97,8 @@ export interface AppOptions {
    * instance on a database must share one endpoint policy). `outbox: false` only in benchmarks measuring its cost.
    */
   subscriptions?: Partial<WorkerOptions> & { worker?: boolean; outbox?: boolean };
+  /** The server's clock (tests that need known durations, e.g. referral turnaround); default the system clock. */
+  clock?: () => Date;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -188,7 +190,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   const context = {
     db,
-    now: () => new Date(),
+    now: options.clock ?? (() => new Date()),
     validate: validateBase,
     validateProfiles: profileValidator(options.profileEnforcement ?? 'strict'),
     writeChecks: secure ? [compartmentWriteGuard] : [],

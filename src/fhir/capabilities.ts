@@ -13,11 +13,14 @@ import { searchCapabilities } from '../search/search-capabilities.ts';
 import { pharmacyQueueOperationDefinition } from './operations/pharmacy-queue.ts';
 import { signOperationDefinition } from './operations/sign.ts';
 import { verifyOperationDefinition } from './operations/verify-signature.ts';
+import { evaluateMeasureOperationDefinition } from './operations/evaluate-measure.ts';
+import { measureDefs, measureUrl } from '../measures/definitions.ts';
 
 /** Operations of one resource type besides $validate. */
 const typeOperations: Record<string, { name: string; definition: string }[]> = {
   Subscription: [statusOperationDefinition, eventsOperationDefinition].map((d) => ({ name: d.code ?? '', definition: d.url ?? '' })),
   MedicationRequest: [signOperationDefinition, verifyOperationDefinition, pharmacyQueueOperationDefinition].map((d) => ({ name: d.code ?? '', definition: d.url ?? '' })),
+  Measure: [{ name: evaluateMeasureOperationDefinition.code ?? '', definition: evaluateMeasureOperationDefinition.url ?? '' }],
 };
 import { resumenMedicoOperationDefinition, summaryOperationDefinition } from './operations/summary.ts';
 import { implementedInteractions } from './routes.ts';
@@ -67,6 +70,7 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
       ...(typeOperations[t] ?? []),
     ],
     ...search.get(t),
+    ...(t === 'Measure' ? { documentation: `Medidas integradas, de solo lectura / Built-in measures, read-only: ${measureDefs.map((d) => measureUrl(d)).join(', ')}` } : {}),
   }));
   return {
     resourceType: 'CapabilityStatement',

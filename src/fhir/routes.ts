@@ -28,6 +28,7 @@ import { resumenMedicoOperation, summaryOperation } from './operations/summary.t
 import { vread } from './vread.ts';
 import { byPost } from './operations/by-post.ts';
 import { eventsOperation, statusOperation } from '../subscriptions/operations.ts';
+import { evaluateMeasureOperation, measureCsvType, readMeasure, searchMeasures, writeMeasure } from './operations/evaluate-measure.ts';
 
 /** R4 interaction codes (CapabilityStatement.rest.resource.interaction / rest.interaction). */
 export type InteractionCode =
@@ -53,6 +54,8 @@ export interface FhirRoute {
   interaction?: InteractionCode | 'operation';
   /** For routes on one resource type (no `:type` in the path). */
   resourceType?: string;
+  /** Media types the route answers in besides FHIR JSON (checked by content negotiation). */
+  formats?: readonly string[];
   /** What the route needs from the token, when not implied by the interaction (operations). */
   access?: (req: FhirRequest) => Access | undefined;
   handler: Interaction;
@@ -71,6 +74,18 @@ const baseRoutes: readonly FhirRoute[] = [
   { method: 'POST', path: '/MedicationRequest/:id/$sign', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 'u', resourceType: 'MedicationRequest' }), handler: signOperation },
   { method: 'GET', path: '/MedicationRequest/:id/$verify', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'MedicationRequest' }), handler: verifyOperation },
   { method: 'POST', path: '/MedicationRequest/:id/$verify', resourceType: 'MedicationRequest', interaction: 'operation', access: () => ({ permission: 'r', resourceType: 'MedicationRequest' }), handler: verifyOperation },
+  // Productivity statistics (src/measures): the built-in Measures, read-only; $evaluate-measure authorizes by measure (auditor/admin, the measure's type).
+  { method: 'GET', path: '/Measure', resourceType: 'Measure', interaction: 'search-type', handler: searchMeasures },
+  { method: 'GET', path: '/Measure/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
+  { method: 'POST', path: '/Measure/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
+  { method: 'GET', path: '/Measure/:id/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
+  { method: 'POST', path: '/Measure/:id/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
+  { method: 'GET', path: '/Measure/:id', resourceType: 'Measure', interaction: 'read', handler: readMeasure },
+  // Writes answer 405 (named 'operation' so they are authenticated and audited like any other call, not listed as interactions).
+  { method: 'POST', path: '/Measure', resourceType: 'Measure', interaction: 'operation', access: () => undefined, handler: writeMeasure },
+  { method: 'PUT', path: '/Measure/:id', resourceType: 'Measure', interaction: 'operation', access: () => undefined, handler: writeMeasure },
+  { method: 'PATCH', path: '/Measure/:id', resourceType: 'Measure', interaction: 'operation', access: () => undefined, handler: writeMeasure },
+  { method: 'DELETE', path: '/Measure/:id', resourceType: 'Measure', interaction: 'operation', access: () => undefined, handler: writeMeasure },
   { method: 'GET', path: '/_history', interaction: 'history-system', handler: history },
   // Bulk Data export: the kick-offs work out from the token what it may export; status, files and cancel belong to whoever started the job.
   { method: 'GET', path: '/$export', interaction: 'operation', access: () => undefined, handler: systemExport },

@@ -36,6 +36,8 @@ export interface FhirRequest {
     prefer?: string;
     /** Conditional create criteria (https://hl7.org/fhir/R4/http.html#ccreate). */
     ifNoneExist?: string;
+    /** Operations answering other media types (a measure's CSV) read it. */
+    accept?: string;
   };
   /** Id a transaction chose for a create before running it (never taken from HTTP). */
   assignedId?: string;

@@ -41,7 +41,7 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirPluginOpti
       handler: async (request, reply) => {
         // Reserved system paths (/_history, /_search) are never a resource type: answer as for an unknown route (405 with Allow).
         if (request.params.type?.startsWith('_')) return reply.callNotFound();
-        const req = toFhirRequest(request, route.method, route.resourceType);
+        const req = toFhirRequest(request, route.method, route.resourceType, route.formats);
         const baseUrl = baseUrlOf(request);
         const ownBases = ownBaseUrls({ publicBaseUrl: options.publicBaseUrl, allowedHosts: options.allowedHosts, basePath: options.basePath, requestBaseUrl: baseUrl });
         const { actor, audit } = request;
@@ -74,9 +74,9 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirPluginOpti
   }
 }
 
-function toFhirRequest(request: FastifyRequest<{ Params: Params; Querystring: Query }>, method: HttpMethod, fixedType?: string): FhirRequest {
+function toFhirRequest(request: FastifyRequest<{ Params: Params; Querystring: Query }>, method: HttpMethod, fixedType?: string, formats?: readonly string[]): FhirRequest {
   const query = request.query;
-  checkFormat(typeof query._format === 'string' ? query._format : undefined, request.headers.accept);
+  checkFormat(typeof query._format === 'string' ? query._format : undefined, request.headers.accept, formats);
   const { id, vid } = request.params;
   const type = request.params.type ?? fixedType;
   if (type !== undefined && !isResourceType(type)) {
@@ -96,6 +96,7 @@ function toFhirRequest(request: FastifyRequest<{ Params: Params; Querystring: Qu
       ifModifiedSince: header(request, 'if-modified-since'),
       prefer: header(request, 'prefer'),
       ifNoneExist: header(request, 'if-none-exist'),
+      accept: header(request, 'accept'),
     },
   };
 }

@@ -1,0 +1,11 @@
+import { sql } from 'kysely';
+import { connect } from '../src/store/connect.ts';
+import { findMeasure } from '../src/measures/definitions.ts';
+import { measureSql } from '../src/measures/measure-sql.ts';
+const db = connect({ databaseUrl: process.argv[2]!, maxConnections: 1 });
+const def = findMeasure('consultas')!;
+const q = measureSql(def, { from: new Date('2026-06-01T00:00:00Z'), to: new Date('2026-06-08T00:00:00Z'), now: new Date(), sets: [['unidad', 'especialidad']] });
+const c = q.compile(db);
+const r = await sql.raw(`EXPLAIN (ANALYZE, BUFFERS) ${c.sql.replace(/\$(\d+)/g, (_, n) => { const v = c.parameters[Number(n) - 1]; return v instanceof Date ? `'${v.toISOString()}'::timestamptz` : Array.isArray(v) ? `ARRAY[${v.map((x) => `'${x}'`).join(',')}]` : `'${String(v)}'`; })}`).execute(db);
+for (const row of r.rows as { 'QUERY PLAN': string }[]) console.log(row['QUERY PLAN']);
+await db.destroy();
