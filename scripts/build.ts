@@ -1,0 +1,28 @@
+/**
+ * `npm run build`: compiles to a fresh folder beside dist/ and swaps it in
+ * with renames, so that a build (a second `npm start`'s prestart, say) never
+ * leaves a running server without the files it reads.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const dist = path.join(root, 'dist');
+const fresh = path.join(root, `dist.building-${process.pid}`);
+const old = path.join(root, `dist.old-${process.pid}`);
+
+fs.rmSync(fresh, { recursive: true, force: true });
+try {
+  execFileSync(path.join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json', '--outDir', fresh], { cwd: root, stdio: 'inherit' });
+  for (const item of ['openapi.yaml', 'fhir-profiles']) {
+    fs.cpSync(path.join(root, item), path.join(fresh, item), { recursive: true });
+  }
+} catch (err) {
+  fs.rmSync(fresh, { recursive: true, force: true });
+  console.error(`build failed: ${(err as Error).message.split('\n')[0]}`);
+  process.exit(1);
+}
+if (fs.existsSync(dist)) fs.renameSync(dist, old);
+fs.renameSync(fresh, dist);
+fs.rmSync(old, { recursive: true, force: true });
