@@ -23,6 +23,16 @@ try {
   console.error(`build failed: ${(err as Error).message.split('\n')[0]}`);
   process.exit(1);
 }
-if (fs.existsSync(dist)) fs.renameSync(dist, old);
-fs.renameSync(fresh, dist);
-fs.rmSync(old, { recursive: true, force: true });
+// Two builds at once (tests, two terminals): whoever renames last wins; a rename onto a dist/ that
+// the other build just put in place fails with ENOTEMPTY, so move that one aside too and retry.
+for (let attempt = 0; ; attempt++) {
+  try {
+    if (fs.existsSync(dist)) fs.renameSync(dist, `${old}-${attempt}`);
+    fs.renameSync(fresh, dist);
+    break;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (attempt >= 5 || (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT')) throw err;
+  }
+}
+for (let attempt = 0; attempt <= 5; attempt++) fs.rmSync(`${old}-${attempt}`, { recursive: true, force: true });
