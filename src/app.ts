@@ -10,6 +10,7 @@ import { registerDocs } from './http/docs.ts';
 import { registerErrorHandler } from './http/error-handler.ts';
 import { registerFhirRoutes } from './http/fhir-plugin.ts';
 import { registerHealth } from './http/health.ts';
+import { registerHomePage } from './http/home-page.ts';
 import { ExportService } from './export/export-service.ts';
 import { registerNotFound } from './http/not-found.ts';
 import { trackRoutes } from './http/route-table.ts';
@@ -114,7 +115,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerErrorHandler(app, bodyLimit);
   registerNotFound(app, basePath);
   registerHealth(app, db);
-  await registerDocs(app);
+  await registerDocs(app, { basePath, publicBaseUrl: options.publicBaseUrl });
+  registerHomePage(app, basePath);
   registerFhirRoutes(app, {
     basePath,
     publicBaseUrl: options.publicBaseUrl,
