@@ -87,6 +87,15 @@ export async function searchAuditEvents(req: FhirRequest, ctx: FhirContext): Pro
       query = query.where(column, 'in', value.split(',').map((v) => v.slice(v.indexOf('|') + 1)));
     }
   }
+  const summary = single(req.query, '_summary');
+  if (summary === 'count') {
+    // The trail's size for these filters, no entries (FHIR search _summary=count).
+    const counted = await query.clearSelect().select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    return { status: 200, body: { resourceType: 'Bundle', type: 'searchset', total: Number(counted.n), link: [{ relation: 'self', url: pageUrl(ctx.baseUrl, 'AuditEvent', req, undefined) }] } };
+  }
+  if (summary !== undefined && summary !== 'false') {
+    throw badRequest({ es: `_summary=${summary} no está disponible para AuditEvent (use count o false)`, en: `_summary=${summary} is not supported for AuditEvent (use count or false)` }, '_summary');
+  }
   const cursor = single(req.query, '_cursor');
   if (cursor !== undefined) {
     if (!/^\d+$/.test(cursor)) {
