@@ -14,6 +14,7 @@ COPY scripts ./scripts
 COPY src ./src
 COPY migrations ./migrations
 COPY fhir-profiles ./fhir-profiles
+COPY examples ./examples
 # tsconfig.build.json also lists bench/server.ts; absent here, tsc simply has nothing to compile there.
 RUN npm run build && rm -rf dist/bench && npm prune --omit=dev --no-audit --no-fund
 

@@ -15,7 +15,7 @@ const old = path.join(root, `dist.old-${process.pid}`);
 fs.rmSync(fresh, { recursive: true, force: true });
 try {
   execFileSync(path.join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json', '--outDir', fresh], { cwd: root, stdio: 'inherit' });
-  for (const item of ['openapi.yaml', 'fhir-profiles']) {
+  for (const item of ['openapi.yaml', 'fhir-profiles', 'examples']) {
     fs.cpSync(path.join(root, item), path.join(fresh, item), { recursive: true });
   }
 } catch (err) {

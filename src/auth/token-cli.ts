@@ -4,10 +4,10 @@
  * Mints a token signed by the development key, which `npm start` trusts only
  * while no AUTH_ISSUER is configured. The bare token is the last line printed.
  */
-import { importJWK, SignJWT } from 'jose';
 import { parseCli, usageError } from '../cli/parse-cli.ts';
-import { devAlgorithm, devIssuer, devKeyFile, loadOrCreateDevKey } from './dev-key.ts';
-import { defaultScopes, isRole, roles } from './roles.ts';
+import { devIssuer, devKeyFile, loadOrCreateDevKey } from './dev-key.ts';
+import { mintDevToken } from './dev-token.ts';
+import { isRole, roles } from './roles.ts';
 
 const usage = `
 Usage: npm run token -- --role <role> [options]
@@ -55,21 +55,16 @@ if (!(hours > 0 && hours <= 24 * 366)) {
   usageError('token', `--hours must be a positive number of hours (got "${values.hours}")`);
 }
 const key = await loadOrCreateDevKey(devKeyFile(process.env.DATA_DIR ?? './.data'));
-const scope = values.scope ?? defaultScopes[values.role];
-const token = await new SignJWT({
+const { token, scope } = await mintDevToken(key, {
   role: values.role,
-  scope,
-  ...(values.patient ? { patient: values.patient } : {}),
-  ...(values.clues ? { clues: values.clues } : {}),
-  ...(values.name ? { name: values.name } : {}),
-  ...(values['fhir-user'] ? { fhirUser: values['fhir-user'] } : {}),
-})
-  .setProtectedHeader({ alg: devAlgorithm, kid: key.kid, typ: 'JWT' })
-  .setIssuer(devIssuer)
-  .setAudience(process.env.AUTH_AUDIENCE ?? 'ecu-fhir')
-  .setSubject(values.sub ?? `${values.role}-dev`)
-  .setIssuedAt()
-  .setExpirationTime(`${hours}h`)
-  .sign(await importJWK(key.privateJwk, devAlgorithm));
+  sub: values.sub,
+  scope: values.scope,
+  patient: values.patient,
+  clues: values.clues,
+  name: values.name,
+  fhirUser: values['fhir-user'],
+  hours,
+  audience: process.env.AUTH_AUDIENCE,
+});
 console.error(`role ${values.role}, scope "${scope}", valid ${hours} h, issuer ${devIssuer}`);
 console.log(token);
