@@ -1,0 +1,139 @@
+/**
+ * The README as a new user follows it: its ```sh blocks, in order, with bash,
+ * against a freshly started server (`node dist/src/main.js`, the start
+ * script's command) on a database of its own. Every block must exit 0 (under
+ * `set -eo pipefail`), and every command ending in `# → NNN` must answer that
+ * status (the first line of its output contains it: a `-w '%{http_code}'`
+ * code or an `HTTP/1.1 NNN` status line). Blocks marked ```sh no-test are
+ * skipped (installing Node, Docker). Variables a block exports reach the next.
+ * `http://127.0.0.1:8080` is the server the test started.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, inject, test } from 'vitest';
+import { freePort } from '../../src/store/embedded-postgres.ts';
+import { createOwnDatabase } from '../support/own-database.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+
+interface Block {
+  line: number;
+  code: string;
+  skip: boolean;
+}
+
+/** The README's sh blocks with their first line number (1-based, for messages). */
+export function shellBlocks(text: string): Block[] {
+  const blocks: Block[] = [];
+  const fence = /^```sh( no-test)?[ \t]*\n([\s\S]*?)^```[ \t]*$/gm;
+  for (const m of text.matchAll(fence)) {
+    blocks.push({ line: text.slice(0, m.index).split('\n').length, code: m[2] ?? '', skip: Boolean(m[1]) });
+  }
+  return blocks;
+}
+
+/** Joins backslash-continued lines, so that a `# → NNN` on the last line belongs to the whole command. */
+function logicalLines(code: string): string[] {
+  const out: string[] = [];
+  let pending = '';
+  for (const line of code.split('\n')) {
+    if (line.endsWith('\\')) {
+      pending += `${line}\n`;
+      continue;
+    }
+    out.push(pending + line);
+    pending = '';
+  }
+  if (pending) out.push(pending);
+  return out;
+}
+
+const expectation = /\s+#\s*→\s*(\d{3})\b[^'"]*$/;
+
+/** The block as bash runs it: each `# → NNN` command checked. */
+export function instrument(code: string, baseUrl: string): string {
+  return logicalLines(code.replaceAll('http://127.0.0.1:8080', baseUrl))
+    .map((line, i) => {
+      const m = expectation.exec(line);
+      if (!m) return line;
+      const command = line.slice(0, m.index);
+      const want = m[1];
+      return [
+        `__out=$(${command})`,
+        `printf '%s\\n' "$__out"`,
+        `case "$(printf '%s\\n' "$__out" | head -1)" in *${want}*) ;; *) echo "README check ${i + 1}: expected ${want}, got: $(printf '%s' "$__out" | head -1)" >&2; exit 1;; esac`,
+      ].join('\n');
+    })
+    .join('\n');
+}
+
+let server: ChildProcess | undefined;
+let baseUrl = '';
+let dataDir = '';
+let databaseUrl = '';
+let serverLog = '';
+const state = path.join(os.tmpdir(), `ecu-readme-${process.pid}.env`);
+
+beforeAll(async () => {
+  execFileSync(process.execPath, ['scripts/build.ts'], { cwd: root, stdio: 'ignore' });
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'ecu-readme-'));
+  await chmod(dataDir, 0o755);
+  databaseUrl = await createOwnDatabase(inject('databaseUrl'));
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  const startScript = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  server = spawn(process.execPath, startScript.split(/\s+/).slice(1), {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', MX_PROFILE_ENFORCEMENT: 'strict', AUTH_ISSUER: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  server.stderr?.on('data', (d) => (serverLog += String(d)));
+  for (let i = 0; i < 150; i++) {
+    try {
+      if ((await fetch(`${baseUrl}/readyz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  // The environment every block starts from: this Node first on PATH (npm run … uses it), the server's data and database.
+  const env: Record<string, string> = { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? os.tmpdir(), DATA_DIR: dataDir, DATABASE_URL: databaseUrl, AUTH_ISSUER: '' };
+  writeFileSync(state, Object.entries(env).map(([k, v]) => `export ${k}=${JSON.stringify(v)}`).join('\n') + '\n');
+}, 120_000);
+
+afterAll(async () => {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server!.once('exit', r));
+    server.kill('SIGTERM');
+    await exited;
+  }
+  await rm(state, { force: true });
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+test('the README has shell blocks, and only a few are marked no-test', () => {
+  const blocks = shellBlocks(readme);
+  expect(blocks.length).toBeGreaterThan(10);
+  expect(blocks.filter((b) => b.skip).length).toBeLessThanOrEqual(4);
+});
+
+test('every README shell block runs in order against a fresh server with the demo data', { timeout: 300_000 }, () => {
+  for (const block of shellBlocks(readme)) {
+    if (block.skip) continue;
+    const script = `set -eo pipefail\nsource ${JSON.stringify(state)}\n${instrument(block.code, baseUrl)}\nexport -p > ${JSON.stringify(state)}\n`;
+    // SHLVL and no stdin: bash would otherwise read ~/.bashrc when it guesses it was started remotely.
+    const r = spawnSync('bash', ['-c', script], { cwd: root, env: { SHLVL: '2' }, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, `README.md block at line ${block.line} exited ${r.status}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}\n--- server\n${serverLog.slice(-2000)}`).toBe(0);
+  }
+});
+
+test('the checks work: a wrong stated status fails the block', () => {
+  const script = `set -eo pipefail\n${instrument(`curl -s -o /dev/null -w '%{http_code}\\n' http://127.0.0.1:8080/fhir/metadata  # → 404`, baseUrl)}\n`;
+  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toContain('expected 404, got: 200');
+});
