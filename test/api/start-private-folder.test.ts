@@ -25,7 +25,7 @@ afterAll(async () => {
 async function cloneUnder(parent: string): Promise<string> {
   const clone = path.join(parent, 'ecu-fhir');
   await mkdir(clone);
-  for (const item of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'openapi.yaml', 'src', 'migrations', 'fhir-profiles', 'bench', 'scripts']) {
+  for (const item of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'openapi.yaml', 'src', 'migrations', 'fhir-profiles', 'bench', 'scripts', 'examples']) {
     await cp(path.join(root, item), path.join(clone, item), { recursive: true });
   }
   await new Promise<void>((resolve, reject) => {
@@ -47,9 +47,9 @@ function npmStart(cwd: string, env: Record<string, string>): { child: ChildProce
   return { child, output: () => out, exit };
 }
 
-async function waitServing(url: string, ms: number): Promise<boolean> {
+async function waitServing(url: string, ms: number, child: ChildProcess): Promise<boolean> {
   const until = Date.now() + ms;
-  while (Date.now() < until) {
+  while (Date.now() < until && child.exitCode === null) {
     try {
       if ((await fetch(`${url}/fhir/metadata`)).ok) return true;
     } catch {
@@ -79,7 +79,7 @@ test(`npm start ${asRoot ? 'as root from a 0700 folder' : 'from a fresh clone (n
     await first.exit;
   });
   const url = `http://127.0.0.1:${port}`;
-  const serving = await waitServing(url, 180_000);
+  const serving = await waitServing(url, 180_000, first.child);
   expect(serving, first.output()).toBe(true);
 
   // Same port: refused before anything else starts, in one sentence.
