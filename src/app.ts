@@ -38,6 +38,8 @@ export interface AppOptions {
   databaseUrl: string;
   basePath?: string;
   publicBaseUrl?: string;
+  /** ALLOWED_HOSTS: other host names this server is reached by (absolute references under them are stored relative). */
+  allowedHosts?: string[];
   bodyLimit?: number;
   /** pino options, `false` to silence (tests). */
   logger?: FastifyServerOptions['logger'];
@@ -120,6 +122,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerFhirRoutes(app, {
     basePath,
     publicBaseUrl: options.publicBaseUrl,
+    allowedHosts: options.allowedHosts,
     context: {
       db,
       now: () => new Date(),
@@ -128,7 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       writeChecks: secure ? [compartmentWriteGuard] : [],
       writeStatements: [...(options.searchIndexing === false ? [] : [indexWriteStatement]), ...(secure ? [auditWriteStatement()] : [])],
       // The receta rules hold with or without security; they lock and read, so they run in the write's transaction.
-      writeHooks: [recetaWriteHook(receta.isReceta)],
+      writeHooks: [recetaWriteHook({ isReceta: receta.isReceta, strict: (options.profileEnforcement ?? 'strict') === 'strict' })],
       stampHooks: secure ? [stampAuthoringUnit, stampWriter] : [stampAuthoringUnit],
       auditTrail: secure ? trail : undefined,
       maxBundleEntries: options.maxBundleEntries,

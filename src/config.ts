@@ -12,6 +12,8 @@ export interface Config {
   basePath: string;
   /** Public absolute base URL (for Location, fullUrl, links) when behind a proxy; otherwise taken from the request. */
   publicBaseUrl?: string;
+  /** ALLOWED_HOSTS (comma-separated host[:port]): the host names this server answers to. */
+  allowedHosts: string[];
   logLevel: string;
   bodyLimit: number;
   auth: AuthSettings;
@@ -33,6 +35,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: env.DATA_DIR ?? './.data',
     basePath: normaliseBasePath(env.FHIR_BASE_PATH ?? '/fhir'),
     publicBaseUrl: env.FHIR_BASE_URL ? env.FHIR_BASE_URL.replace(/\/+$/, '') : undefined,
+    allowedHosts: (env.ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     logLevel: env.LOG_LEVEL ?? 'info',
     bodyLimit: int(env.BODY_LIMIT_BYTES, 16 * 1024 * 1024, 'BODY_LIMIT_BYTES'),
     auth: {

@@ -49,6 +49,7 @@ const app = await buildApp({
   databaseUrl,
   basePath: config.basePath,
   publicBaseUrl: config.publicBaseUrl,
+  allowedHosts: config.allowedHosts,
   bodyLimit: config.bodyLimit,
   profileEnforcement: config.profileEnforcement,
   logger: { level: config.logLevel },

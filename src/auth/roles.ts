@@ -29,6 +29,11 @@ export function roleForbids(role: Role | undefined, resourceType: string, permis
   if (writes.has(permission) && (resourceType === 'AuditEvent')) {
     return { es: 'La bitácora de auditoría solo la escribe el servidor', en: 'The audit trail is written by the server only' };
   }
+  // A dispense moves the receta ledger (controlled medicines included): a pharmacy's act. Institution clients relay
+  // records and do not dispense; a pharmacy system acting for a pharmacy gets a pharmacy-role token. Admin: operators.
+  if (resourceType === 'MedicationDispense' && writes.has(permission) && role !== 'pharmacy' && role !== 'admin') {
+    return { es: 'Solo una farmacia (rol pharmacy) crea, modifica o cancela surtidos (MedicationDispense)', en: 'Only a pharmacy (pharmacy role) creates, updates or cancels dispenses (MedicationDispense)' };
+  }
   if (role === 'auditor' && writes.has(permission)) {
     return { es: 'El rol auditor es de solo lectura: no puede crear, modificar ni borrar', en: 'The auditor role is read-only: it cannot create, change or delete' };
   }

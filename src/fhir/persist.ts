@@ -16,6 +16,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { prepared } from '../store/prepared.ts';
+import { normalizeContentReferences } from './normalize-reference.ts';
 import type { Db, StoredVersion } from '../store/resource-store.ts';
 import type { FhirContext } from './types.ts';
 
@@ -57,6 +58,10 @@ export type StampHook = (stored: StoredVersion, ctx: FhirContext) => void;
 
 /** Compare-and-set write of `stored` over `previous`; false when another writer got there first. */
 export async function persist(ctx: FhirContext, stored: StoredVersion, previous: StoredVersion | undefined): Promise<boolean> {
+  // Before anything reads the version: the index, the hooks (the dispense ledger) and the audit see the stored form of each reference.
+  if (stored.content !== null) {
+    stored.content = normalizeContentReferences(stored.resourceType, stored.content, ctx.ownBaseUrls ?? [ctx.baseUrl]);
+  }
   for (const stampHook of ctx.stampHooks ?? []) stampHook(stored, ctx);
   const written: WrittenVersion = { stored, previous };
   for (const check of ctx.writeChecks ?? []) {

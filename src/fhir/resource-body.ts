@@ -1,6 +1,7 @@
 /** Checks that a request body is a resource of the expected type and valid R4 before anything is written. */
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, FhirError, invalidResource } from './errors.ts';
+import { normalizeResourceReferences } from './normalize-reference.ts';
 import type { FhirContext } from './types.ts';
 
 export const idPattern = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -23,8 +24,12 @@ export function requireResource(body: unknown, resourceType: string, ctx: FhirCo
   return body as Resource;
 }
 
-/** Profile validation (MX profiles) of a resource that passed base validation: 422 with one issue per problem. */
+/**
+ * Profile validation (MX profiles) of a resource that passed base validation: 422 with one issue per problem.
+ * Its references are first put in their stored form (400 for a refused one), so the rules judge what will be stored.
+ */
 export async function requireConformance(resource: Resource, ctx: FhirContext): Promise<void> {
+  normalizeResourceReferences(resource, ctx.ownBaseUrls ?? [ctx.baseUrl]);
   const issues = (await ctx.validateProfiles?.(resource, ctx)) ?? [];
   if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) {
     throw new FhirError(422, issues);

@@ -62,6 +62,8 @@ export interface FhirContext {
   db: Db;
   /** Absolute base URL of the FHIR endpoint (no trailing slash), for Location and fullUrl. */
   baseUrl: string;
+  /** Every absolute base this server answers on (FHIR_BASE_URL, ALLOWED_HOSTS, the request's): references under them are stored relative. Absent: `baseUrl` only. */
+  ownBaseUrls?: readonly string[];
   now(): Date;
   validate: Validator;
   /** Absent: no profile validation (base R4 validation only). */

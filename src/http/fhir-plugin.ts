@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isResourceType } from '../fhir/definitions.ts';
 import { notFound } from '../fhir/errors.ts';
+import { ownBaseUrls } from '../fhir/normalize-reference.ts';
 import { fhirRoutes } from '../fhir/routes.ts';
 import type { FhirContext, FhirRequest, HttpMethod, Query } from '../fhir/types.ts';
 import { accessFor, authorize, filterResult } from '../auth/guard.ts';
@@ -17,6 +18,8 @@ import { sendFhir } from './send.ts';
 export interface FhirPluginOptions {
   basePath: string;
   publicBaseUrl?: string;
+  /** Host names (ALLOWED_HOSTS) this server is also reached by: absolute references under them are ours. */
+  allowedHosts?: readonly string[];
   context: Omit<FhirContext, 'baseUrl' | 'actor' | 'audit'>;
 }
 
@@ -36,10 +39,11 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirPluginOpti
         if (request.params.type?.startsWith('_')) return reply.callNotFound();
         const req = toFhirRequest(request, route.method, route.resourceType);
         const baseUrl = options.publicBaseUrl ?? `${request.protocol}://${request.host}${options.basePath}`;
+        const ownBases = ownBaseUrls({ publicBaseUrl: options.publicBaseUrl, allowedHosts: options.allowedHosts, basePath: options.basePath, requestBaseUrl: baseUrl });
         const { actor, audit } = request;
         if (!route.interaction || !actor || !audit) {
           // Public routes (metadata) only: the auth hook gives every other route an actor.
-          return sendFhir(reply, await route.handler(req, { ...options.context, baseUrl }));
+          return sendFhir(reply, await route.handler(req, { ...options.context, baseUrl, ownBaseUrls: ownBases }));
         }
         audit.interaction = route.interaction;
         audit.resourceType = req.resourceType;
@@ -50,7 +54,7 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirPluginOpti
         if (access) {
           authorize(actor, access);
         }
-        const result = await route.handler(req, { ...options.context, baseUrl, actor, audit });
+        const result = await route.handler(req, { ...options.context, baseUrl, ownBaseUrls: ownBases, actor, audit });
         const single = route.interaction === 'read' || route.interaction === 'vread';
         // A write answers with what the client itself sent; only reads are filtered (writes were checked in their transaction).
         const reading = access?.permission === 'r' || access?.permission === 's';

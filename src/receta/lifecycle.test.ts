@@ -39,4 +39,13 @@ describe('receta lifecycle', () => {
       for (const to of all) expect(status({ from, to })).toBe(409);
     }
   });
+
+  test('completed → active only by the ledger giving quantity back (not full any more), never by a client', () => {
+    const reopen = { from: 'completed' as const, to: 'active' as const };
+    expect(status({ ...reopen, byLedger: true })).toBeUndefined();
+    expect(status({ ...reopen })).toBe(409);
+    expect(status({ ...reopen, byLedger: true, fullyDispensed: true })).toBe(409);
+    expect(status({ ...reopen, byLedger: true, contentChanged: true })).toBe(409);
+    for (const from of ['cancelled', 'stopped', 'entered-in-error'] as const) expect(status({ from, to: 'active', byLedger: true })).toBe(409);
+  });
 });

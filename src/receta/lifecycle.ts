@@ -4,10 +4,12 @@
  *
  *   (create) → draft ─$sign→ active ─→ completed (dispense ledger full)
  *              │                 ├─→ stopped (after partial dispensing too)
+ *              │    active ←─ completed (quantity given back by the ledger, while unexpired)
  *              │                 ├─→ cancelled | entered-in-error (nothing dispensed yet)
  *              └→ cancelled | entered-in-error | deleted
  *
- * completed, cancelled, stopped and entered-in-error are final. A signed
+ * completed, cancelled, stopped and entered-in-error are final, but for the
+ * ledger's own reopening of a completed receta. A signed
  * prescription's content (everything but meta, status, statusReason) never
  * changes. Illegal transitions are 409; content changes and a receta created
  * in another status than draft are 422.
@@ -33,6 +35,8 @@ export interface Transition {
   fullyDispensed: boolean;
   /** Some quantity was dispensed already. */
   anyDispensed: boolean;
+  /** The write is the dispense ledger's own (completion or reopening, src/receta/dispense-hook.ts). */
+  byLedger?: boolean;
 }
 
 const name = (s: RxStatus | undefined) => s ?? 'eliminada';
@@ -55,6 +59,9 @@ export function transitionError(t: Transition): FhirError | undefined {
     if (to === 'active' && t.signing) return undefined;
     if (to === 'active') return refuse(move, { es: 'una receta se activa solo al firmarla: POST MedicationRequest/{id}/$sign', en: 'a receta becomes active only by signing it: POST MedicationRequest/{id}/$sign' });
     return refuse(move, { es: 'un borrador solo puede firmarse, cancelarse o marcarse entered-in-error', en: 'a draft can only be signed, cancelled or marked entered-in-error' });
+  }
+  if (from === 'completed' && to === 'active' && t.byLedger && !t.fullyDispensed && !t.contentChanged) {
+    return undefined;
   }
   if (finalStatuses.has(from)) {
     return refuse(move, { es: `${name(from)} es un estado final`, en: `${nameEn(from)} is a final status` });

@@ -4,6 +4,14 @@ import type { Db, StoredVersion } from '../store/resource-store.ts';
 import { recetaDb } from './tables.ts';
 
 /**
+ * Versions of prescriptions the dispense ledger itself writes (completed at
+ * the total, active again when quantity is given back): the lifecycle lets
+ * only these move a receta by the ledger. Identity of the object, so no
+ * client request can claim it.
+ */
+export const ledgerWrites = new WeakSet<StoredVersion>();
+
+/**
  * The current version of a resource, locked until the transaction ends
  * (SELECT … FOR UPDATE): concurrent dispenses of one prescription queue here,
  * and each reads the ledger only once the previous one has committed.

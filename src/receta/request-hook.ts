@@ -9,7 +9,7 @@ import type { WrittenVersion } from '../fhir/persist.ts';
 import type { Db } from '../store/resource-store.ts';
 import { signedContentChanged } from './canonical.ts';
 import { transitionError } from './lifecycle.ts';
-import { dispensedSoFar, readItem } from './receta-store.ts';
+import { dispensedSoFar, ledgerWrites, readItem } from './receta-store.ts';
 import { isFolio } from './systems.ts';
 
 export function parseContent<T extends Resource>(content: string | null | undefined): T | undefined {
@@ -41,6 +41,7 @@ export async function medicationRequestHook(tx: Db, { stored, previous }: Writte
     signing,
     fullyDispensed: item !== undefined && ledger.total >= Number(item.max_total),
     anyDispensed: ledger.total > 0,
+    byLedger: ledgerWrites.has(stored),
   });
   if (error) {
     throw error;

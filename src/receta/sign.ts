@@ -68,6 +68,8 @@ async function lockGroup(tx: Db, first: Locked): Promise<Locked[]> {
     if (id === first.current.id && current.versionId !== first.current.versionId) throw changedMeanwhile(id);
     out.push({ current, request });
   }
+  // Signed by a parallel $sign after it was read: its groupIdentifier is now the folio, so the old group matches nothing.
+  if (!out.some((l) => l.current.id === first.current.id)) throw changedMeanwhile(first.current.id);
   return out;
 }
 

@@ -5,21 +5,21 @@
  * Runs in each write's transaction (src/fhir/persist.ts), before the audit
  * hook, so a refused write leaves no trace but its refusal.
  */
-import type { MedicationRequest } from '@medplum/fhirtypes';
 import { conflict } from '../fhir/errors.ts';
 import type { WriteHook } from '../fhir/persist.ts';
 import { catalogWriteHook } from './catalog.ts';
-import { dispenseHook } from './dispense-hook.ts';
+import { dispenseHook, type LedgerRules } from './dispense-hook.ts';
 import { medicationRequestHook } from './request-hook.ts';
 import { recetaDb } from './tables.ts';
 
-export function recetaWriteHook(isReceta: (r: MedicationRequest | undefined) => boolean): WriteHook {
+export function recetaWriteHook(rules: LedgerRules): WriteHook {
+  const { isReceta } = rules;
   const hook: WriteHook = async (tx, written, ctx) => {
     switch (written.stored.resourceType) {
       case 'MedicationRequest':
         return medicationRequestHook(tx, written, isReceta);
       case 'MedicationDispense':
-        return dispenseHook(tx, written, ctx, isReceta);
+        return dispenseHook(tx, written, ctx, rules);
       case 'Medication':
         return catalogWriteHook(tx, written, ctx);
       case 'Provenance':

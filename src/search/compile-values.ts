@@ -6,6 +6,7 @@
  */
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { escapeLike, normalizeText } from './normalize.ts';
+import { normalizeReference, parseLocalReference } from '../fhir/normalize-reference.ts';
 import type { DateValue, NumberValue, QuantityValue, ReferenceValue, StringValue, TokenValue, UriValue } from './search-request.ts';
 
 export type Cond = RawBuilder<SqlBool>;
@@ -109,10 +110,9 @@ export function quantityCond(a: string, v: QuantityValue): Cond {
 /** References: Type/id and id match local references; other URLs match as written (our own base is made relative first). */
 export function referenceCond(a: string, v: ReferenceValue, baseUrl: string | undefined): Cond {
   let value = v;
-  if (v.url !== undefined && baseUrl !== undefined && v.url.startsWith(`${baseUrl}/`)) {
-    const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(v.url.slice(baseUrl.length + 1));
-    if (m) value = { type: v.type ?? m[1], id: m[2] };
-  }
+  // The rule writes follow (src/fhir/normalize-reference.ts), so a value in any form a write stores as Type/id finds it.
+  const local = v.url !== undefined && baseUrl !== undefined ? parseLocalReference(normalizeReference(v.url, [baseUrl]).value) : undefined;
+  if (local) value = { type: v.type ?? local.type, id: local.id };
   if (value.url !== undefined) {
     return value.type === undefined ? sql<SqlBool>`${col(a, 'url')} = ${value.url}` : sql<SqlBool>`(${col(a, 'url')} = ${value.url} AND ${col(a, 'target_type')} = ${value.type})`;
   }

@@ -29,7 +29,8 @@ describe('extractIndexValues', () => {
     for (const resource of resources) {
       expect(extractIndexValues(resource), `${resource.resourceType}/${resource.id}`).toEqual(extractIndexValues(resource, false));
     }
-  });
+    // ~2 s alone; several times that while the whole suite shares two cores.
+  }, 30_000);
 
   test('a composite repetition with a missing component writes no rows', () => {
     const rows = extractIndexValues({

@@ -6,6 +6,7 @@
  */
 import { evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
+import { parseLocalReference } from '../fhir/normalize-reference.ts';
 import { dateRange } from './date-range.ts';
 import { normalizeText } from './normalize.ts';
 import { searchParamsOf, type ParamType } from './search-parameters.ts';
@@ -169,7 +170,6 @@ function addQuantity(rows: IndexRows, param: string, grp: number, v: unknown): v
   rows.sp_quantity.push({ param, grp, value: String(v.value), system: str(v.system), code: str(v.code ?? v.currency), unit: str(v.unit) });
 }
 
-const relative = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 const absolute = /^(?:https?|urn):.*?\/?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
 function addReference(rows: IndexRows, param: string, grp: number, v: unknown, contained: Map<string, string>): void {
@@ -180,8 +180,9 @@ function addReference(rows: IndexRows, param: string, grp: number, v: unknown, c
   if (ref.startsWith('#')) {
     return void rows.sp_reference.push({ param, grp, target_type: contained.get(ref.slice(1)) ?? null, target_id: null, url: ref });
   }
-  const local = relative.exec(ref);
-  if (local) return void rows.sp_reference.push({ param, grp, target_type: local[1]!, target_id: local[2]!, url: null });
+  // The same rule the write applied (src/fhir/normalize-reference.ts): references to this server are stored as Type/id.
+  const local = parseLocalReference(ref);
+  if (local) return void rows.sp_reference.push({ param, grp, target_type: local.type, target_id: local.id, url: null });
   const abs = absolute.exec(ref);
   // Absolute (or canonical) references keep their URL; the Type/id tail helps :[type] and chaining on copies of our own URLs.
   rows.sp_reference.push({ param, grp, target_type: abs?.[1] ?? null, target_id: abs?.[2] ?? null, url: ref });

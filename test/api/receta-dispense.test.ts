@@ -15,11 +15,12 @@ beforeAll(async () => {
 const twoUnits = () => draft(w, (m) => (m.dispenseRequest = { quantity: { value: 2, unit: 'tableta' }, numberOfRepeatsAllowed: 0 }));
 
 describe('what may be dispensed', () => {
-  test('a draft (unsigned) prescription: 409', async () => {
+  test('a draft (unsigned) prescription: 422 naming authorizingPrescription', async () => {
     const m = await create(t, w, draft(w));
     const res = await dispense(t, m.id ?? '', 1, w.pharmacy);
-    expect(res.statusCode).toBe(409);
-    expect(text(res)).toMatch(/no se puede surtir: está draft/);
+    expect(res.statusCode).toBe(422);
+    expect(text(res)).toMatch(/no es una receta firmada/);
+    expect(res.json().issue[0].expression).toEqual(['MedicationDispense.authorizingPrescription']);
   });
 
   test('partial dispenses from two pharmacies up to the quantity; the one reaching it completes the prescription; more is 409', async () => {
