@@ -126,6 +126,8 @@ test('every README shell block runs in order against a fresh server with the dem
     const script = `set -eo pipefail\nsource ${JSON.stringify(state)}\n${instrument(block.code, baseUrl)}\nexport -p > ${JSON.stringify(state)}\n`;
     // SHLVL and no stdin: bash would otherwise read ~/.bashrc when it guesses it was started remotely.
     const r = spawnSync('bash', ['-c', script], { cwd: root, env: { SHLVL: '2' }, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', timeout: 120_000 });
+    // README_VERBOSE=1 shows what each block printed (when writing README examples).
+    if (process.env.README_VERBOSE) console.log(`--- README.md block at line ${block.line}\n${r.stdout}${r.stderr}`);
     expect(r.status, `README.md block at line ${block.line} exited ${r.status}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}\n--- server\n${serverLog.slice(-2000)}`).toBe(0);
   }
 });
