@@ -3,7 +3,8 @@
  * through the FHIR API, so everything in it passes the same validation,
  * stamping and audit as any client's write. Idempotent: a resource already
  * there (same type and id) is left alone, so a second run writes nothing; the
- * draft recetas are then signed by their prescriber (`$sign`), once.
+ * draft recetas are then signed by their prescriber (`$sign`), once. A
+ * record stamped with the unit that wrote it is written as that unit.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,6 +21,12 @@ export interface DemoResponse {
 export type DemoSend = (method: 'GET' | 'PUT' | 'POST', url: string, token: string, body?: unknown) => Promise<DemoResponse>;
 /** A token with these claims: role admin for the load, clinician prescriber for signing. */
 export type DemoToken = (claims: { role: 'admin' | 'clinician'; sub: string; clues?: string; fhirUser?: string }) => Promise<string>;
+
+/** The unit a record says wrote it (`meta.extension` mx-unidad-autora): the seed writes it as that unit. */
+function authoringUnit(resource: Resource): string | undefined {
+  const stamp = resource.meta?.extension?.find((e) => e.url === 'https://ecu-fhir.org/fhir/StructureDefinition/mx-unidad-autora');
+  return stamp?.valueIdentifier?.value;
+}
 
 export interface DemoReport {
   written: number;
@@ -48,6 +55,15 @@ function refuse(what: string, res: DemoResponse): never {
 
 export async function loadDemo(send: DemoSend, tokenFor: DemoToken, dir = demoDir): Promise<DemoReport> {
   const admin = await tokenFor({ role: 'admin', sub: 'seed-demo' });
+  // An admin token is a relay (records keep the unit they arrive with); with the unit's CLUES it also acts for that
+  // unit where a rule asks who writes (a referral is sent by the referring unit).
+  const asUnit = new Map<string, string>();
+  const writer = async (resource: Resource): Promise<string> => {
+    const clues = authoringUnit(resource);
+    if (!clues) return admin;
+    if (!asUnit.has(clues)) asUnit.set(clues, await tokenFor({ role: 'admin', sub: 'seed-demo', clues }));
+    return asUnit.get(clues)!;
+  };
   const report: DemoReport = { written: 0, present: 0, signed: 0, byType: {} };
   const resources = demoResources(dir);
   for (const resource of resources) {
@@ -58,7 +74,7 @@ export async function loadDemo(send: DemoSend, tokenFor: DemoToken, dir = demoDi
       report.present++;
       continue;
     }
-    const put = await send('PUT', url, admin, resource);
+    const put = await send('PUT', url, await writer(resource), resource);
     if (put.status !== 201 && put.status !== 200) refuse(`PUT ${url}`, put);
     report.written++;
   }
