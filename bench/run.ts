@@ -14,6 +14,7 @@ import { validationScenarios } from './scenarios/validation.ts';
 import { searchScenarios, type SearchBench } from './scenarios/search.ts';
 import { checkCorpus, loadCorpus, summaryScenarios, type CorpusCheck } from './scenarios/summary.ts';
 import { exchangeReport, exchangeScenarios, indexCostScenarios, type IndexCost } from './scenarios/exchange.ts';
+import { referralReport, referralScenarios, type ReferralBench } from './scenarios/referral.ts';
 
 const settings = {
   durationSeconds: Number(process.env.BENCH_DURATION ?? 10),
@@ -60,6 +61,15 @@ try {
 const exchange = await exchangeScenarios(settings);
 // Transaction ingest with and without search index rows, each on a fresh server.
 const indexCost = await indexCostScenarios(settings);
+
+// Referral worklists on a server and database of their own (100,000 referrals).
+const referralServer = await startServer();
+let referral: ReferralBench | undefined;
+try {
+  referral = await referralScenarios(referralServer, settings);
+} finally {
+  await referralServer.stop();
+}
 
 const goals: Record<string, string> = { 'read Patient by id': '≥ 4,000 req/s', 'create Patient': '≥ 1,200 req/s' };
 const cpuTotal = (list: Measure[], name: string) => {
@@ -137,7 +147,7 @@ database's work per read. In the server the token check is a cache hit; the rest
 extra driver round trip per batch and the garbage they make. Under 25 % loss would need the audit row to cost less
 than a quarter of the read itself, which a durable, hash-chained row per read does not on this machine; the read
 goal of the core issue (≥ 4,000 req/s) holds with it.
-${search ? searchReport(search, indexCost) : ''}${exchangeReport(exchange)}`;
+${search ? searchReport(search, indexCost) : ''}${exchangeReport(exchange)}${referral ? `\n${referralReport(referral)}` : ''}`;
 const file = path.resolve(import.meta.dirname, 'RESULTS.md');
 writeFileSync(file, report);
 console.log(`wrote ${file}`);

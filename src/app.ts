@@ -33,6 +33,8 @@ import { keyRing, newSigningKey, type KeySet } from './receta/signing-keys.ts';
 import { recetaWriteHook } from './receta/write-hook.ts';
 import { registerRecetaJwks } from './http/receta-jwks.ts';
 import { stampAuthoringUnit } from './summary/authoring-unit.ts';
+import { referralTaskNeedsIfMatch, referralWriteHook } from './referral/write-hook.ts';
+import type { ConsentPolicy } from './referral/encounter-hook.ts';
 
 export interface AppOptions {
   databaseUrl: string;
@@ -62,6 +64,8 @@ export interface AppOptions {
   recetaSigningKeys?: KeySet;
   /** Where bulk export NDJSON files are written (main.ts: DATA_DIR/exports). Default ./.data/exports. */
   exportDir?: string;
+  /** TELEMEDICINE_CONSENT: a virtual Encounter needs the patient's telemedicine Consent (`required`, default) or not (`off`). */
+  telemedicineConsent?: ConsentPolicy;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -131,7 +135,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       writeChecks: secure ? [compartmentWriteGuard] : [],
       writeStatements: [...(options.searchIndexing === false ? [] : [indexWriteStatement]), ...(secure ? [auditWriteStatement()] : [])],
       // The receta rules hold with or without security; they lock and read, so they run in the write's transaction.
-      writeHooks: [recetaWriteHook({ isReceta: receta.isReceta, strict: (options.profileEnforcement ?? 'strict') === 'strict' })],
+      writeHooks: [recetaWriteHook({ isReceta: receta.isReceta, strict: (options.profileEnforcement ?? 'strict') === 'strict' }), referralWriteHook({ telemedicineConsent: options.telemedicineConsent })],
+      requiresIfMatch: referralTaskNeedsIfMatch,
       stampHooks: secure ? [stampAuthoringUnit, stampWriter] : [stampAuthoringUnit],
       auditTrail: secure ? trail : undefined,
       maxBundleEntries: options.maxBundleEntries,

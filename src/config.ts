@@ -25,6 +25,8 @@ export interface Config {
   profileEnforcement: 'strict' | 'declared';
   /** RECETA_SIGNING_JWKS_FILE: the institution's receta signing keys; absent: a development key in DATA_DIR. */
   recetaSigningJwksFile?: string;
+  /** TELEMEDICINE_CONSENT: `required` (default) or `off` (see src/referral/encounter-hook.ts). */
+  telemedicineConsent: 'required' | 'off';
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -53,6 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBundleEntries: int(env.BUNDLE_MAX_ENTRIES, 10_000, 'BUNDLE_MAX_ENTRIES'),
     profileEnforcement: enforcement(env.MX_PROFILE_ENFORCEMENT),
     recetaSigningJwksFile: env.RECETA_SIGNING_JWKS_FILE || undefined,
+    telemedicineConsent: consentPolicy(env.TELEMEDICINE_CONSENT),
   };
 }
 
@@ -72,6 +75,13 @@ function enforcement(raw: string | undefined): 'strict' | 'declared' {
     return raw === 'declared' ? 'declared' : 'strict';
   }
   throw new Error(`MX_PROFILE_ENFORCEMENT must be strict or declared, got "${raw}"`);
+}
+
+function consentPolicy(raw: string | undefined): 'required' | 'off' {
+  if (raw === undefined || raw === '' || raw === 'required' || raw === 'off') {
+    return raw === 'off' ? 'off' : 'required';
+  }
+  throw new Error(`TELEMEDICINE_CONSENT must be required or off, got "${raw}"`);
 }
 
 function normaliseBasePath(path: string): string {

@@ -52,6 +52,7 @@ const app = await buildApp({
   allowedHosts: config.allowedHosts,
   bodyLimit: config.bodyLimit,
   profileEnforcement: config.profileEnforcement,
+  telemedicineConsent: config.telemedicineConsent,
   logger: { level: config.logLevel },
   auth: config.auth,
   corsOrigins: config.corsOrigins,

@@ -5,7 +5,7 @@
  * call the same functions, so behaviour is identical inside and outside them.
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import type { Db } from '../store/resource-store.ts';
+import type { Db, StoredVersion } from '../store/resource-store.ts';
 import type { StampHook, WriteCheck, WriteHook, WriteStatement } from './persist.ts';
 import type { Actor } from '../auth/actor.ts';
 import type { AuditInfo } from '../audit/audit-info.ts';
@@ -86,6 +86,8 @@ export interface FhirContext {
   auditTrail?: AuditTrail;
   /** Receta electrónica: signing keys and which MedicationRequests are recetas (src/receta). */
   receta?: RecetaContext;
+  /** Whether this existing resource changes only with If-Match (428 without): workflow state no client may overwrite blind. */
+  requiresIfMatch?: (current: StoredVersion, ctx: FhirContext) => boolean | Promise<boolean>;
   /** Bulk Data export jobs (absent: $export answers 501). */
   exports?: ExportService;
 }

@@ -4,7 +4,7 @@
  * a lost race is the client's 412; without it we rebuild from the fresh
  * version a few times before answering 409.
  */
-import { conflict, preconditionFailed } from './errors.ts';
+import { conflict, FhirError, issue, preconditionFailed } from './errors.ts';
 import { parseEtag } from './versioning.ts';
 import { readCurrent, type StoredVersion } from '../store/resource-store.ts';
 import { persist } from './persist.ts';
@@ -31,6 +31,11 @@ export async function writeVersion(
   const expected = ifMatch === undefined ? undefined : parseEtag(ifMatch, 'If-Match');
   for (let attempt = 0; attempt < attempts; attempt++) {
     const current = await readCurrent(ctx.db, resourceType, id);
+    if (expected === undefined && current && !current.deleted && ctx.requiresIfMatch && (await ctx.requiresIfMatch(current, ctx))) {
+      throw new FhirError(428, [
+        issue('required', { es: `Modificar ${resourceType} requiere If-Match con la versión leída (W/"${current.versionId}")`, en: `Changing ${resourceType} requires If-Match with the version read (W/"${current.versionId}")` }, 'If-Match'),
+      ]);
+    }
     if (expected !== undefined && current?.versionId !== expected) {
       throw stale(resourceType, id, expected, current);
     }

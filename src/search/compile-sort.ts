@@ -28,6 +28,16 @@ const valueColumn: Record<string, { asc: string; desc: string; cast: OrderKey['c
   uri: { asc: 'value', desc: 'value', cast: 'text' },
 };
 
+/**
+ * `priority` (request-priority of Task, ServiceRequest, MedicationRequest, CommunicationRequest, RequestGroup;
+ * process-priority of Claim) sorts by urgency, not alphabetically: `_sort=-priority` lists stat, asap, urgent,
+ * routine (stat, normal, deferred for claims), as a worklist needs; other codes sort with the missing ones.
+ * https://hl7.org/fhir/R4/valueset-request-priority.html
+ */
+function priorityRank(code: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`CASE ${code} WHEN 'stat' THEN 4 WHEN 'asap' THEN 3 WHEN 'urgent' THEN 2 WHEN 'routine' THEN 1 WHEN 'normal' THEN 1 WHEN 'deferred' THEN 0 END`;
+}
+
 export function orderKeys(sort: SortKey[]): OrderKey[] {
   const keys: OrderKey[] = sort.map((k, n) => {
     if (k.kind === 'id') return { expr: sql`r.id`, descending: k.descending, cast: 'text', nullable: false };
@@ -37,6 +47,10 @@ export function orderKeys(sort: SortKey[]): OrderKey[] {
     const table = tableOf[k.kind];
     const a = `o${n}`;
     const agg = k.descending ? sql.raw('max') : sql.raw('min');
+    if (k.kind === 'token' && (k.param?.code ?? k.name) === 'priority') {
+      const expr = sql`(SELECT ${agg}(${priorityRank(sql.ref(`${a}.code`))}) FROM sp_token AS ${sql.id(a)} WHERE ${sql.ref(`${a}.resource_type`)} = r.resource_type AND ${sql.ref(`${a}.id`)} = r.id AND ${sql.ref(`${a}.param`)} = 'priority')`;
+      return { expr, descending: k.descending, cast: 'numeric' as const, nullable: true };
+    }
     const expr = sql`(SELECT ${agg}(${sql.ref(`${a}.${column}`)}) FROM ${sql.table(table)} AS ${sql.id(a)} WHERE ${sql.ref(`${a}.resource_type`)} = r.resource_type AND ${sql.ref(`${a}.id`)} = r.id AND ${sql.ref(`${a}.param`)} = ${k.param?.code ?? k.name})`;
     return { expr, descending: k.descending, cast: c.cast, nullable: true };
   });
@@ -45,12 +59,15 @@ export function orderKeys(sort: SortKey[]): OrderKey[] {
   return keys;
 }
 
-/** ORDER BY items; `reverse` walks backwards (previous page). Missing values sort last. */
+/**
+ * ORDER BY items; `reverse` walks backwards (previous page). Missing values sort last.
+ * A sort key of an index parameter names its select-list column (`k0`, `k1`…) with NULLS LAST rather
+ * than repeat its expression: its subquery then runs once per row, not twice (value and IS NULL).
+ */
 export function orderBy(keys: OrderKey[], reverse: boolean): RawBuilder<unknown> {
-  const items = keys.flatMap((k) => {
-    const desc = k.descending !== reverse;
-    const value = sql`${k.expr} ${sql.raw(desc ? 'DESC' : 'ASC')}`;
-    return k.nullable ? [sql`(${k.expr} IS NULL) ${sql.raw(reverse ? 'DESC' : 'ASC')}`, value] : [value];
+  const items = keys.map((k, i) => {
+    const desc = sql.raw(k.descending !== reverse ? 'DESC' : 'ASC');
+    return k.nullable ? sql`${sql.id(`k${i}`)} ${desc} ${sql.raw(reverse ? 'NULLS FIRST' : 'NULLS LAST')}` : sql`${k.expr} ${desc}`;
   });
   return sql.join(items);
 }

@@ -14,6 +14,7 @@ import type { LoadedResource } from './load-record.ts';
 import { rowOf, tableNarrative, textNarrative } from './narrative.ts';
 import { fullName, type SummaryInput } from './resumen-medico.ts';
 import { formatVitalSign, latestVitalSigns } from './vital-signs.ts';
+import { latestContrarreferencias, openReferralRequests } from './referrals.ts';
 
 interface SectionDefinition {
   code: string;
@@ -61,6 +62,9 @@ const sections: readonly SectionDefinition[] = [
   { code: '10157-6', display: 'History of family member diseases Narrative', title: 'Antecedentes heredo-familiares', types: ['FamilyMemberHistory'], select: (i) => ofType(i, 'FamilyMemberHistory') },
   { code: '29762-2', display: 'Social history Narrative', title: 'Antecedentes personales no patológicos (historia social)', types: ['Observation'], select: (i) => newestPerCode(observationsWhere(i, (o) => groupOf(o) === 'noPatologicos')) },
   { code: '10162-6', display: 'History of pregnancies Narrative', title: 'Antecedentes gineco-obstétricos', types: ['Observation'], select: (i) => newestPerCode(observationsWhere(i, (o) => groupOf(o) === 'ginecoObstetricos')) },
+  // Referrals (issue 17): open ones as the IPS plan of care (ServiceRequest entries), and what the receiving units sent back.
+  { code: '18776-5', display: 'Plan of care note', title: 'Referencias abiertas', types: ['ServiceRequest', 'Task'], select: openReferralRequests },
+  { code: '11488-4', display: 'Consult note', title: 'Contrarreferencias (últimas)', types: ['Composition', 'Task'], select: latestContrarreferencias },
 ];
 
 const author: Device = { resourceType: 'Device', id: 'ecu-fhir-resumen', deviceName: [{ name: 'ECU FHIR — resumen del paciente', type: 'user-friendly-name' }] };

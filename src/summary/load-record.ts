@@ -28,6 +28,10 @@ export const summaryTypes = [
   'Encounter',
   'Coverage',
   'Provenance',
+  // Referrals (src/summary/referrals.ts): the referral, its Task and the contrarreferencia.
+  'ServiceRequest',
+  'Task',
+  'Composition',
 ] as const;
 
 export interface LoadedResource {

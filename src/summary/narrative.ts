@@ -1,5 +1,5 @@
 /** Spanish narrative (XHTML) for the IPS document sections. https://hl7.org/fhir/R4/narrative.html */
-import type { AllergyIntolerance, Condition, MedicationRequest, MedicationStatement, Narrative, Observation, Procedure, Resource } from '@medplum/fhirtypes';
+import type { AllergyIntolerance, Composition, Condition, MedicationRequest, MedicationStatement, Narrative, Observation, Procedure, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { antecedentText, observationValueText } from './antecedentes.ts';
 import { clinicalDate, textOf } from './clinical.ts';
 
@@ -63,6 +63,15 @@ export function rowOf(resource: Resource, resolve: (ref: string) => Resource | u
       const o = resource as Observation;
       const components = (o.component ?? []).map((c) => `${textOf(c.code) ?? ''}: ${c.valueQuantity?.value ?? textOf(c.valueCodeableConcept) ?? ''} ${c.valueQuantity?.unit ?? ''}`.trim());
       return [textOf(o.code) ?? 'Observación', observationValueText(o) ?? components.join('; '), statusText(o.status) ?? '', date];
+    }
+    case 'ServiceRequest': {
+      const r = resource as ServiceRequest;
+      const reason = (r.reasonCode ?? []).map((c) => textOf(c)).filter(Boolean).join(', ');
+      return [`Referencia a ${textOf(r.performerType) ?? 'especialidad'}`, reason, statusText(r.status) ?? '', date];
+    }
+    case 'Composition': {
+      const c = resource as Composition;
+      return [c.title, textOf(c.type) ?? '', statusText(c.status) ?? '', date];
     }
     default:
       return [antecedentText(resource), '', '', date];

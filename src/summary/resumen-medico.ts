@@ -13,8 +13,9 @@ import { cluesOf, levelOf } from './authoring-unit.ts';
 import { clinicalDate, counts, hasCode, loinc, newest } from './clinical.ts';
 import type { LoadedResource, PatientRecord } from './load-record.ts';
 import { absent, block, value, valueOr, type AbsentReason, type Param } from './parameters.ts';
-import { levelDisplay, levelSystem, unitsOf, type Units } from './units.ts';
+import { levelDisplay, levelSystem, unitLabel, unitsOf, type Units } from './units.ts';
 import { latestVitalSigns, vitalSignDefinitions } from './vital-signs.ts';
+import { referralsOf, type ReferralItem } from './referrals.ts';
 
 export interface SummaryInput {
   record: PatientRecord;
@@ -218,6 +219,33 @@ function antecedents(input: SummaryInput, patient: Patient, units: Units): Param
   return block('antecedentes', blocks);
 }
 
+function referralItem(name: string, item: ReferralItem): Param {
+  const { task, request, note } = item;
+  return block(name, [
+    value('tarea', { valueReference: ref(task) }),
+    request ? value('solicitud', { valueReference: ref(request) }) : undefined,
+    value('estado', { valueCode: task.status }),
+    task.priority ? value('prioridad', { valueCode: task.priority }) : undefined,
+    item.specialty ? value('especialidad', { valueCoding: item.specialty }) : undefined,
+    unitLabel(item.requester) ? value('unidadQueRefiere', { valueString: unitLabel(item.requester) }) : undefined,
+    unitLabel(item.owner) ? value('unidadReceptora', { valueString: unitLabel(item.owner) }) : undefined,
+    task.authoredOn ? value('fechaEnvio', { valueDateTime: task.authoredOn }) : undefined,
+    note ? value('contrarreferencia', { valueReference: ref(note, note.title) }) : undefined,
+    note?.date ? value('fechaContrarreferencia', { valueDateTime: note.date }) : undefined,
+  ]);
+}
+
+/** Open referrals and the latest contrarreferencias (issue 17). */
+function referrals(input: SummaryInput): Param {
+  const { open, returned } = referralsOf(input.record);
+  return block('referencias', [
+    open.length > 0 ? block('abiertas', open.map((i) => referralItem('referencia', i))) : absentFor('abiertas', input, 'Task', { es: 'Sin referencias abiertas', en: 'No open referrals' }),
+    returned.length > 0
+      ? block('contrarreferencias', returned.map((i) => referralItem('referencia', i)))
+      : absentFor('contrarreferencias', input, 'Task', { es: 'Sin contrarreferencias recibidas', en: 'No contrarreferencias received' }),
+  ]);
+}
+
 export function buildResumenMedico(input: SummaryInput): Parameters {
   const patient = input.record.patient;
   const units = unitsOf(input.record);
@@ -230,6 +258,7 @@ export function buildResumenMedico(input: SummaryInput): Parameters {
       medicalSummary(input, patient),
       vitalSigns(input),
       antecedents(input, patient, units),
+      referrals(input),
     ],
   };
 }
