@@ -25,7 +25,8 @@ Usage: npm run seed
 Loads the demo data set in examples/demo/: first-level and hospital units with CLUES
 (IMSS, ISSSTE, SSA), two practitioners with cédula, three Mexican patients with CURP and
 expediente, their consultations, vital signs, antecedentes recorded at each level of care,
-and two recetas, signed. Uses DATABASE_URL, else the embedded database of \`npm start\` in
+two recetas, signed, and a referral from a UMF to a CMN's cardiology service by telemedicine
+(its Task, the booked slot, the patient's consent and the virtual consultation). Uses DATABASE_URL, else the embedded database of \`npm start\` in
 DATA_DIR (the running server's, or started for the duration of the command).
 Running it again writes nothing new.
 

@@ -16,60 +16,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { freePort } from '../../src/store/embedded-postgres.ts';
 import { createOwnDatabase } from '../support/own-database.ts';
+import { instrument, logicalLines, shellBlocks } from '../support/readme-blocks.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-
-interface Block {
-  line: number;
-  code: string;
-  skip: boolean;
-}
-
-/** The README's sh blocks with their first line number (1-based, for messages). */
-export function shellBlocks(text: string): Block[] {
-  const blocks: Block[] = [];
-  const fence = /^```sh( no-test)?[ \t]*\n([\s\S]*?)^```[ \t]*$/gm;
-  for (const m of text.matchAll(fence)) {
-    blocks.push({ line: text.slice(0, m.index).split('\n').length, code: m[2] ?? '', skip: Boolean(m[1]) });
-  }
-  return blocks;
-}
-
-/** Joins backslash-continued lines, so that a `# → NNN` on the last line belongs to the whole command. */
-function logicalLines(code: string): string[] {
-  const out: string[] = [];
-  let pending = '';
-  for (const line of code.split('\n')) {
-    if (line.endsWith('\\')) {
-      pending += `${line}\n`;
-      continue;
-    }
-    out.push(pending + line);
-    pending = '';
-  }
-  if (pending) out.push(pending);
-  return out;
-}
-
-const expectation = /\s+#\s*→\s*(\d{3})\b[^'"]*$/;
-
-/** The block as bash runs it: each `# → NNN` command checked. */
-export function instrument(code: string, baseUrl: string): string {
-  return logicalLines(code.replaceAll('http://127.0.0.1:8080', baseUrl))
-    .map((line, i) => {
-      const m = expectation.exec(line);
-      if (!m) return line;
-      const command = line.slice(0, m.index);
-      const want = m[1];
-      return [
-        `__out=$(${command})`,
-        `printf '%s\\n' "$__out"`,
-        `case "$(printf '%s\\n' "$__out" | head -1)" in *${want}*) ;; *) echo "README check ${i + 1}: expected ${want}, got: $(printf '%s' "$__out" | head -1)" >&2; exit 1;; esac`,
-      ].join('\n');
-    })
-    .join('\n');
-}
 
 let server: ChildProcess | undefined;
 let baseUrl = '';
@@ -130,6 +80,18 @@ test('every README shell block runs in order against a fresh server with the dem
     if (process.env.README_VERBOSE) console.log(`--- README.md block at line ${block.line}\n${r.stdout}${r.stderr}`);
     expect(r.status, `README.md block at line ${block.line} exited ${r.status}\n--- stdout\n${r.stdout.slice(-3000)}\n--- stderr\n${r.stderr.slice(-3000)}\n--- server\n${serverLog.slice(-2000)}`).toBe(0);
   }
+});
+
+test('every stated status in a tested block is checked (none lost in a multi-line command)', () => {
+  for (const block of shellBlocks(readme).filter((b) => !b.skip)) {
+    const stated = block.code.match(/# →/g)?.length ?? 0;
+    expect(instrument(block.code, baseUrl).match(/__out=\$\(/g)?.length ?? 0, `README.md block at line ${block.line}`).toBe(stated);
+  }
+});
+
+test('commands span lines while quoted or continued; comments do not open quotes', () => {
+  const code = "curl -d '{\n  \"a\": 1}' \\\n  -s  # → 201\n# the CMN's worklist\necho \"x\"  # → 200";
+  expect(logicalLines(code)).toEqual(["curl -d '{\n  \"a\": 1}' \\\n  -s  # → 201", "# the CMN's worklist", 'echo "x"  # → 200']);
 });
 
 test('the checks work: a wrong stated status fails the block', () => {

@@ -2,7 +2,8 @@
  * `npm run seed`'s demo data set through the API, twice: everything passes
  * the strict MX profiles, the second run writes nothing, and the data is what
  * the README's examples rely on (José found by `name=jose`, antecedentes at
- * both levels of care, signed recetas in the pharmacy queue).
+ * both levels of care, signed recetas in the pharmacy queue, a referral with
+ * its Task and a telemedicine consultation).
  */
 import { expect, test } from 'vitest';
 import { loadDemo, type DemoSend } from '../../src/seed/load-demo.ts';
@@ -40,4 +41,13 @@ test('the demo data loads under strict profiles, once', { timeout: 60_000 }, asy
   const farmacia = await roleToken('pharmacy', { clues: 'DFSSA000001' }, 'farmacia-demo');
   const queue = JSON.parse((await t.request({ method: 'GET', url: '/fhir/MedicationRequest/$pharmacy-queue?curp=HELJ780514HJCRPS00', token: farmacia })).body) as { entry: { resource: { id: string; status: string } }[] };
   expect(queue.entry.map((e) => [e.resource.id, e.resource.status])).toEqual([['receta-jose-metformina', 'active']]);
+});
+
+test('the demo referral: sent by the UMF to the CMN, its Task created once, a telemedicine consultation on it', async () => {
+  const tasks = JSON.parse((await t.request({ method: 'GET', url: '/fhir/Task?focus=ServiceRequest/referencia-jose-cardiologia' })).body) as { entry?: { resource: { status: string; owner: { reference: string } } }[] };
+  expect(tasks.entry?.map((e) => [e.resource.status, e.resource.owner.reference])).toEqual([['requested', 'Organization/imss-cmn-siglo-xxi']]);
+  const slot = JSON.parse((await t.request({ method: 'GET', url: '/fhir/Slot/cardio-cmn-2026-12-10-1600' })).body) as { status: string };
+  expect(slot.status).toBe('busy');
+  const visit = JSON.parse((await t.request({ method: 'GET', url: '/fhir/Encounter/teleconsulta-jose-cardiologia' })).body) as { class: { code: string } };
+  expect(visit.class.code).toBe('VR');
 });
