@@ -26,6 +26,8 @@ import { registerAuth } from './http/auth.ts';
 import { registerHardening } from './http/hardening.ts';
 import { registerSmartConfiguration } from './http/smart-configuration.ts';
 import { prepareValidation, validateBase } from './validation/validate-base.ts';
+import { prepareSearchParameters } from './search/search-parameters.ts';
+import { curpUniqueHook } from './identity/curp-unique-hook.ts';
 import { profileValidator } from './validation/profile-hook.ts';
 import type { ProfileEnforcement } from './validation/validate-profiles.ts';
 import { recetaPredicate } from './receta/context.ts';
@@ -108,6 +110,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   prepareValidation();
+  for (const problem of prepareSearchParameters()) app.log.error({ problem }, 'Parámetro de búsqueda no evaluable; no se indexa / Search parameter cannot be evaluated; not indexed');
   const verify = await createTokenVerifier(options.auth);
   const trail = new AuditTrail(db);
   await registerHardening(app, { corsOrigins: options.corsOrigins, rateLimitPerMinute: options.rateLimitPerMinute });
@@ -135,7 +138,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       writeChecks: secure ? [compartmentWriteGuard] : [],
       writeStatements: [...(options.searchIndexing === false ? [] : [indexWriteStatement]), ...(secure ? [auditWriteStatement()] : [])],
       // The receta rules hold with or without security; they lock and read, so they run in the write's transaction.
-      writeHooks: [recetaWriteHook({ isReceta: receta.isReceta, strict: (options.profileEnforcement ?? 'strict') === 'strict' }), referralWriteHook({ telemedicineConsent: options.telemedicineConsent })],
+      writeHooks: [recetaWriteHook({ isReceta: receta.isReceta, strict: (options.profileEnforcement ?? 'strict') === 'strict' }), referralWriteHook({ telemedicineConsent: options.telemedicineConsent }), curpUniqueHook],
       requiresIfMatch: referralTaskNeedsIfMatch,
       stampHooks: secure ? [stampAuthoringUnit, stampWriter] : [stampAuthoringUnit],
       auditTrail: secure ? trail : undefined,

@@ -13,6 +13,7 @@ import type { FhirResult } from '../fhir/types.ts';
 import type { Actor } from './actor.ts';
 import { roleForbids } from './roles.ts';
 import { allows, onlyPatientScoped, type Permission } from './scopes.ts';
+import { parseJson } from '../json/lossless.ts';
 
 export interface Access {
   permission: Permission;
@@ -136,7 +137,7 @@ export function filterResult(actor: Actor, single: boolean, result: FhirResult):
   if (result.body === undefined || seesEverything(actor)) {
     return result;
   }
-  const body = (typeof result.body === 'string' ? JSON.parse(result.body) : result.body) as Resource;
+  const body = (typeof result.body === 'string' ? parseJson(result.body) : result.body) as Resource;
   if (single || body.resourceType !== 'Bundle') {
     if (!canSee(actor, body, result.patients)) {
       throw forbidden({

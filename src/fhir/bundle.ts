@@ -20,6 +20,7 @@ import { matchRoute } from './route-match.ts';
 import type { FhirRoute } from './routes.ts';
 import { queryFromString } from './params.ts';
 import type { FhirContext, FhirRequest, FhirResult, HttpMethod } from './types.ts';
+import { parseJson } from '../json/lossless.ts';
 
 export const defaultMaxBundleEntries = 10_000;
 const methods: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -57,7 +58,7 @@ function patchBody(resource: Resource | undefined, index: number): unknown {
     throw badRequest({ es: `La entrada ${index} (PATCH) debe llevar un Binary con el JSON Patch en data`, en: `Entry ${index} (PATCH) must carry a Binary holding the JSON Patch in data` }, `Bundle.entry[${index}].resource`);
   }
   try {
-    return JSON.parse(Buffer.from(resource.data, 'base64').toString('utf8'));
+    return parseJson(Buffer.from(resource.data, 'base64').toString('utf8'));
   } catch {
     throw badRequest({ es: `La entrada ${index}: el JSON Patch en Binary.data no es JSON`, en: `Entry ${index}: the JSON Patch in Binary.data is not JSON` }, `Bundle.entry[${index}].resource.data`);
   }
@@ -116,7 +117,7 @@ function responseEntry(result: FhirResult, prefer: string | undefined, method: s
   if (headers.location) response.location = headers.location;
   if (headers.etag) response.etag = headers.etag;
   if (headers['last-modified']) response.lastModified = new Date(headers['last-modified']).toISOString();
-  const body = result.body === undefined ? undefined : ((typeof result.body === 'string' ? JSON.parse(result.body) : result.body) as Resource);
+  const body = result.body === undefined ? undefined : ((typeof result.body === 'string' ? parseJson(result.body) : result.body) as Resource);
   if (body?.resourceType === 'OperationOutcome') {
     response.outcome = body;
     return { response };

@@ -11,6 +11,7 @@ import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 import { stamp } from './versioning.ts';
 import { writeVersion } from './versioned-write.ts';
 import { writeResult } from './write-result.ts';
+import { holdsNumbers, markHoldsNumbers, moveNumber, parseJson } from '../json/lossless.ts';
 
 export const jsonPatchType = 'application/json-patch+json';
 
@@ -33,7 +34,7 @@ export async function patch(req: FhirRequest, ctx: FhirContext): Promise<FhirRes
     if (current.deleted || current.content === null) {
       throw gone({ es: `${type}/${id} fue eliminado; no se puede parchar`, en: `${type}/${id} was deleted; it cannot be patched` });
     }
-    const patched = applyJsonPatch(JSON.parse(current.content) as Resource, operations);
+    const patched = applyJsonPatch(parseJson(current.content) as Resource, operations);
     if (patched.resourceType !== type || patched.id !== id) {
       throw unprocessable({ es: 'El parche no puede cambiar resourceType ni id', en: 'A patch cannot change resourceType or id' }, `${type}.id`);
     }
@@ -53,7 +54,9 @@ export async function patch(req: FhirRequest, ctx: FhirContext): Promise<FhirRes
 function applyJsonPatch(document: Resource, operations: unknown[]): Resource {
   try {
     // validate = true checks each operation's shape; banPrototypeModifications keeps __proto__ out.
-    return jsonpatch.applyPatch(document, operations as jsonpatch.Operation[], true, true, true).newDocument;
+    const patched = jsonpatch.applyPatch(document, operations as jsonpatch.Operation[], true, true, true).newDocument;
+    keepNumberTexts(patched, document, operations);
+    return patched;
   } catch (err) {
     if (err instanceof jsonpatch.JsonPatchError) {
       const where = `operación ${err.index ?? '?'} (${JSON.stringify(err.operation ?? {})})`;
@@ -64,4 +67,26 @@ function applyJsonPatch(document: Resource, operations: unknown[]): Resource {
     }
     throw err;
   }
+}
+
+/**
+ * A number an operation adds keeps the text it was sent with (`1.50` stays
+ * `1.50`, see json/lossless.ts); the patched resource is then written with
+ * the remembered texts of both the stored version and the operations.
+ */
+function keepNumberTexts(patched: Resource, document: Resource, operations: unknown[]): void {
+  let holds = holdsNumbers(document);
+  for (const op of operations as { op?: unknown; path?: unknown; value?: unknown }[]) {
+    if ((op.op !== 'add' && op.op !== 'replace') || typeof op.path !== 'string') continue;
+    if (holdsNumbers(op)) holds = true;
+    if (typeof op.value !== 'number') continue;
+    const steps = op.path.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    let holder: unknown = patched;
+    for (const step of steps.slice(0, -1)) holder = holder !== null && typeof holder === 'object' ? (holder as Record<string, unknown>)[step] : undefined;
+    if (holder === null || typeof holder !== 'object') continue;
+    const last = steps.at(-1) ?? '';
+    const key = Array.isArray(holder) && last === '-' ? String(holder.length - 1) : last;
+    moveNumber(op, 'value', holder, key);
+  }
+  if (holds) markHoldsNumbers(patched);
 }

@@ -42,5 +42,7 @@ function dropServerManagedMeta(body: unknown): void {
   if (meta !== null && typeof meta === 'object' && !Array.isArray(meta)) {
     delete (meta as Record<string, unknown>).versionId;
     delete (meta as Record<string, unknown>).lastUpdated;
+    // A meta that held only those is not an empty element the client sent (ele-1): the server writes its own.
+    if (Object.keys(meta).length === 0) delete (body as { meta?: unknown }).meta;
   }
 }

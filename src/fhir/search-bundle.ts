@@ -7,6 +7,7 @@ import type { Bundle, BundleLink, OperationOutcome } from '@medplum/fhirtypes';
 import { topLevelElements } from './definitions.ts';
 import type { SearchRequest } from '../search/search-request.ts';
 import type { FoundRow } from './include.ts';
+import { carryNumbers, parseJson, stringifyJson } from '../json/lossless.ts';
 
 export interface SearchBundleParts {
   baseUrl: string;
@@ -38,7 +39,7 @@ const subsetted = { system: 'http://terminology.hl7.org/CodeSystem/v3-Observatio
 
 function shape(content: string, type: string, summary: SearchRequest['summary'], elements: string[] | undefined): string {
   if ((summary === undefined || summary === 'false') && elements === undefined) return content;
-  const resource = JSON.parse(content) as Record<string, unknown>;
+  const resource = parseJson(content) as Record<string, unknown>;
   const info = topLevelElements(type);
   const keep = (key: string): boolean => {
     if (key === 'resourceType' || key === 'id' || key === 'meta') return true;
@@ -52,7 +53,8 @@ function shape(content: string, type: string, summary: SearchRequest['summary'],
   for (const [k, v] of Object.entries(resource)) if (keep(k)) out[k] = v;
   const meta = (out.meta ?? {}) as { tag?: unknown[] };
   out.meta = { ...meta, tag: [...(Array.isArray(meta.tag) ? meta.tag : []), subsetted] };
-  return JSON.stringify(out);
+  carryNumbers(resource, out);
+  return stringifyJson(out);
 }
 
 /** The element a JSON key holds: `valueQuantity` is the choice element `value`. */

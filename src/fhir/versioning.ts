@@ -3,6 +3,7 @@ import { patientsOf } from './compartment.ts';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from './errors.ts';
 import type { StoredVersion } from '../store/resource-store.ts';
+import { carryNumbers, stringifyJson } from '../json/lossless.ts';
 
 export function etag(versionId: number): string {
   return `W/"${versionId}"`;
@@ -36,7 +37,8 @@ export function versionUrl(baseUrl: string, v: StoredVersion): string {
 export function stamp(resource: Resource, id: string, versionId: number, lastUpdated: Date): StoredVersion {
   const { resourceType, id: _ignored, meta, ...rest } = resource as Resource & Record<string, unknown>;
   const stamped = { resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated: lastUpdated.toISOString() }, ...rest };
-  return { resourceType, id, versionId, lastUpdated, deleted: false, content: JSON.stringify(stamped), patients: [...patientsOf({ ...(resource as Resource), id })] };
+  carryNumbers(resource, stamped);
+  return { resourceType, id, versionId, lastUpdated, deleted: false, content: stringifyJson(stamped), patients: [...patientsOf({ ...(resource as Resource), id })] };
 }
 
 export function tombstone(previous: StoredVersion, lastUpdated: Date): StoredVersion {

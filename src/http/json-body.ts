@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../fhir/errors.ts';
+import { losslessReviver, mayLoseNumbers } from '../json/lossless.ts';
 
 export const maxJsonDepth = 100;
 
@@ -36,7 +37,12 @@ export function registerJsonParsers(app: FastifyInstance): void {
         done(badRequest({ es: `El JSON anida más de ${maxJsonDepth} niveles`, en: `The JSON nests deeper than ${maxJsonDepth} levels` }, undefined, 'too-costly'), undefined);
         return;
       }
-      void parse(request, body as string, done);
+      // Fastify's parser judges the text (syntax, __proto__, constructor); a body whose numbers JavaScript
+      // would print differently is then read again remembering their text (see json/lossless.ts).
+      void parse(request, body as string, (err, value) => {
+        if (err || typeof body !== 'string' || !mayLoseNumbers(body)) return done(err, value);
+        done(null, JSON.parse(body, losslessReviver));
+      });
     },
   );
 }

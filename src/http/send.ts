@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { FhirResult } from '../fhir/types.ts';
+import { stringifyJson } from '../json/lossless.ts';
 
 export const fhirJson = 'application/fhir+json; charset=utf-8';
 
@@ -16,5 +17,5 @@ export function sendFhir(reply: FastifyReply, result: FhirResult): FastifyReply 
     return reply.send();
   }
   reply.type(result.contentType ?? fhirJson);
-  return reply.send(typeof result.body === 'string' ? result.body : JSON.stringify(result.body));
+  return reply.send(typeof result.body === 'string' ? result.body : stringifyJson(result.body));
 }

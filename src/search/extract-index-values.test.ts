@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { describe, expect, test } from 'vitest';
 import { extractIndexValues } from './extract-index-values.ts';
+import { prepareSearchParameters } from './search-parameters.ts';
 
 const fixtures = path.resolve(import.meta.dirname, '../../test/fixtures');
 
@@ -42,5 +43,23 @@ describe('extractIndexValues', () => {
     const params = [...rows.sp_token, ...rows.sp_quantity].map((r) => r.param);
     expect(params).toEqual(expect.arrayContaining(['code-value-quantity$0', 'code-value-quantity$1']));
     expect(params.filter((p) => /^code-value-(concept|date|string)\$/.test(p))).toEqual([]);
+  });
+});
+
+describe('every R4 search parameter can be evaluated', () => {
+  test('none is left out at start-up', () => {
+    expect(prepareSearchParameters()).toEqual([]);
+  });
+
+  test('MolecularSequence composites read %resource (chromosome-variant-coordinate)', () => {
+    const rows = extractIndexValues({
+      resourceType: 'MolecularSequence',
+      coordinateSystem: 0,
+      referenceSeq: { chromosome: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/chromosome-human', code: '1' }] } },
+      variant: [{ start: 22125500, end: 22125510 }],
+    } as Resource);
+    const chromosome = rows.sp_token.filter((r) => r.param === 'chromosome-variant-coordinate$0');
+    expect(chromosome.map((r) => r.code)).toEqual(['1']);
+    expect(rows.sp_number.filter((r) => r.param === 'chromosome-variant-coordinate$1').map((r) => r.value)).toEqual(['22125500']);
   });
 });

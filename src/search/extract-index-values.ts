@@ -6,6 +6,7 @@
  */
 import { evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
+import { numberText } from '../json/lossless.ts';
 import { parseLocalReference } from '../fhir/normalize-reference.ts';
 import { dateRange } from './date-range.ts';
 import { normalizeText } from './normalize.ts';
@@ -44,13 +45,15 @@ export function emptyRows(): IndexRows {
 export function extractIndexValues(resource: Resource, skipAbsent = true): IndexRows {
   const rows = emptyRows();
   const root = [toTypedValue(resource)];
+  // R4 composite components read the resource itself (MolecularSequence's `%resource.referenceSeq.chromosome`).
+  const variables = { '%resource': root[0]! };
   const contained = containedTypes(resource);
   const has = presentElements(resource);
   for (const param of searchParamsOf(resource.resourceType).values()) {
     if (onResourceRow.has(param.code)) continue;
     // Most of a type's ~40 parameters read elements this resource does not have: evaluating them anyway was most of the extraction time.
     if (skipAbsent && param.roots && !param.roots.some(has)) continue;
-    const values = evalFhirPathTyped(param.expression, root);
+    const values = evalFhirPathTyped(param.expression, root, variables);
     if (param.type !== 'composite') {
       for (const v of values) addValue(rows, param.type, param.code, 0, v, contained);
       continue;
@@ -58,7 +61,7 @@ export function extractIndexValues(resource: Resource, skipAbsent = true): Index
     values.forEach((base, grp) => {
       // A composite has a value only where every component has one (code-value-quantity needs a valueQuantity):
       // rows of an incomplete repetition could never match, so they are not written.
-      const parts = param.components.map((component) => evalFhirPathTyped(component.expression, [base]));
+      const parts = param.components.map((component) => evalFhirPathTyped(component.expression, [base], variables));
       if (parts.some((part) => part.length === 0)) return;
       parts.forEach((part, n) => {
         for (const v of part) addValue(rows, param.components[n]!.type, `${param.code}$${n}`, grp, v, contained);
@@ -92,7 +95,7 @@ function addValue(rows: IndexRows, type: Exclude<ParamType, 'composite'>, param:
       return addDates(rows, param, grp, tv.type, v);
     case 'number':
       if (typeof v === 'number') rows.sp_number.push({ param, grp, value: String(v) });
-      else if (isObject(v) && typeof v.value === 'number') rows.sp_number.push({ param, grp, value: String(v.value) });
+      else if (isObject(v) && typeof v.value === 'number') rows.sp_number.push({ param, grp, value: numberText(v, 'value') ?? String(v.value) });
       return;
     case 'quantity':
       return addQuantity(rows, param, grp, v);
@@ -167,7 +170,8 @@ function addDates(rows: IndexRows, param: string, grp: number, type: string, v: 
 function addQuantity(rows: IndexRows, param: string, grp: number, v: unknown): void {
   if (typeof v === 'number') return void rows.sp_quantity.push({ param, grp, value: String(v), system: null, code: null, unit: null });
   if (!isObject(v) || typeof v.value !== 'number') return;
-  rows.sp_quantity.push({ param, grp, value: String(v.value), system: str(v.system), code: str(v.code ?? v.currency), unit: str(v.unit) });
+  // The value as written (numberText): 123456789012345678901234567890 must match itself, not 1.2345678901234568e+29.
+  rows.sp_quantity.push({ param, grp, value: numberText(v, 'value') ?? String(v.value), system: str(v.system), code: str(v.code ?? v.currency), unit: str(v.unit) });
 }
 
 const absolute = /^(?:https?|urn):.*?\/?([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
@@ -208,3 +212,4 @@ function arrayOf(v: unknown): JsonObject[] {
 function str(v: unknown): string | null {
   return typeof v === 'string' && v.length > 0 ? v : null;
 }
+

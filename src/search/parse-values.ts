@@ -85,8 +85,8 @@ export function parseNumber(raw: string, name: string): NumberValue {
   if (!m) throw invalid(name, raw, { es: '[prefijo]número, p. ej. gt5.4', en: '[prefix]number, e.g. gt5.4' });
   // Implicit precision: "100" means [99.5, 100.5), "5.40" means [5.395, 5.405).
   const exponent = Number(m[3] ?? 0) - (m[2]?.length ?? 0);
-  const value = String(Number(rest));
-  return { prefix, value: rest.startsWith('+') ? rest.slice(1) : rest.includes('e') || rest.includes('E') ? value : rest, half: halfUnit(exponent) };
+  // The value as written: PostgreSQL numeric reads exponents exactly (1e-400 is not 0).
+  return { prefix, value: rest.startsWith('+') ? rest.slice(1) : rest, half: halfUnit(exponent) };
 }
 
 function halfUnit(exponent: number): string {

@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import type { Db } from '../store/resource-store.ts';
 import { extractIndexValues } from './extract-index-values.ts';
 import { insertIndexRowsBulk } from './write-index.ts';
+import { parseJson } from '../json/lossless.ts';
 
 const tables = ['sp_string', 'sp_token', 'sp_date', 'sp_number', 'sp_quantity', 'sp_reference', 'sp_uri'];
 
@@ -26,7 +27,7 @@ export async function reindexAll(db: Db, batchSize = 500, onBatch?: (done: numbe
       for (const table of tables) {
         await sql`DELETE FROM ${sql.table(table)} t USING unnest(${types}::text[], ${ids}::text[]) AS k(rt, id) WHERE t.resource_type = k.rt AND t.id = k.id`.execute(tx);
       }
-      await insertIndexRowsBulk(tx, rows.map((r) => ({ resourceType: r.resource_type, id: r.id, rows: extractIndexValues(JSON.parse(r.content ?? '{}') as Resource) })));
+      await insertIndexRowsBulk(tx, rows.map((r) => ({ resourceType: r.resource_type, id: r.id, rows: extractIndexValues(parseJson(r.content ?? '{}') as Resource) })));
     });
     done += rows.length;
     onBatch?.(done);

@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AsAtom, DotAtom, FhirPathAtom, getParsedExpressionForResourceType, getSearchParameterDetails, getSearchParameters, indexSearchParameter, IsAtom, SymbolAtom, UnionAtom, type Atom } from '@medplum/core';
+import { AsAtom, DotAtom, evalFhirPathTyped, FhirPathAtom, getParsedExpressionForResourceType, getResourceTypes, getSearchParameterDetails, getSearchParameters, indexSearchParameter, IsAtom, SymbolAtom, UnionAtom, toTypedValue, type Atom } from '@medplum/core';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { loadDefinitions, r4SearchParameters } from '../fhir/definitions.ts';
 
@@ -128,7 +128,38 @@ function toSearchParam(resourceType: string, code: string, sp: SearchParameter, 
       components.push({ type: def.type, expression: getParsedExpressionForResourceType(resourceType, c.expression) });
     }
   }
-  return { code, type: sp.type, expression: details.parsedExpression, targets: sp.target ?? [], components, roots: rootElements(details.parsedExpression, resourceType) };
+  const param: SearchParam = { code, type: sp.type, expression: details.parsedExpression, targets: sp.target ?? [], components, roots: rootElements(details.parsedExpression, resourceType) };
+  const problem = probe(resourceType, param);
+  if (problem) {
+    unusable.push(`${resourceType}.${code}: ${problem}`);
+    return undefined;
+  }
+  return param;
+}
+
+const unusable: string[] = [];
+
+/**
+ * Runs a parameter's expressions once on an empty resource, with the variables
+ * extraction gives them (extract-index-values.ts), so one our FHIRPath engine
+ * cannot run (an unknown variable or function) is known when the registry is
+ * built, at start-up, and left out rather than failing writes.
+ */
+function probe(resourceType: string, param: SearchParam): string | undefined {
+  const root = toTypedValue({ resourceType });
+  try {
+    for (const expression of [param.expression, ...param.components.map((c) => c.expression)]) evalFhirPathTyped(expression, [root], { '%resource': root });
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** Builds the parameters of every resource type now; returns those that cannot be evaluated (reported at start-up). */
+export function prepareSearchParameters(): readonly string[] {
+  loadDefinitions();
+  for (const type of getResourceTypes()) searchParamsOf(type);
+  return unusable;
 }
 
 /**

@@ -9,6 +9,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { WriteStatement } from '../fhir/persist.ts';
 import type { Db } from '../store/resource-store.ts';
 import { extractIndexValues, type DateRow, type IndexRows } from './extract-index-values.ts';
+import { parseJson } from '../json/lossless.ts';
 
 /** Column name → Postgres array type, per table, in insert order (after resource_type, id, param, grp). */
 const columns: { [T in keyof IndexRows]: Record<string, string> } = {
@@ -24,7 +25,7 @@ const tables = Object.keys(columns) as (keyof IndexRows)[];
 
 /** The index rows of a write, replaced in the write's own statement (see persist.ts). */
 export const indexWriteStatement: WriteStatement = ({ stored, previous }) => {
-  const resource = stored.content === null ? undefined : (JSON.parse(stored.content) as Resource);
+  const resource = stored.content === null ? undefined : (parseJson(stored.content) as Resource);
   return replaceCall(stored.resourceType, stored.id, resource ? extractIndexValues(resource) : undefined, previous !== undefined);
 };
 

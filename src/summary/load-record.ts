@@ -14,6 +14,7 @@ import { notFound, gone, badRequest, FhirError, issue } from '../fhir/errors.ts'
 import { readCurrent, type Db } from '../store/resource-store.ts';
 import { cluesSystem } from '../mx/systems.ts';
 import { authorOrganizationRefs, cluesOf, stampedClues } from './authoring-unit.ts';
+import { parseJson } from '../json/lossless.ts';
 
 /** Compartment types a summary reads; claims, documents and imaging are left out on purpose. */
 export const summaryTypes = [
@@ -63,7 +64,7 @@ interface Row {
 const relativeRef = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
 
 function toLoaded(row: Row): LoadedResource {
-  return { resource: JSON.parse(row.content) as Resource, patients: row.patients, lastUpdated: row.last_updated };
+  return { resource: parseJson(row.content) as Resource, patients: row.patients, lastUpdated: row.last_updated };
 }
 
 /** Every relative `Type/id` reference inside a resource (contained and absolute ones are not followed). */

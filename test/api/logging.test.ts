@@ -4,6 +4,7 @@ import { inject } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { adminToken, testAuth } from '../support/tokens.ts';
+import { freshCurp } from '../support/receta.ts';
 
 const lines: Record<string, unknown>[] = [];
 let app: FastifyInstance;
@@ -22,7 +23,7 @@ afterAll(async () => {
 });
 
 test('one structured line per request, without bodies, URLs or identifiers', async () => {
-  const curp = 'VIRB840210MDFGMN05';
+  const curp = freshCurp();
   const res = await app.inject({
     method: 'POST',
     url: `/fhir/Patient?note=${curp}`,

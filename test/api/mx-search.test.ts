@@ -4,6 +4,8 @@ import { beforeAll, expect, test } from 'vitest';
 import { mxFixture } from '../fixtures/mx/index.ts';
 import { fhirJson, uniqueTag, useTestApp } from '../support/app.ts';
 import { roleToken } from '../support/tokens.ts';
+import { freshCurp } from '../support/receta.ts';
+import { curpSystem } from '../../src/mx/systems.ts';
 
 const t = useTestApp({ profileEnforcement: 'strict' });
 const suffix = uniqueTag();
@@ -12,7 +14,10 @@ let organization: Organization;
 
 beforeAll(async () => {
   organization = { ...mxFixture<Organization>('organization.json'), id: `org-${suffix}` };
-  patient = { ...mxFixture<Patient>('patient.json'), id: `pat-${suffix}` };
+  // A CURP of its own: one active Patient per CURP, and other files write the fixture's.
+  const fixture = mxFixture<Patient>('patient.json');
+  const curp = freshCurp();
+  patient = { ...fixture, id: `pat-${suffix}`, identifier: fixture.identifier?.map((i) => (i.system === curpSystem ? { ...i, value: curp } : i)) };
   for (const r of [organization, patient]) {
     const res = await t.request({ method: 'PUT', url: `/fhir/${r.resourceType}/${r.id}`, headers: fhirJson, payload: r });
     expect(res.statusCode, res.body).toBeLessThan(300);

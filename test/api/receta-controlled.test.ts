@@ -69,7 +69,7 @@ describe('group I (estupefacientes)', () => {
   });
 
   test('more than 30 days of treatment, refills, or no duration: 422 naming each', async () => {
-    await refused(draft(w, (m) => { groupI(m); m.dispenseRequest = { ...m.dispenseRequest, expectedSupplyDuration: { value: 45, code: 'd' }, numberOfRepeatsAllowed: 1 }; }), 422, /a lo sumo 0 resurtidos[\s\S]*a lo sumo 30 días, no 45/);
+    await refused(draft(w, (m) => { groupI(m); m.dispenseRequest = { ...m.dispenseRequest, expectedSupplyDuration: { value: 45, system: 'http://unitsofmeasure.org', code: 'd' }, numberOfRepeatsAllowed: 1 }; }), 422, /a lo sumo 0 resurtidos[\s\S]*a lo sumo 30 días, no 45/);
     await refused(draft(w, (m) => { groupI(m); delete m.dispenseRequest?.expectedSupplyDuration; m.dosageInstruction = [{ text: 'según dolor' }]; }), 422, /indique la duración del tratamiento/);
   });
 });

@@ -11,7 +11,8 @@ import { fhirJson, uniqueTag, useTestApp } from '../support/app.ts';
 import { absentReason, expectReferencesResolved, param, params, taggedFixtures } from '../support/summary.ts';
 import { roleToken } from '../support/tokens.ts';
 
-const t = useTestApp({ profileEnforcement: 'strict' });
+// Writes the fixture patient (its CURP, shown in the summary) under its own id: one active Patient per CURP, so a database of its own.
+const t = useTestApp({ profileEnforcement: 'strict', ownDatabase: true });
 const tag = uniqueTag();
 const fixtures = taggedFixtures(tag);
 const patientId = `paciente-ecu-1-${tag}`;

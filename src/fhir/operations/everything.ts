@@ -18,6 +18,7 @@ import { pageUrl } from '../page-url.ts';
 import { parseInstantParam, single } from '../params.ts';
 import { readExisting } from '../read.ts';
 import type { FhirContext, FhirRequest, FhirResult } from '../types.ts';
+import { parseJson } from '../../json/lossless.ts';
 
 export const everythingOperationDefinition: OperationDefinition = {
   resourceType: 'OperationDefinition',
@@ -95,7 +96,7 @@ function collectReferences(node: unknown, into: Set<string>): void {
 
 export async function everything(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const id = req.id ?? '';
-  const patient = JSON.parse((await readExisting({ ...req, resourceType: 'Patient' }, ctx)).content ?? '{}') as Resource;
+  const patient = parseJson((await readExisting({ ...req, resourceType: 'Patient' }, ctx)).content ?? '{}') as Resource;
   const n = count(req);
   const since = parseInstantParam(req.query, '_since');
   const only = types(req);
@@ -119,7 +120,7 @@ export async function everything(req: FhirRequest, ctx: FhirContext): Promise<Fh
   const page = rows.slice(0, n);
 
   const refs = new Set<string>();
-  const matched: Resource[] = page.map((r) => JSON.parse(r.content ?? '{}') as Resource);
+  const matched: Resource[] = page.map((r) => parseJson(r.content ?? '{}') as Resource);
   for (const resource of matched) collectReferences(resource, refs);
   for (const r of page) refs.delete(`${r.resource_type}/${r.id}`);
   const wanted = [...refs].map((ref) => ref.split('/') as [string, string]).filter(([type]) => !only || only.includes(type));
@@ -139,7 +140,7 @@ export async function everything(req: FhirRequest, ctx: FhirContext): Promise<Fh
   const entry: BundleEntry[] = [
     ...matched.map((resource) => ({ fullUrl: `${ctx.baseUrl}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'match' as const } })),
     ...included.map((r) => {
-      const resource = JSON.parse(r.content ?? '{}') as Resource;
+      const resource = parseJson(r.content ?? '{}') as Resource;
       return { fullUrl: `${ctx.baseUrl}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'include' as const } };
     }),
   ];

@@ -20,6 +20,7 @@ import { curpSystem } from '../../mx/systems.ts';
 import { escapeLike, normalizeText } from '../../search/normalize.ts';
 import { badRequest } from '../errors.ts';
 import type { FhirContext, FhirRequest, FhirResult } from '../types.ts';
+import { parseJson } from '../../json/lossless.ts';
 
 export const matchOperationDefinition: OperationDefinition = {
   resourceType: 'OperationDefinition',
@@ -138,7 +139,7 @@ async function candidates(ctx: FhirContext, patient: Patient): Promise<Patient[]
   if (branches.length === 0) return [];
   const { rows } = await sql<{ content: string }>`SELECT r.content FROM resource r
     WHERE r.resource_type = 'Patient' AND NOT r.deleted AND r.id IN (${sql.join(branches, sql` UNION `)})`.execute(ctx.db);
-  return rows.map((r) => JSON.parse(r.content) as Patient);
+  return rows.map((r) => parseJson(r.content) as Patient);
 }
 
 export async function match(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {

@@ -8,6 +8,7 @@ import type { OperationDefinition, Parameters, Provenance } from '@medplum/fhirt
 import { recetaContext } from '../../receta/require-context.ts';
 import { signReceta } from '../../receta/sign.ts';
 import type { FhirContext, FhirRequest, FhirResult } from '../types.ts';
+import { parseJson } from '../../json/lossless.ts';
 
 export const signOperationDefinition: OperationDefinition = {
   resourceType: 'OperationDefinition',
@@ -36,7 +37,7 @@ export async function signOperation(req: FhirRequest, ctx: FhirContext): Promise
     resourceType: 'Parameters',
     parameter: [
       { name: 'folio', valueIdentifier: signed.folio },
-      { name: 'provenance', resource: JSON.parse(signed.provenance.content ?? '{}') as Provenance },
+      { name: 'provenance', resource: parseJson(signed.provenance.content ?? '{}') as Provenance },
       ...signed.requests.map((r) => ({ name: 'medicationRequest', valueReference: { reference: `MedicationRequest/${r.id}/_history/${r.versionId}` } })),
     ],
   };
