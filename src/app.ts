@@ -10,6 +10,7 @@ import { registerDocs } from './http/docs.ts';
 import { registerErrorHandler } from './http/error-handler.ts';
 import { registerFhirRoutes } from './http/fhir-plugin.ts';
 import { registerHealth } from './http/health.ts';
+import { registerHomePage } from './http/home-page.ts';
 import { ExportService } from './export/export-service.ts';
 import { ImportService } from './import/import-service.ts';
 import { registerNdjsonUpload } from './import/upload.ts';
@@ -177,7 +178,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerErrorHandler(app, bodyLimit, requestTimeoutMs);
   registerNotFound(app, basePath);
   registerHealth(app, db);
-  await registerDocs(app);
+  await registerDocs(app, { basePath, publicBaseUrl: options.publicBaseUrl });
+  registerHomePage(app, basePath);
   registerNdjsonUpload(app, { dir: importDir, maxBytes: options.importMaxUploadBytes ?? 4 * 1024 ** 3 });
   const subscriptionOptions: WorkerOptions = {
     pollMs: 200,

@@ -7,12 +7,27 @@ import path from 'node:path';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { connect } from './store/connect.ts';
-import { startEmbeddedPostgres, type EmbeddedDb } from './store/embedded-postgres.ts';
+import { portInUse, startEmbeddedPostgres, type EmbeddedDb } from './store/embedded-postgres.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { defaultRetry } from './subscriptions/backoff.ts';
 import { devSigningKeysFile, loadKeySetFile } from './receta/signing-keys.ts';
 
-const config = loadConfig();
+/** A start-up problem the user can fix: one sentence on stderr, no stack trace. */
+function fail(message: string): never {
+  console.error(message);
+  process.exit(1);
+}
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (err) {
+  fail(`Configuration error: ${(err as Error).message}`);
+}
+const portBusy = (port: number) =>
+  `Port ${port} on ${config.host} is already in use (is another \`npm start\` of this server running? \`curl -s http://127.0.0.1:${port}/healthz\` tells): stop it, or start this one with PORT=<another port>.`;
+// Checked before the database starts, so that a second `npm start` leaves the first one alone.
+if (await portInUse(config.port, config.host).catch(() => false)) fail(portBusy(config.port));
 let embedded: EmbeddedDb | undefined;
 let databaseUrl = config.databaseUrl;
 if (!databaseUrl) {
@@ -20,8 +35,7 @@ if (!databaseUrl) {
   try {
     embedded = await startEmbeddedPostgres({ dataDir, port: Number(process.env.EMBEDDED_PG_PORT ?? 54329), persistent: true });
   } catch (err) {
-    console.error(`Could not start the embedded PostgreSQL in ${dataDir} (set DATABASE_URL to use your own PostgreSQL):\n${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
+    fail(`Could not start the embedded PostgreSQL: ${err instanceof Error ? err.message : String(err)} (Or set DATABASE_URL to use your own PostgreSQL.)`);
   }
   databaseUrl = embedded.url;
 }
@@ -82,5 +96,12 @@ async function shutdown(signal: string): Promise<void> {
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
-await app.listen({ port: config.port, host: config.host });
+if (embedded?.note) app.log.warn(embedded.note);
+try {
+  await app.listen({ port: config.port, host: config.host });
+} catch (err) {
+  await embedded?.stop();
+  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(portBusy(config.port));
+  throw err;
+}
 app.log.info({ database: embedded ? `embedded (${config.dataDir})` : 'DATABASE_URL', base: config.basePath }, 'ECU FHIR server ready');

@@ -12,7 +12,7 @@ import { sql } from 'kysely';
 import { patientIdOf } from '../fhir/compartment.ts';
 import { badRequest, forbidden, notFound } from '../fhir/errors.ts';
 import { pageUrl, sequenceCursor } from '../fhir/page-url.ts';
-import { parseCount, values } from '../fhir/params.ts';
+import { parseCount, single, values } from '../fhir/params.ts';
 import type { FhirContext, FhirRequest, FhirResult } from '../fhir/types.ts';
 import { rowAccessFor } from '../auth/readable.ts';
 import { typeAccess } from '../search/row-access.ts';
@@ -103,6 +103,15 @@ export async function searchAuditEvents(req: FhirRequest, ctx: FhirContext): Pro
     for (const value of values(req.query, param)) {
       query = query.where(column, 'in', value.split(',').map((v) => v.slice(v.indexOf('|') + 1)));
     }
+  }
+  const summary = single(req.query, '_summary');
+  if (summary === 'count') {
+    // The trail's size for these filters, no entries (FHIR search _summary=count).
+    const counted = await query.clearSelect().select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    return { status: 200, body: { resourceType: 'Bundle', type: 'searchset', total: Number(counted.n), link: [{ relation: 'self', url: pageUrl(ctx.baseUrl, 'AuditEvent', req, undefined) }] } };
+  }
+  if (summary !== undefined && summary !== 'false') {
+    throw badRequest({ es: `_summary=${summary} no está disponible para AuditEvent (use count o false)`, en: `_summary=${summary} is not supported for AuditEvent (use count or false)` }, '_summary');
   }
   const cursor = sequenceCursor(req.query);
   if (cursor !== undefined) {

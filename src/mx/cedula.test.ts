@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateCedula } from './cedula.ts';
 
-// Rule from /work/shared/mx/README.md ("Cédula profesional"): ^\d{7,8}$ by default, configurable.
+// Rule from src/mx/README.md ("Cédula profesional"): ^\d{7,8}$ by default, configurable.
 describe('validateCedula', () => {
   it('accepts 7 or 8 digits by default', () => {
     expect(validateCedula('1234567')).toEqual({ ok: true });

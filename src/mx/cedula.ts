@@ -1,6 +1,6 @@
 /**
  * Cédula profesional (SEP): 7 or 8 digits; older ones may have fewer, so the
- * accepted length is configurable. Source: /work/shared/mx/README.md ("Cédula profesional").
+ * accepted length is configurable. Source: src/mx/README.md ("Cédula profesional").
  */
 import { invalid } from './id-check.ts';
 import type { MxIdCheck, MxIdLabel } from './id-check.ts';
@@ -21,7 +21,7 @@ export const defaultCedulaOptions: Readonly<Required<CedulaOptions>> = Object.fr
  * Validates a cédula profesional as digits only, `^\d{7,8}$` by default;
  * `options` widens or narrows the length (e.g. `{ minDigits: 5 }` for old
  * cédulas). There is no check digit.
- * Source: /work/shared/mx/README.md ("Cédula profesional").
+ * Source: src/mx/README.md ("Cédula profesional").
  * @throws RangeError when the options are not whole numbers with 1 ≤ min ≤ max.
  */
 export function validateCedula(value: string, options: CedulaOptions = {}): MxIdCheck {

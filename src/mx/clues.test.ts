@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseClues, validateClues } from './clues.ts';
 
-// Example from /work/shared/mx/README.md ("CLUES").
+// Example from src/mx/README.md ("CLUES").
 describe('parseClues', () => {
   it('splits DFIMS000011 into state, institution and consecutive', () => {
     expect(parseClues('DFIMS000011')).toEqual({

@@ -2,7 +2,7 @@
  * CLUES, Clave Única de Establecimientos de Salud (DGIS catalogue), 11
  * characters: state (2 letters, the CURP codes), institution (3 letters),
  * consecutive (6 digits). No check digit is known.
- * Source: /work/shared/mx/README.md ("CLUES").
+ * Source: src/mx/README.md ("CLUES").
  */
 import { invalid } from './id-check.ts';
 import type { MxIdCheck, MxIdInvalid, MxIdLabel } from './id-check.ts';
@@ -43,7 +43,7 @@ export type CluesParts = {
  * one of the 32 states (`NE`, born abroad, is a CURP code, not a place for a
  * facility). The level of care is not in the key: it comes from the DGIS
  * catalogue's "NIVEL ATENCION" column.
- * Source: /work/shared/mx/README.md ("CLUES").
+ * Source: src/mx/README.md ("CLUES").
  */
 export function parseClues(value: string): ({ ok: true } & CluesParts) | MxIdInvalid {
   const text = upperCaseTextProblem(value, label, false);
@@ -91,7 +91,7 @@ export function parseClues(value: string): ({ ok: true } & CluesParts) | MxIdInv
   };
 }
 
-/** `parseClues` without the parts. Source: /work/shared/mx/README.md ("CLUES"). */
+/** `parseClues` without the parts. Source: src/mx/README.md ("CLUES"). */
 export function validateClues(value: string): MxIdCheck {
   const parsed = parseClues(value);
   return parsed.ok ? { ok: true } : parsed;

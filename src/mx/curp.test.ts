@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { curpBirthDate, curpCheckDigit, curpPattern, curpSex, validateCurp } from './curp.ts';
 import { curpInconvenientWords } from './inconvenient-words.ts';
 
-// Test vectors copied from /work/shared/mx/README.md ("CURP"), plus RENAPO's own
+// Test vectors copied from src/mx/README.md ("CURP"), plus RENAPO's own
 // example and python-stdnum's doctest example.
 const validCurps = [
   'VIRB840210MDFGMN05',

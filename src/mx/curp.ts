@@ -1,7 +1,7 @@
 /**
  * CURP, Clave Única de Registro de Población (RENAPO), 18 characters.
  * Rules from RENAPO's Instructivo normativo para la asignación de la CURP as
- * summarised in /work/shared/mx/README.md ("CURP"); the check digit as in
+ * summarised in src/mx/README.md ("CURP"); the check digit as in
  * python-stdnum `stdnum/mx/curp.py`. NOM-024-SSA3-2012 6.5.1: the validated
  * CURP is the patient's identifier and a system never generates one, so this
  * module checks CURPs and never builds them.
@@ -29,7 +29,7 @@ const checkAlphabet = '0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ';
  * The CURP check digit (character 18) for the first 17 characters:
  * `sum = Σ value(c[i]) × (18 − i)` for i = 0..16, `digit = (10 − sum mod 10) mod 10`,
  * with values from the alphabet `0-9 A-N Ñ O-Z`.
- * Source: RENAPO algorithm as given in /work/shared/mx/README.md ("Check digit"); python-stdnum `mx/curp.py`.
+ * Source: RENAPO algorithm as given in src/mx/README.md ("Check digit"); python-stdnum `mx/curp.py`.
  * @throws RangeError when `first17` is not 17 characters of that alphabet.
  */
 export function curpCheckDigit(first17: string): string {
@@ -53,7 +53,7 @@ export function curpCheckDigit(first17: string): string {
  * `M` or `X`), not starting with an inconvenient word, a birth date that
  * exists (century from character 17: digit → 19YY, letter → 20YY), and the
  * check digit. Nothing is normalised: `virb…` is rejected, not upper-cased.
- * Source: /work/shared/mx/README.md ("CURP"), RENAPO Instructivo normativo (Anexo 2 for the words).
+ * Source: src/mx/README.md ("CURP"), RENAPO Instructivo normativo (Anexo 2 for the words).
  */
 export function validateCurp(value: string): MxIdCheck {
   const text = upperCaseTextProblem(value, label, true);
@@ -110,7 +110,7 @@ export function validateCurp(value: string): MxIdCheck {
  * century from position 17: digit → 19YY, letter → 20YY), to compare with
  * `Patient.birthDate`. Undefined when those positions do not encode a real
  * date. It reads those positions only: validate the CURP with `validateCurp` first.
- * Source: /work/shared/mx/README.md ("CURP", "Consistency with the Patient").
+ * Source: src/mx/README.md ("CURP", "Consistency with the Patient").
  */
 export function curpBirthDate(curp: string): string | undefined {
   if (curp.length !== 18 || !/^\d{6}$/.test(curp.slice(4, 10)) || !/^[A-Z\d]$/.test(curp.charAt(16))) {
@@ -129,7 +129,7 @@ export type CurpSex = 'male' | 'female' | 'other';
  * The `Patient.gender` a CURP encodes at position 11: `H` → male, `M` →
  * female, `X` (non-binary, issued by RENAPO since 2023) → other; undefined
  * for anything else. Validate the CURP with `validateCurp` first.
- * Source: /work/shared/mx/README.md ("Consistency with the Patient").
+ * Source: src/mx/README.md ("Consistency with the Patient").
  */
 export function curpSex(curp: string): CurpSex | undefined {
   if (curp.length !== 18) {

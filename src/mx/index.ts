@@ -2,7 +2,7 @@
  * Mexican identifiers as pure functions: CURP, NSS, RFC, CLUES, cédula
  * profesional, and the `Identifier.system` URIs they go with. No I/O, no
  * normalising: every check returns `MxIdCheck` with a Spanish and English
- * message saying what to fix. Rules and sources: /work/shared/mx/README.md.
+ * message saying what to fix. Rules and sources: src/mx/README.md.
  */
 export type { MxIdCheck, MxIdInvalid, MxIdLabel, MxIdReason } from './id-check.ts';
 export { curpBirthDate, curpCheckDigit, curpPattern, curpSex, genericCurp, validateCurp } from './curp.ts';

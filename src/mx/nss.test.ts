@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { nssCheckDigit, validateNss } from './nss.ts';
 
-// Valid examples from /work/shared/mx/README.md ("NSS").
+// Valid examples from src/mx/README.md ("NSS").
 const validNss = ['92919084431', '12159012348'];
 
 describe('nssCheckDigit', () => {

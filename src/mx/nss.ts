@@ -1,7 +1,7 @@
 /**
  * NSS, Número de Seguridad Social (IMSS), 11 digits: subdelegación (1–2),
  * year of affiliation (3–4), year of birth (5–6), consecutive (7–10) and a
- * check digit (11). Source: /work/shared/mx/README.md ("NSS").
+ * check digit (11). Source: src/mx/README.md ("NSS").
  */
 import { invalid } from './id-check.ts';
 import type { MxIdCheck, MxIdLabel } from './id-check.ts';
@@ -13,7 +13,7 @@ const label: MxIdLabel = { es: 'NSS inválido', en: 'Invalid NSS' };
  * The NSS check digit (digit 11) for the first 10 digits: Luhn with weights
  * 1, 2, 1, 2… from the left, 9 subtracted from products over 9,
  * `check = (10 − sum mod 10) mod 10`.
- * Source: /work/shared/mx/README.md ("NSS").
+ * Source: src/mx/README.md ("NSS").
  * @throws RangeError when `first10` is not 10 digits.
  */
 export function nssCheckDigit(first10: string): string {
@@ -31,7 +31,7 @@ export function nssCheckDigit(first10: string): string {
 /**
  * Validates an IMSS NSS: exactly 11 digits (no spaces, dashes or other
  * separators; nothing is stripped) whose last digit is `nssCheckDigit` of
- * the first 10. Source: /work/shared/mx/README.md ("NSS").
+ * the first 10. Source: src/mx/README.md ("NSS").
  */
 export function validateNss(value: string): MxIdCheck {
   const spaces = whitespaceProblem(value, label);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rfcCheckDigit, rfcPersonType, validateRfc, validateRfcCheckDigit } from './rfc.ts';
 
-// Examples from python-stdnum `stdnum/mx/rfc.py` (cited by /work/shared/mx/README.md, "RFC").
+// Examples from python-stdnum `stdnum/mx/rfc.py` (cited by src/mx/README.md, "RFC").
 const person = 'GODE561231GR8';
 const company = 'MAB9307148T4';
 const badCheckCharacter = 'VACE460910SX6'; // valid format, fails the mod-11 check (stdnum doctest)

@@ -1,7 +1,7 @@
 /**
  * RFC, Registro Federal de Contribuyentes (SAT): 13 characters for a person
  * (persona física), 12 for a company (persona moral). Persons: README
- * /work/shared/mx/README.md ("RFC"); companies (three name characters) and
+ * src/mx/README.md ("RFC"); companies (three name characters) and
  * the mod-11 check character: python-stdnum `stdnum/mx/rfc.py`.
  */
 import { isRealDate } from './calendar-date.ts';
@@ -54,7 +54,7 @@ export function rfcCheckDigit(first: string): string {
  * 20YY). The homoclave is assigned by SAT and not derivable. The check
  * character is NOT checked here: about 1.5 % of real RFCs fail it, so it is a
  * warning; use `validateRfcCheckDigit` for that.
- * Source: /work/shared/mx/README.md ("RFC"); python-stdnum `stdnum/mx/rfc.py` for companies.
+ * Source: src/mx/README.md ("RFC"); python-stdnum `stdnum/mx/rfc.py` for companies.
  */
 export function validateRfc(value: string): MxIdCheck {
   const text = upperCaseTextProblem(value, label, false);
@@ -132,7 +132,7 @@ export function validateRfc(value: string): MxIdCheck {
  * The RFC mod-11 check character, as a separate check because about 1.5 % of
  * real RFCs fail it (python-stdnum disables it by default): report a failure
  * as a warning, never as an error. Call it on a value `validateRfc` accepted.
- * Source: /work/shared/mx/README.md ("RFC"); python-stdnum `stdnum/mx/rfc.py`.
+ * Source: src/mx/README.md ("RFC"); python-stdnum `stdnum/mx/rfc.py`.
  */
 export function validateRfcCheckDigit(value: string): MxIdCheck {
   const format = validateRfc(value);
@@ -157,7 +157,7 @@ export type RfcPersonType = 'fisica' | 'moral';
 
 /**
  * Persona física (13 characters) or moral (12) for a value `validateRfc`
- * accepted; undefined for other lengths. Source: /work/shared/mx/README.md ("RFC"), python-stdnum.
+ * accepted; undefined for other lengths. Source: src/mx/README.md ("RFC"), python-stdnum.
  */
 export function rfcPersonType(value: string): RfcPersonType | undefined {
   return value.length === 13 ? 'fisica' : value.length === 12 ? 'moral' : undefined;

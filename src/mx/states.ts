@@ -1,7 +1,7 @@
 /**
  * The two-letter state codes RENAPO uses in the CURP (characters 12–13),
  * which CLUES also starts with. Source: RENAPO, Instructivo normativo para la
- * asignación de la CURP, as listed in /work/shared/mx/README.md ("State codes").
+ * asignación de la CURP, as listed in src/mx/README.md ("State codes").
  */
 
 /** The 32 federal entities, by CURP code. `DF` is still the code of Ciudad de México. */

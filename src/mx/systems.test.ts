@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as systems from './systems.ts';
 
-// URIs copied from /work/shared/mx/README.md ("Identifier systems").
+// URIs copied from src/mx/README.md ("Identifier systems").
 describe('identifier systems', () => {
   it('match the README table', () => {
     expect(systems.curpSystem).toBe('urn:oid:2.16.840.1.113883.4.629');

@@ -3,7 +3,7 @@
  * OIDs come from the DGIS "Guía de Intercambio de Información en Salud para
  * Documentos Clínicos Electrónicos" (GIIS-A001-CDAMX), which uses them as CDA
  * `id/@root`; the `https://ecu-fhir.org/fhir/sid/…` ones are our convention
- * where no national OID exists. Source: /work/shared/mx/README.md ("Identifier systems").
+ * where no national OID exists. Source: src/mx/README.md ("Identifier systems").
  */
 
 /** Canonical base of our conformance resources (StructureDefinition, ValueSet, CodeSystem, SearchParameter, extensions). */

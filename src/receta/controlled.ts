@@ -1,6 +1,6 @@
 /**
  * Rules a receta must meet when signed, by the group of each medicine under
- * Ley General de Salud art. 226 (table and sources: /work/shared/mx/README.md).
+ * Ley General de Salud art. 226 (table and sources: src/mx/README.md).
  * Pure: the caller supplies each line's group (from the catalogue) and the
  * moment of issue; the answer is every problem found plus the limits the
  * dispense ledger will hold each prescription to.

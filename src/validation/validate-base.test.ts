@@ -22,7 +22,8 @@ describe('validateBase', () => {
       contact: [{ gender: 'male', name: { family: 'Pérez' } }],
     };
     expect(validateBase(patient, 'Patient')).toEqual([]);
-  });
+    // The first validation loads the R4 definitions: over vitest's 5 s default when the two cores are shared.
+  }, 30_000);
 
   test('reports one issue per problem, each with its path and a Spanish then English message', () => {
     const issues = validateBase({ resourceType: 'Patient', gender: 'mujer', birthDate: '31/12/1980', foo: 1 }, 'Patient');

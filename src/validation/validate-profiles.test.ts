@@ -16,7 +16,8 @@ describe('validateProfiles on the ISSSTE ECU patient', () => {
     const r = mxFixture(file);
     expect(validateBase(r, r.resourceType)).toEqual([]);
     expect(errors(await validateProfiles(r, strict))).toEqual([]);
-  });
+    // The first one compiles the profiles: over vitest's 5 s default when the machine's two cores are shared.
+  }, 30_000);
 
   test('CURP with a wrong check digit', async () => {
     const p = mxFixture('patient.json') as { identifier: { value: string }[] } & Resource;
@@ -37,11 +38,25 @@ describe('validateProfiles on the ISSSTE ECU patient', () => {
   test('no CURP needs a coded reason, and a reason excludes a CURP', async () => {
     const p = mxFixture('patient.json') as Resource & { identifier: unknown[]; extension: unknown[] };
     p.identifier.shift();
-    expect(errors(await validateProfiles(p, strict))).toEqual([expect.stringMatching(/^Patient: No se cumple la regla mx-pat-1/)]);
+    const noCurp = errors(await validateProfiles(p, strict));
+    expect(noCurp).toEqual([expect.stringMatching(/^Patient: No se cumple la regla mx-pat-1/)]);
+    // The message says how to fix it: the CURP system, the absence-reason extension and its codes.
+    expect(noCurp[0]).toContain('system urn:oid:2.16.840.1.113883.4.629');
+    expect(noCurp[0]).toContain('https://ecu-fhir.org/fhir/StructureDefinition/mx-curp-absence-reason');
+    expect(noCurp[0]).toMatch(/motivo-sin-curp: recien-nacido, extranjero o desconocido/);
     p.extension.push({ url: 'https://ecu-fhir.org/fhir/StructureDefinition/mx-curp-absence-reason', valueCodeableConcept: { coding: [{ system: 'https://ecu-fhir.org/fhir/CodeSystem/motivo-sin-curp', code: 'recien-nacido' }] } });
     expect(errors(await validateProfiles(p, strict))).toEqual([]);
     p.extension[2] = { url: 'https://ecu-fhir.org/fhir/StructureDefinition/mx-curp-absence-reason', valueCodeableConcept: { coding: [{ system: 'https://ecu-fhir.org/fhir/CodeSystem/motivo-sin-curp', code: 'olvido' }] } };
     expect(errors(await validateProfiles(p, strict))).toEqual([expect.stringMatching(/valueCodeableConcept debe llevar un código del conjunto https:\/\/ecu-fhir.org\/fhir\/ValueSet\/motivo-sin-curp/)]);
+  });
+
+  test('a CURP under the wrong system (or none) names the CURP system', async () => {
+    const p = mxFixture('patient.json') as Resource & { identifier: { system?: string }[] };
+    p.identifier[0]!.system = 'http://renapo.gob.mx/curp';
+    const found = errors(await validateProfiles(p, strict));
+    expect(found).toContainEqual(expect.stringMatching(/^Patient.identifier\[0\].system: VIRB840210MDFGMN05 parece una CURP, pero una CURP se envía con system urn:oid:2.16.840.1.113883.4.629 \(llegó "http:\/\/renapo.gob.mx\/curp"\)/));
+    delete p.identifier[0]!.system;
+    expect(errors(await validateProfiles(p, strict))).toContainEqual(expect.stringMatching(/identifier\[0\].system: .*parece una CURP.*\(no trae system\)/));
   });
 
   test('expediente without its system, or with a system whose CLUES is wrong', async () => {

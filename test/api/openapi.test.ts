@@ -29,3 +29,20 @@ test('/openapi.yaml is served and /docs shows Swagger UI', async () => {
   expect(docs.statusCode).toBe(200);
   expect(docs.body).toContain('swagger');
 });
+
+test('Swagger UI is given the server it is reached on, not a fixed host', async () => {
+  const spec = await t.request({ method: 'GET', url: '/docs/json', headers: { host: 'ecu.example:9443' } });
+  expect(spec.statusCode).toBe(200);
+  expect((JSON.parse(spec.body) as { servers: { url: string }[] }).servers).toEqual([{ url: 'http://ecu.example:9443' }]);
+  const yaml = await t.request({ method: 'GET', url: '/openapi.yaml' });
+  expect(yaml.body).not.toContain('127.0.0.1:8080');
+});
+
+test('GET / is a small HTML page linking /docs, /fhir/metadata and the first steps', async () => {
+  const home = await t.request({ method: 'GET', url: '/', token: null });
+  expect(home.statusCode).toBe(200);
+  expect(home.headers['content-type']).toMatch(/^text\/html/);
+  expect(home.body).toContain('href="/docs"');
+  expect(home.body).toContain('href="/fhir/metadata"');
+  expect(home.body).toMatch(/First steps/);
+});
