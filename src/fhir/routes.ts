@@ -28,7 +28,7 @@ import { resumenMedicoOperation, summaryOperation } from './operations/summary.t
 import { vread } from './vread.ts';
 import { byPost } from './operations/by-post.ts';
 import { eventsOperation, statusOperation } from '../subscriptions/operations.ts';
-import { evaluateMeasureOperation, measureCsvType, readMeasure, searchMeasures, writeMeasure } from './operations/evaluate-measure.ts';
+import { evaluateMeasureOperation, guardBuiltInMeasure, measureCsvType, readMeasure, searchMeasures } from './operations/evaluate-measure.ts';
 
 /** R4 interaction codes (CapabilityStatement.rest.resource.interaction / rest.interaction). */
 export type InteractionCode =
@@ -81,11 +81,11 @@ const baseRoutes: readonly FhirRoute[] = [
   { method: 'GET', path: '/Measure/:id/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
   { method: 'POST', path: '/Measure/:id/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
   { method: 'GET', path: '/Measure/:id', resourceType: 'Measure', interaction: 'read', handler: readMeasure },
-  // Writes answer 405 (named 'operation' so they are authenticated and audited like any other call, not listed as interactions).
-  { method: 'POST', path: '/Measure', resourceType: 'Measure', interaction: 'operation', access: () => undefined, handler: writeMeasure },
-  { method: 'PUT', path: '/Measure/:id', resourceType: 'Measure', interaction: 'operation', access: () => undefined, handler: writeMeasure },
-  { method: 'PATCH', path: '/Measure/:id', resourceType: 'Measure', interaction: 'operation', access: () => undefined, handler: writeMeasure },
-  { method: 'DELETE', path: '/Measure/:id', resourceType: 'Measure', interaction: 'operation', access: () => undefined, handler: writeMeasure },
+  // Writes of a built-in Measure answer 405; other Measures are ordinary resources.
+  { method: 'POST', path: '/Measure', resourceType: 'Measure', interaction: 'create', handler: guardBuiltInMeasure(conditionalCreate) },
+  { method: 'PUT', path: '/Measure/:id', resourceType: 'Measure', interaction: 'update', handler: guardBuiltInMeasure(update) },
+  { method: 'PATCH', path: '/Measure/:id', resourceType: 'Measure', interaction: 'patch', handler: guardBuiltInMeasure(patch) },
+  { method: 'DELETE', path: '/Measure/:id', resourceType: 'Measure', interaction: 'delete', handler: guardBuiltInMeasure(remove) },
   { method: 'GET', path: '/_history', interaction: 'history-system', handler: history },
   // Bulk Data export: the kick-offs work out from the token what it may export; status, files and cancel belong to whoever started the job.
   { method: 'GET', path: '/$export', interaction: 'operation', access: () => undefined, handler: systemExport },
@@ -131,7 +131,7 @@ const baseRoutes: readonly FhirRoute[] = [
 ];
 
 /** Status and file URLs of bulk export are not operations, though their paths start with $. */
-const notOperations = new Set(['/$export-status/:id', '/$export-file/:id']);
+const notOperations = new Set(['/$export-status/:id', '/$export-file/:id', '/$import-status/:id', '/$import-errors/:id']);
 
 /** Each operation served by GET, also by POST (by-post.ts), unless a POST form is already there. */
 const postOperations: FhirRoute[] = baseRoutes

@@ -161,7 +161,7 @@ function strata(group: MeasureReportGroup | undefined, code: string): string[] {
 }
 
 describe('built-in Measures', () => {
-  test('read-only, listed in the CapabilityStatement, searchable by url', async () => {
+  test('built-in ones read-only (others stored as sent), listed in the CapabilityStatement, searchable by url', async () => {
     const m = await t.request({ method: 'GET', url: '/fhir/Measure/consultas', token: auditor });
     expect(m.statusCode).toBe(200);
     expect(m.json() as Measure).toMatchObject({ resourceType: 'Measure', url: `${base}/Measure/consultas`, status: 'active' });
@@ -171,11 +171,17 @@ describe('built-in Measures', () => {
     const write = await t.request({ method: 'PUT', url: '/fhir/Measure/consultas', headers: fhirJson, payload: m.json() });
     expect(write.statusCode).toBe(405);
     expect((await t.request({ method: 'POST', url: '/fhir/Measure', headers: fhirJson, payload: m.json() })).statusCode).toBe(405);
+    // A Measure of the client's own (another id, another canonical) is an ordinary resource, stored as sent.
+    const own = { resourceType: 'Measure', id: 'medida-propia', url: 'https://example.org/Measure/medida-propia', status: 'draft' };
+    expect((await t.request({ method: 'PUT', url: '/fhir/Measure/medida-propia', headers: fhirJson, payload: own })).statusCode).toBe(201);
+    const ownRead = await t.request({ method: 'GET', url: '/fhir/Measure/medida-propia', token: auditor });
+    expect(ownRead.statusCode).toBe(200);
+    expect(ownRead.json()).toMatchObject(own);
     const meta = (await t.request({ method: 'GET', url: '/fhir/metadata' })).json() as CapabilityStatement;
     const measure = meta.rest?.[0]?.resource?.find((r) => r.type === 'Measure');
     expect(measure?.operation?.map((o) => o.name)).toContain('evaluate-measure');
     expect(measure?.documentation).toContain(`${base}/Measure/estudios-imagen`);
-    expect(measure?.interaction?.map((i) => i.code).sort()).toEqual(['read', 'search-type']);
+    expect(measure?.interaction?.map((i) => i.code).sort()).toEqual(['create', 'delete', 'patch', 'read', 'search-type', 'update']);
   });
 });
 

@@ -11,6 +11,7 @@ import { measureReportCsv } from '../../measures/measure-csv.ts';
 import { collectParameters, parseMeasureParameters } from '../../measures/measure-parameters.ts';
 import { evaluateMeasure } from '../../measures/evaluate.ts';
 import { badRequest, methodNotAllowed, notFound } from '../errors.ts';
+import { read } from '../read.ts';
 import type { FhirContext, FhirRequest, FhirResult } from '../types.ts';
 
 export const evaluateMeasureOperationDefinition: OperationDefinition = {
@@ -49,8 +50,14 @@ function builtIn(id: string | undefined): MeasureDef {
   return def;
 }
 
-export async function readMeasure(req: FhirRequest): Promise<FhirResult> {
+/** A built-in Measure is served from its definition; any other id is a Measure a client stored (e.g. the HL7 examples). */
+export async function readMeasure(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
+  if (!isBuiltIn(req.id)) return read(req, ctx);
   return { status: 200, body: measureResource(builtIn(req.id)) };
+}
+
+function isBuiltIn(id: string | undefined): boolean {
+  return id !== undefined && findMeasure(id)?.id === id;
 }
 
 export async function searchMeasures(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
@@ -66,9 +73,19 @@ export async function searchMeasures(req: FhirRequest, ctx: FhirContext): Promis
   return { status: 200, body };
 }
 
-/** Built-in measures are the server's definitions: no client writes them. */
-export async function writeMeasure(req: FhirRequest): Promise<FhirResult> {
-  throw methodNotAllowed(req.method, req.id ? `Measure/${req.id}` : 'Measure', ['GET']);
+/**
+ * Built-in measures are the server's definitions: no client writes them (by id, or a create naming their canonical
+ * URL). Other Measures are ordinary resources, stored as sent.
+ */
+export function guardBuiltInMeasure(handler: (req: FhirRequest, ctx: FhirContext) => Promise<FhirResult>) {
+  return async (req: FhirRequest, ctx: FhirContext): Promise<FhirResult> => {
+    const url = (req.body as { url?: unknown } | undefined)?.url;
+    const namesBuiltIn = typeof url === 'string' && measureDefs.some((d) => measureUrl(d) === url.split('|')[0]);
+    if (isBuiltIn(req.id) || (req.method === 'POST' && namesBuiltIn)) {
+      throw methodNotAllowed(req.method, req.id ? `Measure/${req.id}` : 'Measure', ['GET']);
+    }
+    return handler(req, ctx);
+  };
 }
 
 function wantsCsv(req: FhirRequest): boolean {
