@@ -24,6 +24,9 @@ import { AuditTrail } from './audit/audit-trail.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerHardening } from './http/hardening.ts';
 import { registerSmartConfiguration } from './http/smart-configuration.ts';
+import { registerAuthServer } from './http/auth-server.ts';
+import { loadOrCreateServerKey } from './auth/server/client-store.ts';
+import { authServerIssuer, loadClientsFile, withOwnTokens } from './auth/server/own-tokens.ts';
 import { prepareValidation, validateBase } from './validation/validate-base.ts';
 import { prepareSearchParameters } from './search/search-parameters.ts';
 import { curpUniqueHook } from './identity/curp-unique-hook.ts';
@@ -67,6 +70,8 @@ export interface AppOptions {
   exportDir?: string;
   /** TELEMEDICINE_CONSENT: a virtual Encounter needs the patient's telemedicine Consent (`required`, default) or not (`off`). */
   telemedicineConsent?: ConsentPolicy;
+  /** The built-in authorization server for system clients (SMART Backend Services); see src/auth/server. */
+  authServer?: { tokenLifetimeSeconds?: number; clientsFile?: string };
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -110,16 +115,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   prepareValidation();
   for (const problem of prepareSearchParameters()) app.log.error({ problem }, 'Parámetro de búsqueda no evaluable; no se indexa / Search parameter cannot be evaluated; not indexed');
-  const verify = await createTokenVerifier(options.auth);
+  // Tokens of the built-in authorization server are trusted beside AUTH_ISSUER's (or the development key's).
+  const serverKey = await loadOrCreateServerKey(db);
+  if (options.authServer?.clientsFile) await loadClientsFile(db, options.authServer.clientsFile);
+  const ownIssuer = authServerIssuer(options.publicBaseUrl);
+  const verify = withOwnTokens(await createTokenVerifier(options.auth), { issuer: ownIssuer, audience: options.auth.audience, publicJwk: serverKey.publicJwk });
   const trail = new AuditTrail(db);
   await registerHardening(app, { corsOrigins: options.corsOrigins, rateLimitPerMinute: options.rateLimitPerMinute });
   const secure = options.security !== false;
   if (secure) {
     registerAuth(app, { basePath, verify, trail });
   }
-  registerSmartConfiguration(app, { basePath, issuer: options.auth.issuer ?? devIssuer, jwksUrl: options.auth.jwksUrl });
+  registerSmartConfiguration(app, { basePath, issuer: options.auth.issuer ?? devIssuer, jwksUrl: options.auth.jwksUrl, publicBaseUrl: options.publicBaseUrl });
   const receta = { keys: await keyRing(options.recetaSigningKeys ?? { keys: [await newSigningKey()] }), isReceta: recetaPredicate(options.profileEnforcement ?? 'strict') };
   registerRecetaJwks(app, basePath, receta.keys);
+  registerAuthServer(app, { db, key: serverKey, issuer: ownIssuer, audience: options.auth.audience, tokenLifetimeSeconds: options.authServer?.tokenLifetimeSeconds ?? 300, publicBaseUrl: options.publicBaseUrl, verify, trail: secure ? trail : undefined });
   registerErrorHandler(app, bodyLimit);
   registerNotFound(app, basePath);
   registerHealth(app, db);

@@ -27,6 +27,8 @@ export interface Config {
   recetaSigningJwksFile?: string;
   /** TELEMEDICINE_CONSENT: `required` (default) or `off` (see src/referral/encounter-hook.ts). */
   telemedicineConsent: 'required' | 'off';
+  /** CLIENTS_FILE: system clients registered at start (JSON array); AUTH_TOKEN_LIFETIME_SECONDS: their tokens' life (default 300). */
+  authServer: { clientsFile?: string; tokenLifetimeSeconds: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -56,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     profileEnforcement: enforcement(env.MX_PROFILE_ENFORCEMENT),
     recetaSigningJwksFile: env.RECETA_SIGNING_JWKS_FILE || undefined,
     telemedicineConsent: consentPolicy(env.TELEMEDICINE_CONSENT),
+    authServer: { clientsFile: env.CLIENTS_FILE || undefined, tokenLifetimeSeconds: int(env.AUTH_TOKEN_LIFETIME_SECONDS, 300, 'AUTH_TOKEN_LIFETIME_SECONDS') },
   };
 }
 
