@@ -11,7 +11,7 @@ import { actorFromClaims, type Actor } from '../auth/actor.ts';
 import { parseRegistration, RegistrationError } from '../auth/server/client-registration.ts';
 import { listClients, saveClient } from '../auth/server/client-store.ts';
 import { OAuthError } from '../auth/server/oauth-error.ts';
-import { claimedClient, issueToken, type TokenEndpointOptions } from '../auth/server/token-endpoint.ts';
+import { claimedClient, issueToken, jwksPath, tokenPath, type TokenEndpointOptions } from '../auth/server/token-endpoint.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
 import { auditFacts, newAuditInfo } from '../audit/audit-info.ts';
 import { auditRow } from '../audit/audit-event.ts';
@@ -20,8 +20,7 @@ import { badRequest, FhirError, issue } from '../fhir/errors.ts';
 import { forbidden } from '../auth/guard.ts';
 import type { Database } from '../store/database.ts';
 
-export const tokenPath = '/auth/token';
-export const jwksPath = '/auth/jwks.json';
+export { tokenPath };
 
 export interface AuthServerOptions extends Omit<TokenEndpointOptions, 'db'> {
   db: Kysely<Database>;
@@ -32,7 +31,8 @@ export interface AuthServerOptions extends Omit<TokenEndpointOptions, 'db'> {
 
 /** Origin of the server as clients name it: FHIR_BASE_URL's when configured, else the request's. */
 export function serverOrigin(request: FastifyRequest, publicBaseUrl: string | undefined): string {
-  return publicBaseUrl ? new URL(publicBaseUrl).origin : `${request.protocol}://${request.host}`;
+  // Through URL so a default port is dropped the same way everywhere (CapabilityStatement, discovery, `aud` check).
+  return new URL(publicBaseUrl ?? `${request.protocol}://${request.host}`).origin;
 }
 
 async function adminOf(request: FastifyRequest, verify: TokenVerifier): Promise<Actor> {

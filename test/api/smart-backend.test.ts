@@ -9,6 +9,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
@@ -39,7 +41,7 @@ describe('discovery', () => {
   test('smart-configuration names the token endpoint, assertion algorithms and grant', async () => {
     const res = await t.request({ method: 'GET', url: '/fhir/.well-known/smart-configuration', token: null });
     const doc = res.json();
-    expect(doc.token_endpoint).toBe('http://localhost:80/auth/token');
+    expect(doc.token_endpoint).toBe('http://localhost/auth/token');
     expect(doc.token_endpoint_auth_methods_supported).toEqual(['private_key_jwt']);
     expect(doc.token_endpoint_auth_signing_alg_values_supported).toEqual(['RS384', 'ES384']);
     expect(doc.grant_types_supported).toContain('client_credentials');
@@ -223,4 +225,36 @@ describe('token lifetime', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 20_000);
+});
+
+describe('CapabilityStatement', () => {
+  test('rest.security names the SMART service and the token endpoint in the oauth-uris extension', async () => {
+    const res = await t.request({ method: 'GET', url: '/fhir/metadata', token: null });
+    const security = res.json().rest[0].security;
+    expect(security.service[0].coding[0]).toMatchObject({ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' });
+    const uris = security.extension.find((e: { url: string }) => e.url === 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris');
+    expect(uris.extension).toEqual([{ url: 'token', valueUri: aud }]);
+  });
+});
+
+describe('npm run client', () => {
+  test('register writes a client that then gets a token', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ecu-test-cli-'));
+    try {
+      const key = await newClientKey('RS384');
+      const file = path.join(dir, 'jwks.json');
+      await writeFile(file, JSON.stringify({ keys: [key.publicJwk] }));
+      const clientId = `cli-${randomUUID()}`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['src/auth/server/client-cli.ts', 'register', '--clues', 'DFIST000123', '--jwks-file', file, '--scope', 'system/*.rs', '--client-id', clientId], {
+        env: { ...process.env, DATABASE_URL: inject('databaseUrl') },
+      });
+      expect(stdout.trim().split('\n').pop()).toBe(clientId);
+      const res = await postToken(t, tokenForm(await assertion({ clientId, ...key }, aud)));
+      expect(res.statusCode, res.body).toBe(200);
+      const bad = await promisify(execFile)(process.execPath, ['src/auth/server/client-cli.ts', 'register', '--clues', 'DFIST000123', '--jwks-file', file, '--scope', 'user/*.rs'], { env: { ...process.env, DATABASE_URL: inject('databaseUrl') } }).catch((e: { code: number; stderr: string }) => e);
+      expect(bad).toMatchObject({ code: 2 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -13,6 +13,9 @@ import { findClient, serverKeyAlg, useJti, type ServerKey } from './client-store
 import { grantScopes } from './grant-scopes.ts';
 import { OAuthError } from './oauth-error.ts';
 
+/** Where the token endpoint and the key set of its tokens live, under the server's origin. */
+export const tokenPath = '/auth/token';
+export const jwksPath = '/auth/jwks.json';
 export const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const assertionAlgorithms = ['RS384', 'ES384'];
 /** The longest an assertion may live (SMART: exp no more than five minutes in the future). */
