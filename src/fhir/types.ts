@@ -30,6 +30,8 @@ export interface FhirRequest {
     ifNoneMatch?: string;
     ifModifiedSince?: string;
     prefer?: string;
+    /** Read only by operations with their own rule (Bulk Data kick-off: application/fhir+json only); the edge negotiates the rest. */
+    accept?: string;
     /** Conditional create criteria (https://hl7.org/fhir/R4/http.html#ccreate). */
     ifNoneExist?: string;
   };
