@@ -24,6 +24,8 @@ export interface ExportPlan {
   members?: string[];
   /** `_since`: only resources last updated at or after it. */
   since?: string;
+  /** Kick-off parameters ignored under `Prefer: handling=lenient`, reported in the manifest's `error` file. */
+  ignored?: string[];
 }
 
 /** Whether the actor may read this type at all (scopes and role rules). */

@@ -140,15 +140,28 @@ describe('kick-off rules', () => {
     expect(ndjson.statusCode).toBe(400);
   });
 
-  test('_elements and includeAssociatedData: 400 naming each under strict handling, accepted under lenient', async () => {
+  test('_elements and includeAssociatedData: 400 naming each under strict handling; under lenient, ignored and listed in the manifest error', async () => {
     for (const p of ['_elements=Patient.id', 'includeAssociatedData=LatestProvenanceResources', '_typeFilter=Patient%3Fgender%3Dmale']) {
       const strict = await t.request({ method: 'GET', url: `/fhir/$export?_type=Patient&${p}`, headers: { ...async, prefer: 'respond-async, handling=strict' } });
       expect(strict.statusCode, p).toBe(400);
       expect(strict.json().issue[0].code).toBe('not-supported');
       expect(strict.json().issue[0].expression).toEqual([p.split('=')[0]]);
       const lenient = await t.request({ method: 'GET', url: `/fhir/$export?_type=Patient&_since=${encodeURIComponent(new Date().toISOString())}&${p}`, headers: { ...async, prefer: 'respond-async, handling=lenient' } });
-      expect(lenient.statusCode, p).toBe(202);
+      const { manifest } = await exported(lenient);
+      // The manifest's error entry: an NDJSON file with an OperationOutcome naming the ignored parameter.
+      expect(manifest.error).toHaveLength(1);
+      const entry = manifest.error[0] as { type: string; url: string };
+      expect(entry.type).toBe('OperationOutcome');
+      const file = await t.request({ method: 'GET', url: relative(entry.url) });
+      expect(file.statusCode).toBe(200);
+      expect(file.headers['content-type']).toMatch(/^application\/fhir\+ndjson/);
+      const oo = JSON.parse(file.body.trim());
+      expect(oo.issue[0]).toMatchObject({ severity: 'warning', code: 'not-supported', expression: [p.split('=')[0]] });
+      expect((await t.request({ method: 'GET', url: relative(entry.url), token: null })).statusCode).toBe(401);
     }
+    // Without ignored parameters the error list is empty (and the file does not exist).
+    const plain = await exported(await t.request({ method: 'GET', url: `/fhir/$export?_type=Patient&_since=${encodeURIComponent(new Date().toISOString())}`, headers: async }));
+    expect(plain.manifest.error).toEqual([]);
   });
 
   test('a method the route does not have is a 405 listing the ones it has', async () => {

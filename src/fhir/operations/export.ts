@@ -43,7 +43,8 @@ function requestedTypes(req: FhirRequest): string[] | undefined {
   return list.length > 0 ? list : undefined;
 }
 
-function checkParameters(req: FhirRequest): void {
+/** Checks the kick-off; returns the unsupported parameters ignored under handling=lenient. */
+function checkParameters(req: FhirRequest): string[] {
   const accept = req.headers.accept?.trim();
   // The IG: the kick-off's own answer (an OperationOutcome) is application/fhir+json only; */* is what generic clients send.
   if (accept && !accept.split(',').some((a) => ['application/fhir+json', '*/*'].includes(a.split(';')[0]?.trim().toLowerCase() ?? ''))) {
@@ -61,6 +62,7 @@ function checkParameters(req: FhirRequest): void {
   if (present.length > 0 && prefer.handling !== 'lenient') {
     throw new FhirError(400, present.map((p) => issue('not-supported', { es: `Parámetro no admitido en $export: ${p} (use Prefer: handling=lenient para ignorarlo)`, en: `Parameter not supported by $export: ${p} (use Prefer: handling=lenient to ignore it)` }, p)));
   }
+  return present;
 }
 
 /** Without authentication (benchmarks of the bare server only) an export sees every type asked for. */
@@ -106,7 +108,7 @@ async function kickOff(level: ExportLevel, req: FhirRequest, ctx: FhirContext): 
   if (!service) {
     throw new FhirError(501, [issue('not-supported', { es: 'Este servidor no tiene exportación masiva configurada', en: 'Bulk export is not configured on this server' })]);
   }
-  checkParameters(req);
+  const ignored = checkParameters(req);
   const since = parseInstantParam(req.query, '_since');
   if (since && since.getTime() > ctx.now().getTime()) {
     throw badRequest({ es: `_since está en el futuro (${since.toISOString()})`, en: `_since is in the future (${since.toISOString()})` }, '_since');
@@ -116,7 +118,7 @@ async function kickOff(level: ExportLevel, req: FhirRequest, ctx: FhirContext): 
   const patients = requestedPatients(req, level);
   const members = patients && group ? patients.filter((p) => group.includes(p)) : (patients ?? group);
   const candidates = level === 'system' ? resourceTypes() : patientCompartmentTypes();
-  const plan: ExportPlan = { level, ...typesFor(ctx.actor, requested, candidates), ...(members ? { members } : {}), ...(since ? { since: since.toISOString() } : {}) };
+  const plan: ExportPlan = { level, ...typesFor(ctx.actor, requested, candidates), ...(members ? { members } : {}), ...(since ? { since: since.toISOString() } : {}), ...(ignored.length > 0 ? { ignored } : {}) };
   for (const id of [...(members ?? []), ...(plan.patient ? [plan.patient] : [])]) ctx.audit?.patients.add(id);
   const id = randomUUID();
   const path = level === 'system' ? '$export' : level === 'patient' ? 'Patient/$export' : `Group/${req.id ?? ''}/$export`;
