@@ -14,6 +14,7 @@ import { ExportService } from './export/export-service.ts';
 import { registerNotFound } from './http/not-found.ts';
 import { trackRoutes } from './http/route-table.ts';
 import { indexWriteStatement } from './search/write-index.ts';
+import { CursorKeys } from './search/cursor-keys.ts';
 import { connect } from './store/connect.ts';
 import { devIssuer } from './auth/dev-key.ts';
 import { compartmentWriteGuard } from './auth/guard.ts';
@@ -23,6 +24,8 @@ import { auditWriteStatement } from './audit/audit-hook.ts';
 import { AuditTrail } from './audit/audit-trail.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerHardening } from './http/hardening.ts';
+import { addressKey, RequestLimiter } from './http/rate-limit.ts';
+import { WindowCounter } from './store/window-counter.ts';
 import { registerSmartConfiguration } from './http/smart-configuration.ts';
 import { registerAuthServer } from './http/auth-server.ts';
 import { loadOrCreateServerKey } from './auth/server/client-store.ts';
@@ -44,7 +47,7 @@ export interface AppOptions {
   databaseUrl: string;
   basePath?: string;
   publicBaseUrl?: string;
-  /** ALLOWED_HOSTS: other host names this server is reached by (absolute references under them are stored relative). */
+  /** ALLOWED_HOSTS: other names this server is reached by — trusted Host headers for absolute URLs when publicBaseUrl is absent (others get the listening address), and absolute references under them are stored relative. */
   allowedHosts?: string[];
   bodyLimit?: number;
   /** pino options, `false` to silence (tests). */
@@ -53,8 +56,10 @@ export interface AppOptions {
   /** Who may call: token issuer, audience and keys (see src/auth/verify-token.ts). */
   auth: AuthSettings;
   corsOrigins?: string[];
-  /** Requests per minute per client; 0 disables. Default 6000. */
+  /** Requests per minute per client (verified token issuer+subject, else address), counted for all instances in PostgreSQL; 0 disables. Default 6000. */
   rateLimitPerMinute?: number;
+  /** Failed authentications are audited once per address per this many seconds, with a count; 0 audits each one. Default 60. */
+  failedAuthAuditSeconds?: number;
   requestTimeoutMs?: number;
   /** Largest transaction/batch bundle accepted; default 10,000 entries (the body size limit applies too). */
   maxBundleEntries?: number;
@@ -108,8 +113,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await exports.start();
   app.addHook('onClose', async () => {
-    // Running exports stop (and are marked failed) before their database goes away.
+    // Running exports stop (and are marked failed), and the last request counts are sent, before their database goes away.
     await exports.close();
+    await counter.close().catch(() => undefined);
     await db.destroy();
   });
 
@@ -121,10 +127,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const ownIssuer = authServerIssuer(options.publicBaseUrl);
   const verify = withOwnTokens(await createTokenVerifier(options.auth), { issuer: ownIssuer, audience: options.auth.audience, publicJwk: serverKey.publicJwk });
   const trail = new AuditTrail(db);
-  await registerHardening(app, { corsOrigins: options.corsOrigins, rateLimitPerMinute: options.rateLimitPerMinute });
+  await registerHardening(app, { corsOrigins: options.corsOrigins });
   const secure = options.security !== false;
+  const maxPerMinute = options.rateLimitPerMinute ?? 6000;
+  const counter = new WindowCounter(db, { windowMs: 60_000, log: (err) => app.log.error({ err }, 'rate limit counts could not be stored') });
+  const limiter = maxPerMinute > 0 ? new RequestLimiter(counter, maxPerMinute) : undefined;
+  const intervalMs = (options.failedAuthAuditSeconds ?? 60) * 1000;
   if (secure) {
-    registerAuth(app, { basePath, verify, trail });
+    registerAuth(app, { basePath, verify, trail, limiter, failedAuthAudit: intervalMs > 0 ? { db, intervalMs } : undefined });
+  } else if (limiter) {
+    app.addHook('onRequest', async (request) => limiter.enforce(addressKey(request.ip)));
   }
   registerSmartConfiguration(app, { basePath, issuer: options.auth.issuer ?? devIssuer, jwksUrl: options.auth.jwksUrl, publicBaseUrl: options.publicBaseUrl });
   const receta = { keys: await keyRing(options.recetaSigningKeys ?? { keys: [await newSigningKey()] }), isReceta: recetaPredicate(options.profileEnforcement ?? 'strict') };
@@ -153,6 +165,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       maxBundleEntries: options.maxBundleEntries,
       receta,
       exports,
+      cursorKeys: new CursorKeys(db),
     },
   });
   return app;

@@ -12,7 +12,7 @@ export interface Config {
   basePath: string;
   /** Public absolute base URL (for Location, fullUrl, links) when behind a proxy; otherwise taken from the request. */
   publicBaseUrl?: string;
-  /** ALLOWED_HOSTS (comma-separated host[:port]): the host names this server answers to. */
+  /** ALLOWED_HOSTS (comma-separated `host` or `host:port`): the other names this server answers to — trusted for absolute URLs when FHIR_BASE_URL is unset, and absolute references under them are stored relative. */
   allowedHosts: string[];
   logLevel: string;
   bodyLimit: number;

@@ -154,3 +154,24 @@ export function eventFromFacts(json: string): AuditEvent {
   const stored = JSON.parse(json) as Omit<AuditFacts, 'recorded'> & { recorded: string };
   return buildAuditEvent({ ...stored, recorded: new Date(stored.recorded) });
 }
+
+/**
+ * The AuditEvent as a patient reader may see it: only what concerns that
+ * patient. Other patients' entities, the query string (which can name anyone:
+ * ids, CURPs), the resource when the event also touched others, and failure
+ * texts are left out; auditors read the full event.
+ */
+export function eventForPatient(json: string, patients: readonly string[], patient: string): AuditEvent {
+  const stored = JSON.parse(json) as Omit<AuditFacts, 'recorded'> & { recorded: string };
+  const onlyMine = patients.length === 1 && patients[0] === patient;
+  return buildAuditEvent({
+    ...stored,
+    recorded: new Date(stored.recorded),
+    patients: [patient],
+    query: undefined,
+    outcomeText: undefined,
+    resourceType: onlyMine && stored.resourceId ? stored.resourceType : undefined,
+    resourceId: onlyMine ? stored.resourceId : undefined,
+    versionId: onlyMine ? stored.versionId : undefined,
+  });
+}

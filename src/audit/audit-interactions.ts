@@ -3,27 +3,42 @@
  * (`patient`, `date`, `agent`, `entity`, `action`, `subtype`, `outcome`), and
  * `$verify-chain`. AuditEvents live in their own append-only table, not in
  * the resource store, so they are served from it here; nobody can write them
- * through the API (see roles.ts).
+ * through the API (see roles.ts). A reader limited to one patient's
+ * compartment finds only the events that name that patient, and sees of each
+ * only what concerns that patient (eventForPatient).
  */
 import type { Bundle, Parameters } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
 import { patientIdOf } from '../fhir/compartment.ts';
-import { badRequest, notFound } from '../fhir/errors.ts';
-import { pageUrl } from '../fhir/page-url.ts';
-import { parseCount, single, values } from '../fhir/params.ts';
+import { badRequest, forbidden, notFound } from '../fhir/errors.ts';
+import { pageUrl, sequenceCursor } from '../fhir/page-url.ts';
+import { parseCount, values } from '../fhir/params.ts';
 import type { FhirContext, FhirRequest, FhirResult } from '../fhir/types.ts';
-import { eventFromFacts } from './audit-event.ts';
+import { rowAccessFor } from '../auth/readable.ts';
+import { typeAccess } from '../search/row-access.ts';
+import { eventForPatient, eventFromFacts } from './audit-event.ts';
 import { verifyChain } from './verify-chain.ts';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The patient a reader is limited to, when it may read AuditEvents only inside a compartment. */
+function patientReader(ctx: FhirContext): string | undefined {
+  const access = rowAccessFor(ctx.actor);
+  return typeAccess(access, 'AuditEvent') === 'all' ? undefined : (access?.patient ?? '');
+}
+
+function render(row: { facts: string; patients: string[] }, patient: string | undefined) {
+  return patient === undefined ? eventFromFacts(row.facts) : eventForPatient(row.facts, row.patients, patient);
+}
+
 export async function readAuditEvent(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const id = req.id ?? '';
-  const row = uuid.test(id) ? await ctx.db.selectFrom('audit_event').select(['facts']).where('id', '=', id).executeTakeFirst() : undefined;
-  if (!row) {
+  const patient = patientReader(ctx);
+  const row = uuid.test(id) ? await ctx.db.selectFrom('audit_event').select(['facts', 'patients']).where('id', '=', id).executeTakeFirst() : undefined;
+  if (!row || (patient !== undefined && !row.patients.includes(patient))) {
     throw notFound({ es: `No existe AuditEvent/${id}`, en: `AuditEvent/${id} does not exist` });
   }
-  return { status: 200, body: eventFromFacts(row.facts) };
+  return { status: 200, body: render(row, patient), patients: patient === undefined ? row.patients : [patient] };
 }
 
 const datePattern = /^(eq|ne|gt|lt|ge|le)?(\d{4})(?:-(\d{2})(?:-(\d{2})(T[0-9:.]+(?:Z|[+-]\d{2}:\d{2}))?)?)?$/;
@@ -59,7 +74,9 @@ function dateRange(value: string): { prefix: string; start: Date; end: Date } {
 
 export async function searchAuditEvents(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const count = parseCount(req.query);
-  let query = ctx.db.selectFrom('audit_event').select(['seq', 'id', 'facts']);
+  const patient = patientReader(ctx);
+  let query = ctx.db.selectFrom('audit_event').select(['seq', 'id', 'facts', 'patients']);
+  if (patient !== undefined) query = query.where(sql<boolean>`patients @> ARRAY[${patient}]::text[]`);
   for (const value of values(req.query, 'patient')) {
     const ids = value.split(',').map((v) => patientIdOf(v) ?? v);
     query = query.where(sql<boolean>`patients && ${sql.val(ids)}::text[]`);
@@ -87,11 +104,8 @@ export async function searchAuditEvents(req: FhirRequest, ctx: FhirContext): Pro
       query = query.where(column, 'in', value.split(',').map((v) => v.slice(v.indexOf('|') + 1)));
     }
   }
-  const cursor = single(req.query, '_cursor');
+  const cursor = sequenceCursor(req.query);
   if (cursor !== undefined) {
-    if (!/^\d+$/.test(cursor)) {
-      throw badRequest({ es: '_cursor inválido', en: 'Invalid _cursor' }, '_cursor');
-    }
     query = query.where('seq', '<', cursor);
   }
   const rows = await query.orderBy('seq', 'desc').limit(count + 1).execute();
@@ -100,11 +114,15 @@ export async function searchAuditEvents(req: FhirRequest, ctx: FhirContext): Pro
   if (rows.length > count && page.length > 0) {
     link.push({ relation: 'next', url: pageUrl(ctx.baseUrl, 'AuditEvent', req, page[page.length - 1]?.seq) });
   }
-  const entry = page.map((r) => ({ fullUrl: `${ctx.baseUrl}/AuditEvent/${r.id}`, resource: eventFromFacts(r.facts), search: { mode: 'match' as const } }));
+  const entry = page.map((r) => ({ fullUrl: `${ctx.baseUrl}/AuditEvent/${r.id}`, resource: render(r, patient), search: { mode: 'match' as const } }));
   return { status: 200, body: { resourceType: 'Bundle', type: 'searchset', link, entry } };
 }
 
 export async function verifyChainOperation(_req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
+  // The report covers the whole trail (row counts, sequence numbers): not for a reader limited to one patient.
+  if (patientReader(ctx) !== undefined) {
+    throw forbidden({ es: 'Verificar la cadena de la bitácora requiere leer toda la bitácora (user/AuditEvent.s)', en: 'Verifying the audit chain needs access to the whole trail (user/AuditEvent.s)' });
+  }
   const report = await verifyChain(ctx.db);
   const body: Parameters = {
     resourceType: 'Parameters',

@@ -1,9 +1,11 @@
 /** Who is calling, as the rest of the server sees it: taken from verified token claims. */
 import type { JWTPayload } from 'jose';
-import { defaultScopes, isRole, type Role } from './roles.ts';
-import { parseScopes, type ResourceScope } from './scopes.ts';
+import { defaultScopes, isRole, maxScopes, type Role } from './roles.ts';
+import { intersectScopes, parseScopes, type ResourceScope } from './scopes.ts';
 
 export interface Actor {
+  /** `iss`: who vouches for the subject (subjects are unique per issuer only); always set from a verified token. */
+  issuer?: string;
   /** `sub`: the user or client. */
   subject: string;
   role?: Role;
@@ -15,7 +17,9 @@ export interface Actor {
   patient?: string;
   /** SMART `fhirUser` claim: the user's own resource (`Practitioner/123`), e.g. the prescriber who signs a receta. */
   fhirUser?: string;
+  /** The scope claim as received (for the audit trail). */
   scope: string;
+  /** Effective scopes: those of the claim, bounded by the role's maximum (roles.ts). */
   scopes: ResourceScope[];
 }
 
@@ -23,11 +27,16 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-/** Token without scopes gets its role's defaults; a token with neither gets nothing. */
+/**
+ * Token without scopes gets its role's defaults; a token with neither gets nothing. A token with a
+ * role never gets more than that role's maximum, whatever its scope claim says.
+ */
 export function actorFromClaims(claims: JWTPayload): Actor {
   const role = isRole(claims.role) ? claims.role : undefined;
   const scope = text(claims.scope) ?? (Array.isArray(claims.scp) ? claims.scp.join(' ') : undefined) ?? (role ? defaultScopes[role] : '');
+  const given = parseScopes(scope);
   return {
+    issuer: text(claims.iss) ?? '',
     subject: text(claims.sub) ?? 'unknown',
     role,
     clues: text(claims.clues),
@@ -36,6 +45,6 @@ export function actorFromClaims(claims: JWTPayload): Actor {
     patient: text(claims.patient),
     fhirUser: text(claims.fhirUser),
     scope,
-    scopes: parseScopes(scope),
+    scopes: role ? intersectScopes(given, parseScopes(maxScopes[role])) : given,
   };
 }

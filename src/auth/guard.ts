@@ -1,16 +1,21 @@
 /**
- * Authorization of FHIR interactions by SMART scopes and role rules, in
- * three places: before the interaction (type and permission), inside the
- * write transaction (a `patient/` token may only write inside its patient's
- * compartment), and on the way out (what a token may not see is withheld, and
- * the answer says so). https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html
+ * Authorization of FHIR interactions by SMART scopes and role rules: before
+ * the interaction (type and permission), inside every query (the readable
+ * set, src/auth/readable.ts, compiled into SQL), before content (a resource
+ * outside a `patient/` token's compartment is answered as if it did not
+ * exist), inside the write transaction (a `patient/` token may only write
+ * inside its patient's compartment), and as a last check on the way out.
+ * https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html
  */
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { patientsOf } from '../fhir/compartment.ts';
-import { bilingual, FhirError, issue } from '../fhir/errors.ts';
+import { forbidden, notFound } from '../fhir/errors.ts';
 import type { WriteCheck } from '../fhir/persist.ts';
 import type { FhirResult } from '../fhir/types.ts';
+import type { Filter } from '../search/search-request.ts';
 import type { Actor } from './actor.ts';
+import { typeAccess } from '../search/row-access.ts';
+import { rowAccessFor } from './readable.ts';
 import { roleForbids } from './roles.ts';
 import { allows, onlyPatientScoped, type Permission } from './scopes.ts';
 import { parseJson } from '../json/lossless.ts';
@@ -47,9 +52,8 @@ const permissionWords: Record<Permission, { es: string; en: string }> = {
   s: { es: 'buscar', en: 'search' },
 };
 
-export function forbidden(message: { es: string; en: string }, expression?: string): FhirError {
-  return new FhirError(403, [issue('forbidden', message, expression)]);
-}
+// The 403 lives with the other errors (fhir/errors.ts) so that modules below the guard (export plans) need not import it.
+export { forbidden };
 
 /** Throws 403 unless the actor may do `access`. */
 export function authorize(actor: Actor, access: Access): void {
@@ -106,32 +110,12 @@ function seesEverything(actor: Actor): boolean {
   return actor.scopes.some((s) => s.context !== 'patient' && s.resourceType === '*' && s.permissions.has('r') && s.permissions.has('s'));
 }
 
-function withheld(count: number): BundleEntry {
-  return {
-    resource: {
-      resourceType: 'OperationOutcome',
-      issue: [
-        {
-          severity: 'warning',
-          code: 'suppressed',
-          details: {
-            text: bilingual({
-              es: `Se omitieron ${count} entradas que los alcances del token no permiten ver`,
-              en: `${count} entries were withheld: the token's scopes do not allow seeing them`,
-            }),
-          },
-        },
-      ],
-    },
-    search: { mode: 'outcome' },
-  };
-}
-
 /**
- * Applies read permissions to what an interaction returns: a single resource
- * the actor may not see is a 403; bundle entries it may not see are removed
- * and an OperationOutcome entry says how many (the total is dropped so it
- * leaks nothing).
+ * The last check on what an interaction returns (the queries already hold to
+ * the readable set, so normally nothing is left to remove): a single resource
+ * the actor may not see is a 404, the same as for an id that never existed;
+ * bundle entries it may not see are dropped without a trace, since a count of
+ * what was withheld would itself tell something.
  */
 export function filterResult(actor: Actor, single: boolean, result: FhirResult): FhirResult {
   if (result.body === undefined || seesEverything(actor)) {
@@ -140,10 +124,7 @@ export function filterResult(actor: Actor, single: boolean, result: FhirResult):
   const body = (typeof result.body === 'string' ? parseJson(result.body) : result.body) as Resource;
   if (single || body.resourceType !== 'Bundle') {
     if (!canSee(actor, body, result.patients)) {
-      throw forbidden({
-        es: `El token no permite ver ${body.resourceType}/${body.id ?? ''}: está fuera de sus alcances o del expediente de su paciente`,
-        en: `The token may not see ${body.resourceType}/${body.id ?? ''}: it is outside its scopes or its patient's compartment`,
-      });
+      throw notFound({ es: `No existe ${body.resourceType}/${body.id ?? ''}`, en: `${body.resourceType}/${body.id ?? ''} not found` }, `${body.resourceType}.id`);
     }
     return result;
   }
@@ -154,7 +135,55 @@ export function filterResult(actor: Actor, single: boolean, result: FhirResult):
     return result;
   }
   const { total: _total, ...rest } = bundle;
-  return { ...result, body: { ...rest, entry: [...kept, withheld(entries.length - kept.length)] } };
+  return { ...result, body: { ...rest, entry: kept } };
+}
+
+/**
+ * Whether a stored resource must be answered as if it did not exist: the
+ * actor reads this type only inside its patient's compartment (or may do
+ * `permission` only there), and the resource is outside it. Decided from the
+ * stored compartment column before anything about the resource's content or
+ * version is looked at.
+ */
+export function outsideCompartment(actor: Actor | undefined, resourceType: string, permission: Permission, patients: readonly string[]): boolean {
+  if (!actor) return false;
+  const level = typeAccess(rowAccessFor(actor), resourceType);
+  if (level === 'all') return false;
+  const limited = level === 'compartment' || onlyPatientScoped(actor.scopes, resourceType, permission);
+  return limited && !patients.includes(actor.patient ?? '');
+}
+
+function maySearch(actor: Actor, resourceType: string): boolean {
+  try {
+    authorize(actor, { permission: 's', resourceType });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every type a chain or _has passes through must be searchable: 403 naming the
+ * type and the scope it lacks. An implicit chain (`subject.name`, whose
+ * reference may point at several types) keeps the target types the token may
+ * search and drops the others, which could only ever match nothing for it.
+ */
+export function authorizeTraversal(actor: Actor | undefined, filters: readonly Filter[]): Filter[] {
+  if (!actor) return [...filters];
+  const check = (f: Filter): Filter => {
+    if (f.kind === 'has') {
+      authorize(actor, { permission: 's', resourceType: f.sourceType });
+      return { ...f, filter: check(f.filter) };
+    }
+    if (f.kind === 'chain') {
+      const searchable = f.targets.filter((t) => maySearch(actor, t.type));
+      const kept = f.targets.length > 1 && searchable.length > 0 ? searchable : f.targets;
+      for (const t of kept) authorize(actor, { permission: 's', resourceType: t.type });
+      return { ...f, targets: kept.map((t) => ({ ...t, filter: check(t.filter) })) };
+    }
+    return f;
+  };
+  return filters.map(check);
 }
 
 /** Before a write is sent: a patient/ token writes only within its patient's compartment, before and after. */

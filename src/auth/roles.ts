@@ -22,6 +22,20 @@ export const defaultScopes: Record<Role, string> = {
   admin: 'system/*.cruds',
 };
 
+/**
+ * The most each role may ever do: a token's effective scopes are the intersection of the scopes it carries
+ * and these (`intersectScopes` in scopes.ts, applied in actor.ts), so an identity provider's mistake (`role=patient` with `system/*.cruds`)
+ * cannot widen a role. The one table to change when a deployment needs other bounds; documented in the README.
+ */
+export const maxScopes: Record<Role, string> = {
+  patient: 'patient/*.rs',
+  clinician: 'user/*.cruds patient/*.cruds',
+  pharmacy: defaultScopes.pharmacy,
+  institution: 'system/*.cruds user/*.cruds patient/*.cruds',
+  auditor: 'system/*.rs user/*.rs patient/*.rs',
+  admin: 'system/*.cruds user/*.cruds patient/*.cruds',
+};
+
 const writes: ReadonlySet<Permission> = new Set(['c', 'u', 'd']);
 
 /** A reason in Spanish and English when the role may never do this, whatever its scopes say. */

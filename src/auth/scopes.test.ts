@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { allows, onlyPatientScoped, parseScopes } from './scopes.ts';
+import { allows, intersectScopes, onlyPatientScoped, parseScopes } from './scopes.ts';
 
 describe('parseScopes', () => {
   test('SMART v2 letters', () => {
@@ -32,5 +32,22 @@ describe('parseScopes', () => {
     expect(onlyPatientScoped(parseScopes('patient/*.rs'), 'Observation', 'r')).toBe(true);
     expect(onlyPatientScoped(parseScopes('patient/*.rs user/Observation.rs'), 'Observation', 'r')).toBe(false);
     expect(onlyPatientScoped(parseScopes('patient/*.rs user/Observation.rs'), 'Condition', 'r')).toBe(true);
+  });
+});
+
+describe('a role bounds the scopes of its tokens', () => {
+  const show = (given: string, bound: string) =>
+    intersectScopes(parseScopes(given), parseScopes(bound)).map((s) => `${s.context}/${s.resourceType}.${[...s.permissions].join('')}`);
+
+  test('the narrower context, type and permissions of each pair', () => {
+    expect(show('system/*.cruds', 'patient/*.rs')).toEqual(['patient/*.rs']);
+    expect(show('user/Observation.cruds', 'patient/*.rs')).toEqual(['patient/Observation.rs']);
+    expect(show('user/*.cruds', 'user/MedicationRequest.rs user/MedicationDispense.cruds')).toEqual(['user/MedicationRequest.rs', 'user/MedicationDispense.cruds']);
+    expect(show('patient/Condition.r', 'system/*.rs')).toEqual(['patient/Condition.r']);
+  });
+
+  test('nothing in common gives nothing', () => {
+    expect(show('user/Condition.cud', 'user/*.rs')).toEqual([]);
+    expect(show('user/Condition.rs', 'user/Observation.rs')).toEqual([]);
   });
 });

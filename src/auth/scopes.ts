@@ -57,3 +57,22 @@ export function onlyPatientScoped(scopes: readonly ResourceScope[], resourceType
   const granting = grantingScopes(scopes, resourceType, permission);
   return granting.length > 0 && granting.every((s) => s.context === 'patient');
 }
+
+const breadth: Record<ScopeContext, number> = { patient: 0, user: 1, system: 2 };
+
+/**
+ * What both scope lists allow: for each pair, the narrower context (a `patient/` scope is narrower
+ * than `user/`, which is narrower than `system/`), the narrower type, and the common permissions.
+ */
+export function intersectScopes(given: readonly ResourceScope[], bound: readonly ResourceScope[]): ResourceScope[] {
+  const out: ResourceScope[] = [];
+  for (const g of given) {
+    for (const b of bound) {
+      const resourceType = g.resourceType === '*' ? b.resourceType : b.resourceType === '*' || b.resourceType === g.resourceType ? g.resourceType : undefined;
+      const permissions = new Set([...g.permissions].filter((p) => b.permissions.has(p)));
+      if (resourceType === undefined || permissions.size === 0) continue;
+      out.push({ context: breadth[g.context] <= breadth[b.context] ? g.context : b.context, resourceType, permissions });
+    }
+  }
+  return out;
+}

@@ -7,7 +7,7 @@
  * https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html
  */
 import type { Actor } from '../auth/actor.ts';
-import { forbidden } from '../auth/guard.ts';
+import { forbidden } from '../fhir/errors.ts';
 import { roleForbids } from '../auth/roles.ts';
 import { allows, onlyPatientScoped } from '../auth/scopes.ts';
 

@@ -3,10 +3,12 @@
  * `"reference": "Patient?identifier=urn:oid:2.16.840.1.113883.4.629|VIRB…"`
  * is a search that must match exactly one resource; it is then rewritten to
  * `Patient/<id>`. No match or several matches fail the entry (the whole
- * transaction), naming the reference.
+ * transaction), naming the reference. Resolving is a search on the caller's
+ * behalf: it needs search permission on the type and sees only the readable set.
  */
 import { badRequest, preconditionFailed } from './errors.ts';
-import { parseRequest } from './search.ts';
+import { parseRequest, searchOptions } from './search.ts';
+import { authorize } from '../auth/guard.ts';
 import { queryFromString } from './params.ts';
 import type { FhirContext } from './types.ts';
 import { runPage } from '../search/run-search.ts';
@@ -45,8 +47,9 @@ export async function resolveConditionalReferences(resource: unknown, ctx: FhirC
       continue;
     }
     const [, type = '', search = ''] = conditional.exec(reference) ?? [];
+    if (ctx.actor) authorize(ctx.actor, { permission: 's', resourceType: type });
     const parsed = parseRequest(type, { ...queryFromString(search), _count: '2' }, 'handling=strict');
-    const page = await runPage(ctx.db, parsed, { baseUrl: ctx.baseUrl, now: ctx.now() });
+    const page = await runPage(ctx.db, parsed, searchOptions(ctx, parsed));
     if (page.rows.length === 0) {
       throw badRequest({ es: `La referencia condicional ${reference} no coincide con ningún recurso`, en: `Conditional reference ${reference} matches no resource` }, where, 'not-found');
     }

@@ -4,7 +4,9 @@
  * and the write run in one transaction holding an advisory lock per resource
  * type, so two concurrent conditional writes of the same type cannot both
  * see "no match" and both create. Criteria are parsed strictly: an unknown
- * parameter must not silently widen the match.
+ * parameter must not silently widen the match. Matching is a search: it needs
+ * search permission on the type (as HAPI and Medplum ask) and runs within the
+ * caller's readable set, so it can neither find nor reveal what the caller may not read.
  */
 import { sql } from 'kysely';
 import { create } from './create.ts';
@@ -14,8 +16,9 @@ import { parsePrefer } from './prefer.ts';
 import { patch } from './patch.ts';
 import type { FhirContext, FhirRequest, FhirResult, Query } from './types.ts';
 import { update } from './update.ts';
-import { parseRequest } from './search.ts';
+import { parseRequest, searchOptions } from './search.ts';
 import { runPage } from '../search/run-search.ts';
+import { authorize, canSee } from '../auth/guard.ts';
 
 type Matched = { id: string } | undefined;
 
@@ -26,7 +29,10 @@ export async function conditionalCreate(req: FhirRequest, ctx: FhirContext): Pro
   const query = Object.fromEntries(groupParams(new URLSearchParams(criteria.replace(/^[^?]*\?/, ''))));
   return withMatch(req, ctx, query, 'If-None-Exist', async (match, tx) => {
     if (!match) return create(req, tx);
-    return { status: 200, headers: { location: `${ctx.baseUrl}/${req.resourceType}/${match.id}` }, body: (await readContent(tx, req.resourceType ?? '', match.id)) ?? undefined };
+    const content = await readContent(tx, req.resourceType ?? '', match.id);
+    // The match is readable (it was found within the readable set); the body also needs read permission itself.
+    const body = content && (!ctx.actor || canSee(ctx.actor, JSON.parse(content))) ? content : undefined;
+    return { status: 200, headers: { location: `${ctx.baseUrl}/${req.resourceType}/${match.id}` }, body };
   });
 }
 
@@ -65,13 +71,15 @@ async function withMatch(req: FhirRequest, ctx: FhirContext, query: Query, where
   const type = req.resourceType ?? '';
   const criteria: Query = {};
   for (const [k, v] of Object.entries(query)) if (!k.startsWith('_') || k === '_id' || k === '_lastUpdated' || k === '_tag' || k === '_profile' || k === '_security' || k.startsWith('_has')) criteria[k] = v;
+  if (ctx.actor) authorize(ctx.actor, { permission: 's', resourceType: type });
   const parsed = parseRequest(type, { ...criteria, _count: '2' }, 'handling=strict');
   if (parsed.filters.length === 0) {
     throw badRequest({ es: 'Una operación condicional necesita criterios de búsqueda', en: 'A conditional interaction needs search criteria' }, where);
   }
+  const options = searchOptions(ctx, parsed);
   const run = async (db: FhirContext['db']): Promise<FhirResult> => {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${`conditional:${type}`}))`.execute(db);
-    const page = await runPage(db, parsed, { baseUrl: ctx.baseUrl, now: ctx.now() });
+    const page = await runPage(db, parsed, options);
     if (page.rows.length > 1) {
       throw preconditionFailed({ es: `Más de un ${type} cumple los criterios`, en: `More than one ${type} matches the criteria` }, where);
     }

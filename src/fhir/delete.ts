@@ -16,7 +16,7 @@ export async function remove(req: FhirRequest, ctx: FhirContext): Promise<FhirRe
   const id = req.id ?? '';
   refuseConformanceWrite(type, id);
   const now = ctx.now();
-  const result = await writeVersion(ctx, type, id, req.headers.ifMatch, (current) => (current && !current.deleted ? tombstone(current, now) : undefined));
+  const result = await writeVersion(ctx, type, id, req.headers.ifMatch, (current) => (current && !current.deleted ? tombstone(current, now) : undefined), 'd');
   const message = result
     ? { es: `${type}/${id} eliminado; su historial se conserva`, en: `${type}/${id} deleted; its history is kept` }
     : { es: `${type}/${id} no existe o ya estaba eliminado; nada que hacer`, en: `${type}/${id} does not exist or was already deleted; nothing to do` };

@@ -64,6 +64,10 @@ export function notFound(message: Message, expression?: string): FhirError {
   return new FhirError(404, [issue('not-found', message, expression)]);
 }
 
+export function forbidden(message: Message, expression?: string): FhirError {
+  return new FhirError(403, [issue('forbidden', message, expression)]);
+}
+
 export function gone(message: Message, headers: Record<string, string> = {}): FhirError {
   return new FhirError(410, [issue('deleted', message)], headers);
 }

@@ -5,30 +5,30 @@
  * while others write. For mirroring, Bundle.meta.lastUpdated is the instant up
  * to which history is complete: the next `_since` (see history_sync_point).
  */
-import { pageUrl } from './page-url.ts';
-import { badRequest, notFound } from './errors.ts';
-import { parseCount, parseInstantParam, single } from './params.ts';
+import { pageUrl, sequenceCursor } from './page-url.ts';
+import { notFound } from './errors.ts';
+import { parseCount, parseInstantParam } from './params.ts';
 
 import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 import { etag } from './versioning.ts';
-import { exists, historySyncPoint, readHistory, type HistoryRow } from '../store/resource-store.ts';
+import { compartmentOf, historySyncPoint, readHistory, type HistoryRow } from '../store/resource-store.ts';
+import { outsideCompartment } from '../auth/guard.ts';
+import { rowAccessFor } from '../auth/readable.ts';
 
 export async function history(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const { resourceType, id } = req;
-  if (resourceType !== undefined && id !== undefined && !(await exists(ctx.db, resourceType, id))) {
-    throw notFound({ es: `No existe ${resourceType}/${id}`, en: `${resourceType}/${id} not found` }, `${resourceType}.id`);
+  if (resourceType !== undefined && id !== undefined) {
+    const patients = await compartmentOf(ctx.db, resourceType, id);
+    if (!patients || outsideCompartment(ctx.actor, resourceType, 'r', patients)) throw notFound({ es: `No existe ${resourceType}/${id}`, en: `${resourceType}/${id} not found` }, `${resourceType}.id`);
   }
   const count = parseCount(req.query);
   const since = parseInstantParam(req.query, '_since');
   const at = parseInstantParam(req.query, '_at');
-  const cursor = single(req.query, '_cursor');
-  if (cursor !== undefined && !/^\d{1,19}$/.test(cursor)) {
-    throw badRequest({ es: `_cursor inválido: "${cursor}"`, en: `Invalid _cursor: "${cursor}"` }, '_cursor');
-  }
+  const cursor = sequenceCursor(req.query);
   // Taken before reading, so nothing committed after the read can predate it.
   const complete = await historySyncPoint(ctx.db);
   // One row more than asked tells whether a next page exists without counting.
-  const rows = count === 0 ? [] : await readHistory(ctx.db, { resourceType, id, since, at, before: cursor, count: count + 1 });
+  const rows = count === 0 ? [] : await readHistory(ctx.db, { resourceType, id, since, at, before: cursor, count: count + 1, access: rowAccessFor(ctx.actor) });
   const page = rows.slice(0, count);
   const path = [resourceType, id, '_history'].filter((p) => p !== undefined).join('/');
   const links = [{ relation: 'self', url: pageUrl(ctx.baseUrl, path, req, cursor) }];

@@ -5,6 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { SearchDb } from '../search/index-tables.ts';
+import { rowCondition, type RowAccess } from '../search/row-access.ts';
 import type { IncludeSpec } from '../search/search-request.ts';
 
 export interface FoundRow {
@@ -16,7 +17,8 @@ export interface FoundRow {
 const maxRounds = 4;
 const maxIncluded = 1000;
 
-export async function loadIncludes(db: SearchDb, include: IncludeSpec[], revinclude: IncludeSpec[], matches: FoundRow[]): Promise<FoundRow[]> {
+/** `access`: the caller's readable set; what it may not read is never loaded (so never counted or hinted at). */
+export async function loadIncludes(db: SearchDb, include: IncludeSpec[], revinclude: IncludeSpec[], matches: FoundRow[], access?: RowAccess): Promise<FoundRow[]> {
   if (include.length === 0 && revinclude.length === 0) return [];
   const seen = new Set(matches.map(key));
   const out: FoundRow[] = [];
@@ -24,8 +26,8 @@ export async function loadIncludes(db: SearchDb, include: IncludeSpec[], revincl
   for (let round = 0; round < maxRounds && frontier.length > 0 && out.length < maxIncluded; round++) {
     const specs = (list: IncludeSpec[]) => (round === 0 ? list : list.filter((s) => s.iterate));
     const found: FoundRow[] = [];
-    for (const spec of specs(include)) found.push(...(await forward(db, spec, frontier)));
-    for (const spec of specs(revinclude)) found.push(...(await reverse(db, spec, frontier)));
+    for (const spec of specs(include)) found.push(...(await forward(db, spec, frontier, access)));
+    for (const spec of specs(revinclude)) found.push(...(await reverse(db, spec, frontier, access)));
     frontier = [];
     for (const row of found) {
       if (seen.has(key(row)) || out.length >= maxIncluded) continue;
@@ -41,7 +43,7 @@ function key(r: { resource_type: string; id: string }): string {
   return `${r.resource_type}/${r.id}`;
 }
 
-async function forward(db: SearchDb, spec: IncludeSpec, from: FoundRow[]): Promise<FoundRow[]> {
+async function forward(db: SearchDb, spec: IncludeSpec, from: FoundRow[], access: RowAccess | undefined): Promise<FoundRow[]> {
   const ids = from.filter((r) => r.resource_type === spec.sourceType).map((r) => r.id);
   if (ids.length === 0) return [];
   let refs = db
@@ -53,21 +55,24 @@ async function forward(db: SearchDb, spec: IncludeSpec, from: FoundRow[]): Promi
     .where('ref.id', '=', sql<string>`ANY(${ids}::text[])`)
     .where('ref.url', 'is', null);
   if (spec.targetType !== undefined) refs = refs.where('ref.target_type', '=', spec.targetType);
+  const readable = rowCondition(access, sql`r.resource_type`, sql`r.patients`, spec.targetType);
   return db
     .selectFrom('resource as r')
     .innerJoin(refs.as('x'), (j) => j.onRef('x.target_type', '=', 'r.resource_type').onRef('x.target_id', '=', 'r.id'))
     .select(['r.resource_type', 'r.id', 'r.content'])
     .where('r.deleted', '=', false)
+    .$if(readable !== undefined, (q) => q.where(readable!))
     .limit(maxIncluded)
     .execute();
 }
 
-async function reverse(db: SearchDb, spec: IncludeSpec, to: FoundRow[]): Promise<FoundRow[]> {
+async function reverse(db: SearchDb, spec: IncludeSpec, to: FoundRow[], access: RowAccess | undefined): Promise<FoundRow[]> {
   const byType = new Map<string, string[]>();
   for (const r of to) {
     if (spec.targetType === undefined || spec.targetType === r.resource_type) byType.set(r.resource_type, [...(byType.get(r.resource_type) ?? []), r.id]);
   }
   const out: FoundRow[] = [];
+  const readable = rowCondition(access, sql`r.resource_type`, sql`r.patients`, spec.sourceType);
   for (const [type, ids] of byType) {
     const refs = db
       .selectFrom('sp_reference as ref')
@@ -84,6 +89,7 @@ async function reverse(db: SearchDb, spec: IncludeSpec, to: FoundRow[]): Promise
         .innerJoin(refs.as('x'), (j) => j.onRef('x.resource_type', '=', 'r.resource_type').onRef('x.id', '=', 'r.id'))
         .select(['r.resource_type', 'r.id', 'r.content'])
         .where('r.deleted', '=', false)
+        .$if(readable !== undefined, (q) => q.where(readable!))
         .limit(maxIncluded)
         .execute()),
     );

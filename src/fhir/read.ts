@@ -4,6 +4,7 @@ import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
 import { parseEtag, versionHeaders } from './versioning.ts';
 import { readCurrent, type StoredVersion } from '../store/resource-store.ts';
 import { readConformance } from './structure-definitions.ts';
+import { outsideCompartment } from '../auth/guard.ts';
 
 export async function read(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const ours = readConformance(req.resourceType ?? '', req.id ?? '');
@@ -18,12 +19,16 @@ export async function read(req: FhirRequest, ctx: FhirContext): Promise<FhirResu
   return { status: 200, headers, body: current.content ?? undefined, patients: current.patients };
 }
 
-/** The current version, or 404/410 as the spec requires. */
+/**
+ * The current version, or 404/410 as the spec requires. Access comes first: a
+ * resource outside a patient token's compartment is a 404 byte for byte like
+ * an id that never existed, whatever its state (deleted or not) or version.
+ */
 export async function readExisting(req: FhirRequest, ctx: FhirContext): Promise<StoredVersion> {
   const type = req.resourceType ?? '';
   const id = req.id ?? '';
   const current = await readCurrent(ctx.db, type, id);
-  if (!current) {
+  if (!current || outsideCompartment(ctx.actor, type, 'r', current.patients)) {
     throw notFound({ es: `No existe ${type}/${id}`, en: `${type}/${id} not found` }, `${type}.id`);
   }
   if (current.deleted) {

@@ -12,17 +12,20 @@ import { parsePrefer } from './prefer.ts';
 import { searchBundle } from './search-bundle.ts';
 import type { FhirContext, FhirRequest, FhirResult, Query } from './types.ts';
 import { parseSearch } from '../search/parse-search.ts';
-import { countMatches, estimateMatches, runPage } from '../search/run-search.ts';
+import { countMatches, estimateMatches, runPage, type Paging } from '../search/run-search.ts';
 import { searchDb } from '../search/index-tables.ts';
 import type { SearchRequest } from '../search/search-request.ts';
+import type { CompileOptions } from '../search/compile-search.ts';
+import { authorizeTraversal } from '../auth/guard.ts';
+import { rowAccessFor } from '../auth/readable.ts';
 
 export async function search(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const query = searchQuery(req);
   const parsed = parseRequest(req.resourceType, query, req.headers.prefer);
-  const options = { baseUrl: ctx.baseUrl, now: ctx.now() };
-  const page = parsed.summary === 'count' ? { rows: [] } : await runPage(ctx.db, parsed, options);
+  const options = searchOptions(ctx, parsed);
+  const page = parsed.summary === 'count' ? { rows: [] } : await runPage(ctx.db, parsed, options, paging(ctx, req.resourceType, query));
   const total = await totalOf(ctx, parsed, page.rows.length, page.next !== undefined || parsed.cursor !== undefined, options);
-  const included = await loadIncludes(searchDb(ctx.db), parsed.include, parsed.revinclude, page.rows);
+  const included = await loadIncludes(searchDb(ctx.db), parsed.include, parsed.revinclude, page.rows, options.access);
   const path = req.resourceType ?? '';
   const links: BundleLink[] = [{ relation: 'self', url: linkUrl(ctx.baseUrl, path, query, parsed.cursor) }];
   if (page.next) links.push({ relation: 'next', url: linkUrl(ctx.baseUrl, path, query, page.next) });
@@ -40,6 +43,30 @@ export async function search(req: FhirRequest, ctx: FhirContext): Promise<FhirRe
     elements: parsed.elements,
   });
   return { status: 200, body };
+}
+
+/**
+ * How a search runs for the caller: its readable set goes into the SQL, and
+ * every type a chain or _has passes through must be searchable (else 403;
+ * see authorizeTraversal, which may narrow implicit chains in `parsed`).
+ * Every search-shaped path (search, conditional matching, conditional references) starts here.
+ */
+export function searchOptions(ctx: FhirContext, parsed: SearchRequest): Omit<CompileOptions, 'cursor'> {
+  parsed.filters = authorizeTraversal(ctx.actor, parsed.filters);
+  return { baseUrl: ctx.baseUrl, now: ctx.now(), access: rowAccessFor(ctx.actor) };
+}
+
+/**
+ * A cursor opens only for the same search (path and parameters, in any order)
+ * by the same caller: one handed to someone else, or pasted into another search, is a 400.
+ */
+function paging(ctx: FhirContext, path: string | undefined, query: Query): Paging | undefined {
+  if (!ctx.cursorKeys) return undefined;
+  const params = Object.entries(query)
+    .filter(([k, v]) => v !== undefined && k !== '_cursor' && k !== '_format' && k !== '_pretty')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const who = ctx.actor ? [ctx.actor.issuer ?? '', ctx.actor.subject] : [];
+  return { keys: ctx.cursorKeys, bound: JSON.stringify([who, path ?? '', params]) };
 }
 
 /** The search parameters of a request: the URL query, plus the form body of POST _search. */
@@ -76,9 +103,10 @@ function systemTypes(query: Query): string[] {
   return [...new Set(list)];
 }
 
-async function totalOf(ctx: FhirContext, req: SearchRequest, rows: number, paged: boolean, options: { baseUrl: string; now: Date }): Promise<number | undefined> {
+async function totalOf(ctx: FhirContext, req: SearchRequest, rows: number, paged: boolean, options: Omit<CompileOptions, 'cursor'>): Promise<number | undefined> {
   if (req.total === 'none') return undefined;
-  if (req.total === 'estimate') return estimateMatches(ctx.db, req, options);
+  // The planner's estimate comes from statistics over every row, readable or not: a restricted caller gets the count.
+  if (req.total === 'estimate' && !options.access) return estimateMatches(ctx.db, req, options);
   // All matches are on this one page: the total is free.
   if (!paged && req.summary !== 'count' && req.count > 0) return rows;
   return countMatches(ctx.db, req, options);

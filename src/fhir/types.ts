@@ -12,6 +12,7 @@ import type { AuditInfo } from '../audit/audit-info.ts';
 import type { AuditTrail } from '../audit/audit-trail.ts';
 import type { RecetaContext } from '../receta/context.ts';
 import type { ExportService } from '../export/export-service.ts';
+import type { CursorKeys } from '../search/cursor-keys.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -92,6 +93,8 @@ export interface FhirContext {
   requiresIfMatch?: (current: StoredVersion, ctx: FhirContext) => boolean | Promise<boolean>;
   /** Bulk Data export jobs (absent: $export answers 501). */
   exports?: ExportService;
+  /** The keys paging cursors are sealed with (absent: searches give no cursors and refuse any). */
+  cursorKeys?: CursorKeys;
 }
 
 export type Interaction = (req: FhirRequest, ctx: FhirContext) => Promise<FhirResult>;

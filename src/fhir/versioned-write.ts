@@ -2,13 +2,17 @@
  * Writing a new version safely against concurrent writers: read the current
  * version, build the next one from it, then compare-and-set. With If-Match
  * a lost race is the client's 412; without it we rebuild from the fresh
- * version a few times before answering 409.
+ * version a few times before answering 409. A version outside a patient
+ * token's compartment is treated as absent before anything else is looked at
+ * (If-Match, the patch and its `test` operations): the answer is the one for
+ * an id that never existed, and the compartment guard refuses any overwrite.
  */
 import { conflict, FhirError, issue, preconditionFailed } from './errors.ts';
 import { parseEtag } from './versioning.ts';
 import { readCurrent, type StoredVersion } from '../store/resource-store.ts';
 import { persist } from './persist.ts';
 import type { FhirContext } from './types.ts';
+import { outsideCompartment } from '../auth/guard.ts';
 
 const attempts = 3;
 
@@ -27,10 +31,12 @@ export async function writeVersion(
   id: string,
   ifMatch: string | undefined,
   next: (current: StoredVersion | undefined) => StoredVersion | undefined | Promise<StoredVersion | undefined>,
+  permission: 'u' | 'd' = 'u',
 ): Promise<WriteOutcome | undefined> {
   const expected = ifMatch === undefined ? undefined : parseEtag(ifMatch, 'If-Match');
   for (let attempt = 0; attempt < attempts; attempt++) {
-    const current = await readCurrent(ctx.db, resourceType, id);
+    const stored = await readCurrent(ctx.db, resourceType, id);
+    const current = stored && outsideCompartment(ctx.actor, resourceType, permission, stored.patients) ? undefined : stored;
     if (expected === undefined && current && !current.deleted && ctx.requiresIfMatch && (await ctx.requiresIfMatch(current, ctx))) {
       throw new FhirError(428, [
         issue('required', { es: `Modificar ${resourceType} requiere If-Match con la versión leída (W/"${current.versionId}")`, en: `Changing ${resourceType} requires If-Match with the version read (W/"${current.versionId}")` }, 'If-Match'),
@@ -39,16 +45,17 @@ export async function writeVersion(
     if (expected !== undefined && current?.versionId !== expected) {
       throw stale(resourceType, id, expected, current);
     }
-    const stored = await next(current);
-    if (!stored) {
+    const version = await next(current);
+    if (!version) {
       return undefined;
     }
-    const written = await persist(ctx, stored, current);
+    const written = await persist(ctx, version, current);
     if (written) {
-      return { stored, previous: current };
+      return { stored: version, previous: current };
     }
     if (expected !== undefined) {
-      throw stale(resourceType, id, expected, await readCurrent(ctx.db, resourceType, id));
+      const now = await readCurrent(ctx.db, resourceType, id);
+      throw stale(resourceType, id, expected, now && outsideCompartment(ctx.actor, resourceType, permission, now.patients) ? undefined : now);
     }
   }
   throw conflict({ es: `${resourceType}/${id} cambió mientras se escribía; reintente`, en: `${resourceType}/${id} changed while being written; retry` });

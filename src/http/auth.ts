@@ -1,8 +1,11 @@
 /**
  * Authentication and audit at the HTTP edge. Every request under the FHIR
  * base needs a valid bearer token (metadata excepted), and every one of them
- * — refused ones included — leaves exactly one audit record, committed before
- * the answer is sent (see AuditTrail for the guarantee).
+ * leaves exactly one audit record, committed before the answer is sent (see
+ * AuditTrail for the guarantee) — except failed authentications, audited at
+ * most once per address per interval with a count (auth-failures.ts), so
+ * that nobody can flood the trail without logging in. The rate limit is
+ * applied here too: per verified identity, else per client address.
  */
 import type { FastifyInstance } from 'fastify';
 import { errors as joseErrors, type JWTPayload } from 'jose';
@@ -12,6 +15,9 @@ import { auditFacts, newAuditInfo, type AuditInfo } from '../audit/audit-info.ts
 import { auditRow } from '../audit/audit-event.ts';
 import type { AuditTrail } from '../audit/audit-trail.ts';
 import { FhirError, issue, outcome } from '../fhir/errors.ts';
+import { countAuthFailure } from '../audit/auth-failures.ts';
+import type { Db } from '../store/resource-store.ts';
+import { addressKey, identityKey, type RequestLimiter } from './rate-limit.ts';
 import { fhirJson } from './send.ts';
 
 declare module 'fastify' {
@@ -26,7 +32,13 @@ export interface AuthOptions {
   verify: TokenVerifier;
   trail: AuditTrail;
   realm?: string;
+  limiter?: RequestLimiter;
+  /** Audit failed authentications once per address per interval (absent: each one). */
+  failedAuthAudit?: { db: Db; intervalMs: number };
 }
+
+/** Probes of the load balancer are never limited. */
+const unlimited = new Set(['/healthz', '/readyz']);
 
 function unauthorized(reason: { es: string; en: string }, error: string, realm: string): FhirError {
   const description = reason.en.replace(/"/g, "'");
@@ -77,21 +89,28 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
 
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0] ?? '/';
+    const limiter = options.limiter;
     if (!needsToken(path, options.basePath)) {
+      if (limiter && !unlimited.has(path)) await limiter.enforce(addressKey(request.ip));
       return;
     }
     request.audit = newAuditInfo(request.id, request.ip, request.url, options.basePath);
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match?.[1]) {
+      if (limiter) await limiter.enforce(addressKey(request.ip));
       throw unauthorized({ es: 'Falta el encabezado Authorization: Bearer <token>', en: 'Missing Authorization: Bearer <token> header' }, 'invalid_request', realm);
     }
+    let actor: Actor;
     try {
-      request.actor = actorOf(await options.verify(match[1]));
+      actor = actorOf(await options.verify(match[1]));
     } catch (err) {
+      if (limiter) await limiter.enforce(addressKey(request.ip));
       throw unauthorized(whyInvalid(err), 'invalid_token', realm);
     }
-    request.audit.actor = request.actor;
+    request.actor = actor;
+    request.audit.actor = actor;
+    if (limiter) await limiter.enforce(identityKey(actor));
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
@@ -105,7 +124,15 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       return payload;
     }
     try {
-      await options.trail.record(auditRow(auditFacts(audit, status, status >= 400 ? firstIssueText(payload) : undefined)));
+      let text = status >= 400 ? firstIssueText(payload) : undefined;
+      if (!audit.actor && options.failedAuthAudit && (status === 401 || status === 429)) {
+        const { db, intervalMs } = options.failedAuthAudit;
+        const failures = await countAuthFailure(db, audit.clientIp, intervalMs);
+        if (!failures.audit) return payload;
+        const seconds = Math.round(intervalMs / 1000);
+        text = `${text ?? ''} [${failures.previous} autenticaciones fallidas desde esta dirección en los ${seconds} s anteriores / ${failures.previous} failed authentications from this address in the previous ${seconds} s]`;
+      }
+      await options.trail.record(auditRow(auditFacts(audit, status, text)));
     } catch (err) {
       // Fail closed: nothing is disclosed that the audit trail does not hold.
       request.log.error({ err }, 'audit record could not be written');

@@ -13,12 +13,13 @@ import { accessFor, authorize, filterResult } from '../auth/guard.ts';
 import { patientsInQuery, patientsInResult } from '../audit/request-patients.ts';
 import { registerJsonParsers } from './json-body.ts';
 import { checkFormat } from './negotiate.ts';
+import { publicBase } from './public-base.ts';
 import { sendFhir } from './send.ts';
 
 export interface FhirPluginOptions {
   basePath: string;
   publicBaseUrl?: string;
-  /** Host names (ALLOWED_HOSTS) this server is also reached by: absolute references under them are ours. */
+  /** Host names (ALLOWED_HOSTS) this server is also reached by: trusted to name it when publicBaseUrl is not set (public-base.ts), and absolute references under them are ours. */
   allowedHosts?: readonly string[];
   context: Omit<FhirContext, 'baseUrl' | 'actor' | 'audit'>;
 }
@@ -30,6 +31,7 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirPluginOpti
   // POST _search sends its parameters as a form; the search interaction reads the raw string.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
+  const baseUrlOf = publicBase(options);
   for (const route of fhirRoutes) {
     app.route<{ Params: Params; Querystring: Query }>({
       method: route.method,
@@ -38,7 +40,7 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirPluginOpti
         // Reserved system paths (/_history, /_search) and system operations (/$export) are never a resource type: answer as for an unknown route (405 with Allow).
         if (request.params.type?.startsWith('_') || request.params.type?.startsWith('$') || request.params.id?.startsWith('$')) return reply.callNotFound();
         const req = toFhirRequest(request, route.method, route.resourceType);
-        const baseUrl = options.publicBaseUrl ?? `${request.protocol}://${request.host}${options.basePath}`;
+        const baseUrl = baseUrlOf(request);
         const ownBases = ownBaseUrls({ publicBaseUrl: options.publicBaseUrl, allowedHosts: options.allowedHosts, basePath: options.basePath, requestBaseUrl: baseUrl });
         const { actor, audit } = request;
         if (!route.interaction || !actor || !audit) {

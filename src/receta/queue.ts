@@ -11,6 +11,7 @@ import { values } from '../fhir/params.ts';
 import type { Query } from '../fhir/types.ts';
 import type { Db } from '../store/resource-store.ts';
 import { recetaDb } from './tables.ts';
+import { rowCondition, type RowAccess } from '../search/row-access.ts';
 
 const datePattern = /^(eq|gt|lt|ge|le)?(\d{4})(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?)?$/;
 
@@ -28,7 +29,8 @@ export function dateBounds(value: string): { prefix: string; start: Date; end: D
   return { prefix, start, end };
 }
 
-export async function pharmacyQueue(db: Db, query: Query, now: Date, limit: number): Promise<string[]> {
+/** `access`: the caller's readable set, in the query (a patient token finds only its own recetas, and learns nothing of others'). */
+export async function pharmacyQueue(db: Db, query: Query, now: Date, limit: number, access?: RowAccess): Promise<string[]> {
   const curps = values(query, 'curp');
   const folios = values(query, 'folio');
   const dates = values(query, 'date');
@@ -43,6 +45,8 @@ export async function pharmacyQueue(db: Db, query: Query, now: Date, limit: numb
     .where('m.deleted', '=', false)
     .where(sql<boolean>`(m.content::jsonb ->> 'status') = 'active'`)
     .where((eb) => eb.or([eb('i.valid_until', 'is', null), eb('i.valid_until', '>', now)]));
+  const readable = rowCondition(access, sql`m.resource_type`, sql`m.patients`, 'MedicationRequest');
+  if (readable) q = q.where(readable);
   for (const curp of curps) {
     q = q.where('r.patient_curp', '=', curp.slice(curp.indexOf('|') + 1).toUpperCase());
   }

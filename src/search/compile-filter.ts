@@ -6,6 +6,7 @@
  */
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { and, dateCond, numberCond, or, quantityCond, referenceCond, stringCond, tokenCond, tokenTextCond, uriCond, type Cond } from './compile-values.ts';
+import { hopCondition, type RowAccess } from './row-access.ts';
 import { tableOf, type IndexTable, type ParamType, type SearchParam } from './search-parameters.ts';
 import type { DateValue, Filter, NumberValue, QuantityValue, ReferenceValue, ScalarValue, StringValue, TokenValue, UriValue } from './search-request.ts';
 
@@ -22,6 +23,8 @@ export interface CompileContext {
   now: Date;
   /** Alias counter: aliases are generated here, never taken from the request. */
   aliases: number;
+  /** The caller's readable set: every resource a chain or _has passes through must be in it. */
+  access?: RowAccess;
 }
 
 export function compileFilter(f: Filter, outer: Outer, ctx: CompileContext): Cond {
@@ -44,12 +47,16 @@ export function compileFilter(f: Filter, outer: Outer, ctx: CompileContext): Con
       return or(f.values.map((components) => composite(f.param, components, outer, ctx)));
     case 'chain': {
       const a = alias(ctx);
-      const targets = f.targets.map((t) => and([sql<SqlBool>`${sql.ref(`${a}.target_type`)} = ${t.type}`, compileFilter(t.filter, { type: sql`${t.type}`, id: sql.ref(`${a}.target_id`) }, ctx)]));
+      const targets = f.targets.map((t) => {
+        const hop = hopCondition(ctx.access, t.type, sql.ref(`${a}.target_id`), () => alias(ctx));
+        return and([sql<SqlBool>`${sql.ref(`${a}.target_type`)} = ${t.type}`, ...(hop ? [hop] : []), compileFilter(t.filter, { type: sql`${t.type}`, id: sql.ref(`${a}.target_id`) }, ctx)]);
+      });
       return existsAs('sp_reference', a, outer, f.param.code, and([sql<SqlBool>`${sql.ref(`${a}.url`)} IS NULL`, or(targets)]));
     }
     case 'has': {
       const a = alias(ctx);
-      const inner = compileFilter(f.filter, { type: sql`${f.sourceType}`, id: sql.ref(`${a}.id`) }, ctx);
+      const hop = hopCondition(ctx.access, f.sourceType, sql.ref(`${a}.id`), () => alias(ctx));
+      const inner = and([...(hop ? [hop] : []), compileFilter(f.filter, { type: sql`${f.sourceType}`, id: sql.ref(`${a}.id`) }, ctx)]);
       return sql<SqlBool>`EXISTS (SELECT 1 FROM sp_reference AS ${sql.id(a)} WHERE ${sql.ref(`${a}.resource_type`)} = ${f.sourceType} AND ${sql.ref(`${a}.param`)} = ${f.param.code} AND ${sql.ref(`${a}.target_type`)} = ${outer.type} AND ${sql.ref(`${a}.target_id`)} = ${outer.id} AND ${sql.ref(`${a}.url`)} IS NULL AND ${inner})`;
     }
   }

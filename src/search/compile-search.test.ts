@@ -91,3 +91,25 @@ describe('compiled SQL', () => {
     }
   });
 });
+
+describe('the readable set in the SQL', () => {
+  const access = { all: ['Practitioner'], compartment: '*' as const, patient: 'p1' };
+  const compiled = (type: string, qs: string) => pageQuery(db, parseSearch([type], Object.fromEntries(new URLSearchParams(qs))), { now, access }).query.compile();
+
+  test('a compartment-limited type: the patient is part of the WHERE, before ORDER BY and LIMIT', () => {
+    const c = compiled('Observation', 'code=8310-5');
+    expect(c.sql).toMatch(/where \(r\.resource_type = \$1 AND NOT r\.deleted AND r\.patients @> ARRAY\[\$2\]::text\[\] AND EXISTS/);
+    expect(c.parameters[1]).toBe('p1');
+  });
+
+  test('a fully readable type is not restricted; a chain onto a limited one checks the hop', () => {
+    expect(compiled('Practitioner', 'family=Lopez').sql).not.toContain('patients');
+    const chain = compiled('Practitioner', '_has:Observation:performer:code=8310-5');
+    expect(chain.sql).toMatch(/EXISTS \(SELECT 1 FROM resource AS "s\d+" WHERE "s\d+"\."resource_type" = \$\d+ AND "s\d+"\."id" = "s1"\."id" AND NOT "s\d+"\."deleted" AND "s\d+"\."patients" @> ARRAY\[\$\d+\]::text\[\]\)/);
+  });
+
+  test('no access given: the SQL is the one every unrestricted caller gets', () => {
+    const plain = pageQuery(db, parseSearch(['Observation'], { 'subject.name': 'x' }), { now }).query.compile();
+    expect(plain.sql).not.toContain('patients');
+  });
+});

@@ -9,6 +9,7 @@ import { compileFilter, type CompileContext, type Outer } from './compile-filter
 import { keysetCondition, orderBy, orderKeys, type OrderKey } from './compile-sort.ts';
 import { and, type Cond } from './compile-values.ts';
 import type { Cursor } from './cursor.ts';
+import { rowCondition, type RowAccess } from './row-access.ts';
 import type { SearchDb } from './index-tables.ts';
 import type { SearchRequest } from './search-request.ts';
 
@@ -16,16 +17,20 @@ export interface CompileOptions {
   baseUrl?: string;
   now: Date;
   cursor?: Cursor;
+  /** The caller's readable set, part of the WHERE clause (absent: every row). */
+  access?: RowAccess;
 }
 
 export function whereClause(req: SearchRequest, options: CompileOptions): Cond {
-  const ctx: CompileContext = { baseUrl: options.baseUrl, now: options.now, aliases: 0 };
+  const ctx: CompileContext = { baseUrl: options.baseUrl, now: options.now, aliases: 0, access: options.access };
   const single = req.types.length === 1 ? req.types[0] : undefined;
   const outer: Outer = { type: single !== undefined ? sql`${single}` : sql`r.resource_type`, id: sql`r.id`, lastUpdated: sql`r.last_updated` };
   const parts: Cond[] = [];
   if (single !== undefined) parts.push(sql<SqlBool>`r.resource_type = ${single}`);
   else if (req.types.length > 1) parts.push(sql<SqlBool>`r.resource_type = ANY(${req.types}::text[])`);
   parts.push(sql<SqlBool>`NOT r.deleted`);
+  const readable = rowCondition(options.access, sql`r.resource_type`, sql`r.patients`, single);
+  if (readable) parts.push(readable);
   for (const f of req.filters) parts.push(compileFilter(f, outer, ctx));
   return and(parts);
 }

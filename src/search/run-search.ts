@@ -1,7 +1,8 @@
 /** Runs a parsed search on Postgres: one page (keyset), its total, nothing else. */
 import type { Db } from '../store/resource-store.ts';
 import { countQuery, pageQuery, type CompileOptions } from './compile-search.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { cursorKeyId, invalidCursor, openCursor, sealCursor, type Cursor } from './cursor.ts';
+import type { CursorKeys } from './cursor-keys.ts';
 import { searchDb } from './index-tables.ts';
 import type { SearchRequest } from './search-request.ts';
 
@@ -18,10 +19,21 @@ export interface Page {
   previous?: string;
 }
 
-export async function runPage(db: Db, req: SearchRequest, options: Omit<CompileOptions, 'cursor'>): Promise<Page> {
+/** Sealing of paging cursors: the shared keys, and what a cursor is bound to (the search and its caller). */
+export interface Paging {
+  keys: CursorKeys;
+  bound: string;
+}
+
+/** One page; with `paging`, cursors to the neighbouring pages (without it, a cursor in the request is refused). */
+export async function runPage(db: Db, req: SearchRequest, options: Omit<CompileOptions, 'cursor'>, paging?: Paging): Promise<Page> {
   const sdb = searchDb(db);
   const { keys } = pageQuery(sdb, req, options);
-  const cursor = req.cursor === undefined ? undefined : decodeCursor(req.cursor, keys.length);
+  let cursor: Cursor | undefined;
+  if (req.cursor !== undefined) {
+    if (!paging) throw invalidCursor();
+    cursor = openCursor(await paging.keys.ring(cursorKeyId(req.cursor)), req.cursor, paging.bound, keys);
+  }
   if (req.count === 0) return { rows: [] };
   const { query } = pageQuery(sdb, req, { ...options, cursor });
   const found = (await query.execute()) as unknown as Record<string, unknown>[];
@@ -31,13 +43,20 @@ export async function runPage(db: Db, req: SearchRequest, options: Omit<CompileO
   if (backwards) page.reverse();
   const values = (row: Record<string, unknown> | undefined) => keys.map((_, i) => cursorValue(row?.[`k${i}`]));
   const out: Page = { rows: page.map((r) => ({ resource_type: String(r.resource_type), id: String(r.id), content: r.content as string | null })) };
-  if (page.length > 0 && (backwards || more)) out.next = encodeCursor({ direction: 'next', values: values(page[page.length - 1]) });
-  if (page.length > 0 && (backwards ? more : cursor !== undefined)) out.previous = encodeCursor({ direction: 'previous', values: values(page[0]) });
+  if (!paging || page.length === 0) return out;
+  const wantsNext = backwards || more;
+  const wantsPrevious = backwards ? more : cursor !== undefined;
+  if (!wantsNext && !wantsPrevious) return out;
+  const ring = await paging.keys.ring();
+  if (wantsNext) out.next = sealCursor(ring, { direction: 'next', values: values(page[page.length - 1]) }, paging.bound);
+  if (wantsPrevious) out.previous = sealCursor(ring, { direction: 'previous', values: values(page[0]) }, paging.bound);
   return out;
 }
 
 function cursorValue(v: unknown): string | null {
   if (v === null || v === undefined) return null;
+  // pg reads the open ends of date ranges as ±Infinity.
+  if (v === Infinity || v === -Infinity) return v > 0 ? 'infinity' : '-infinity';
   return v instanceof Date ? v.toISOString() : String(v);
 }
 

@@ -6,6 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './database.ts';
 import { prepared } from './prepared.ts';
+import { rowCondition, type RowAccess } from '../search/row-access.ts';
 
 export type Db = Kysely<Database>;
 
@@ -50,8 +51,13 @@ export async function readVersion(db: Db, resourceType: string, id: string, vers
 
 /** Whether any version of the resource was ever stored (tells 404 from a version that never existed). */
 export async function exists(db: Db, resourceType: string, id: string): Promise<boolean> {
-  const row = await db.selectFrom('resource').select('id').where('resource_type', '=', resourceType).where('id', '=', id).executeTakeFirst();
-  return row !== undefined;
+  return (await compartmentOf(db, resourceType, id)) !== undefined;
+}
+
+/** The patients whose compartment holds the resource's current version; undefined when it was never stored. */
+export async function compartmentOf(db: Db, resourceType: string, id: string): Promise<string[] | undefined> {
+  const row = await db.selectFrom('resource').select('patients').where('resource_type', '=', resourceType).where('id', '=', id).executeTakeFirst();
+  return row?.patients;
 }
 
 /** Inserts version 1. Returns false when the id is already taken (a concurrent create won). */
@@ -89,6 +95,8 @@ export interface HistoryQuery {
   /** Keyset cursor: only rows older than this sequence number. */
   before?: string;
   count: number;
+  /** The caller's readable set (absent: every version). */
+  access?: RowAccess;
 }
 
 /**
@@ -124,6 +132,10 @@ export async function readHistory(db: Db, q: HistoryQuery): Promise<HistoryRow[]
   }
   if (q.before !== undefined) {
     query = query.where('h.seq', '<', q.before);
+  }
+  const readable = rowCondition(q.access, sql`h.resource_type`, sql`h.patients`, q.resourceType);
+  if (readable) {
+    query = query.where(readable);
   }
   const rows = await query.orderBy('h.seq', 'desc').limit(q.count).execute();
   return rows.map((r) => ({

@@ -83,8 +83,12 @@ export function referencesIn(node: unknown, out: Set<string> = new Set()): Set<s
   return out;
 }
 
-/** `system|value` → the id of the one Patient carrying that identifier. */
-export async function findPatientByIdentifier(db: Db, identifier: string): Promise<string> {
+/**
+ * `system|value` → the id of the one Patient carrying that identifier. `only`
+ * (a patient token's patient) limits the lookup to that patient, so that
+ * another person's identifier answers exactly like one nobody has.
+ */
+export async function findPatientByIdentifier(db: Db, identifier: string, only?: string): Promise<string> {
   const bar = identifier.indexOf('|');
   if (bar <= 0 || bar === identifier.length - 1) {
     throw badRequest({ es: `identifier debe ser sistema|valor (p. ej. ${'urn:oid:2.16.840.1.113883.4.629'}|CURP), no "${identifier}"`, en: `identifier must be system|value (e.g. urn:oid:2.16.840.1.113883.4.629|CURP), not "${identifier}"` }, 'identifier');
@@ -93,6 +97,7 @@ export async function findPatientByIdentifier(db: Db, identifier: string): Promi
   const { rows } = await sql<{ id: string }>`
     SELECT DISTINCT id FROM sp_token
     WHERE resource_type = 'Patient' AND param = 'identifier' AND code = ${identifier.slice(bar + 1)} AND system = ${identifier.slice(0, bar)}
+      AND (${only ?? null}::text IS NULL OR id = ${only ?? null})
     LIMIT 2`.execute(db);
   if (rows.length === 0) {
     throw notFound({ es: `Ningún Patient tiene el identificador ${identifier}`, en: `No Patient has identifier ${identifier}` }, 'identifier');

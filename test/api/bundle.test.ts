@@ -199,7 +199,8 @@ describe('batch', () => {
     );
     expect(res.statusCode).toBe(200);
     const entries = res.json().entry;
-    expect(entries.map((e: any) => e.response.status.split(' ')[0])).toEqual(['200', '403', '403']);
+    // Another patient's Observation is a 404, as if it did not exist; writing with a read-only token is a 403.
+    expect(entries.map((e: any) => e.response.status.split(' ')[0])).toEqual(['200', '404', '403']);
     expect(entries[1].resource).toBeUndefined();
   });
 

@@ -58,14 +58,15 @@ describe('$everything', () => {
     expect(await everythingOf(a.id, `&_since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).toEqual([]);
   });
 
-  test('a patient token gets its own $everything and a 403 for anyone else’s', async () => {
+  test('a patient token gets its own $everything and, for anyone else’s, the 404 of a patient that does not exist', async () => {
     const mine = (await t.request({ method: 'POST', url: '/fhir/Patient', headers: fhirJson, payload: { resourceType: 'Patient' } })).json();
     const other = (await t.request({ method: 'POST', url: '/fhir/Patient', headers: fhirJson, payload: { resourceType: 'Patient' } })).json();
     const token = await roleToken('patient', { patient: mine.id });
     expect((await everythingOf(mine.id, '', token)).map((e) => e.resource.id)).toEqual([mine.id]);
     const res = await t.request({ method: 'GET', url: `/fhir/Patient/${other.id}/$everything`, token });
-    expect(res.statusCode).toBe(403);
-    expect(res.json().issue[0].code).toBe('forbidden');
+    const never = await t.request({ method: 'GET', url: '/fhir/Patient/nobody-at-all/$everything', token });
+    expect(res.statusCode).toBe(404);
+    expect(res.body.replaceAll(other.id, 'X')).toBe(never.body.replaceAll('nobody-at-all', 'X'));
   });
 
   test('unknown patient is 404; bad _type is 400', async () => {

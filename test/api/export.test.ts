@@ -13,6 +13,9 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, inject, test } from 'vitest';
 import { buildApp } from '../../src/app.ts';
+import { decodeJwt } from 'jose';
+import { actorFromClaims } from '../../src/auth/actor.ts';
+import { exportOwner } from '../../src/export/export-owner.ts';
 import { connect } from '../../src/store/connect.ts';
 import { fhirJson, uniqueTag, useTestApp } from '../support/app.ts';
 import { adminToken, roleToken, testAuth } from '../support/tokens.ts';
@@ -227,7 +230,7 @@ describe('jobs live in the database', () => {
     const id = randomUUID();
     try {
       await sql`INSERT INTO export_job (id, status, level, request, owner, access, heartbeat_at)
-        VALUES (${id}, 'in-progress', 'system', 'x', 'admin-tests', '{}'::jsonb, now() - interval '1 hour')`.execute(db);
+        VALUES (${id}, 'in-progress', 'system', 'x', ${exportOwner(actorFromClaims(decodeJwt(adminToken)))}, '{}'::jsonb, now() - interval '1 hour')`.execute(db);
     } finally {
       await db.destroy();
     }

@@ -51,4 +51,7 @@ test('needs a criterion (400); a pharmacy of any institution may ask; a patient 
   const res = await t.request({ method: 'GET', url: `/fhir/MedicationRequest/$pharmacy-queue?curp=${w.curp}`, token: stranger });
   expect(res.statusCode).toBe(200);
   expect((res.json() as Bundle).entry?.some((e) => e.resource?.resourceType === 'MedicationRequest')).toBe(false);
+  // Not even a hint that something was left out: the answer is the one for a CURP nobody has.
+  const nobody = await t.request({ method: 'GET', url: '/fhir/MedicationRequest/$pharmacy-queue?curp=XXXX000000HDFXXX00', token: stranger });
+  expect(res.body).toBe(nobody.body);
 });

@@ -102,7 +102,7 @@ describe('$verify', () => {
     const { request } = await signed(t, w, draft(w));
     const url = `/fhir/MedicationRequest/${request.id ?? ''}/$verify`;
     expect((await t.request({ method: 'GET', url, token: await roleToken('patient', { patient: w.patientId }) })).statusCode).toBe(200);
-    expect((await t.request({ method: 'GET', url, token: await roleToken('patient', { patient: 'otra-persona' }) })).statusCode).toBe(403);
+    expect((await t.request({ method: 'GET', url, token: await roleToken('patient', { patient: 'otra-persona' }) })).statusCode).toBe(404);
   });
 
   test('an unsigned prescription has nothing to verify (422)', async () => {

@@ -153,7 +153,8 @@ test('UMF Pichucalco → CMN 20 de Noviembre, cardiology by telemedicine, from r
   expect(mine.map((r) => r.id)).toEqual([task.id]);
   expect((await t.request({ method: 'GET', url: `/fhir/ServiceRequest/${srId}`, token: w.patientToken })).statusCode).toBe(200);
   const stranger = await roleToken('patient', { patient: 'otro-paciente' }, 'otro');
-  expect((await t.request({ method: 'GET', url: `/fhir/Task/${task.id ?? ''}`, token: stranger })).statusCode).toBe(403);
+  // Outside its compartment: answered as if the Task did not exist (issue 13: no 403 to tell existing ids apart).
+  expect((await t.request({ method: 'GET', url: `/fhir/Task/${task.id ?? ''}`, token: stranger })).statusCode).toBe(404);
 
   // Every step is audited: the Task's creation (inside the referral's transaction) and each of its moves.
   const auditor = await roleToken('auditor', {}, `auditor-${w.tag}`);

@@ -45,8 +45,9 @@ describe('scopes', () => {
     expect(doc.type).toBe('document');
     expect((doc.entry?.[0]?.resource as Composition | undefined)?.section?.[0]?.entry).toHaveLength(1);
     expect(param((await get(`/fhir/Patient/${patient}/$resumen-medico`, own)).json(), 'signosVitales.frecuenciaCardiaca.valor')?.valueQuantity?.value).toBe(64);
-    expect((await get(`/fhir/Patient/${other}/$summary`, own)).statusCode).toBe(403);
-    expect((await get(`/fhir/Patient/${other}/$resumen-medico`, own)).statusCode).toBe(403);
+    // Another patient's record answers as one that does not exist.
+    expect((await get(`/fhir/Patient/${other}/$summary`, own)).statusCode).toBe(404);
+    expect((await get(`/fhir/Patient/${other}/$resumen-medico`, own)).statusCode).toBe(404);
   });
 
   test('a token that may read Patient but not Observation or Condition gets them marked as withheld', async () => {

@@ -12,6 +12,8 @@ export type TestRequest = InjectOptions & {
 
 export interface TestApp {
   app: FastifyInstance;
+  /** The database the app runs on (for a second instance on the same one). */
+  databaseUrl: string;
   request(options: TestRequest): Promise<LightMyRequestResponse>;
 }
 
@@ -20,13 +22,16 @@ export interface TestApp {
  * non-Mexican resources (HL7 examples), so profiles default to `declared`
  * here; MX tests ask for `strict`, the server's default. `ownDatabase` gives
  * the file a freshly migrated database of its own instead of the shared one.
+ * `inject()` sends `Host: localhost:80`, allowed here so links keep that name;
+ * every failed authentication is audited (tests count them), unless a test asks otherwise.
  */
 export function useTestApp(options: Partial<AppOptions> & { ownDatabase?: boolean } = {}): TestApp {
   const holder = {} as TestApp;
   const { ownDatabase, ...appOptions } = options;
   beforeAll(async () => {
     const databaseUrl = ownDatabase ? await createOwnDatabase(inject('databaseUrl')) : inject('databaseUrl');
-    holder.app = await buildApp({ databaseUrl, logger: false, auth: testAuth, rateLimitPerMinute: 0, profileEnforcement: 'declared', ...appOptions });
+    holder.databaseUrl = databaseUrl;
+    holder.app = await buildApp({ databaseUrl, logger: false, auth: testAuth, rateLimitPerMinute: 0, profileEnforcement: 'declared', allowedHosts: ['localhost:80'], failedAuthAuditSeconds: 0, ...appOptions });
     holder.request = ({ token, ...o }) => {
       const headers: Record<string, string> = { ...(o.headers as Record<string, string> | undefined) };
       const bearer = token === undefined ? adminToken : token;

@@ -6,11 +6,13 @@
  * compartment column stored with each resource (`patients`, GIN-indexed): one
  * query per page for the compartment plus one for what the page references.
  * `_since`, `_type`, `_count` and keyset paging (`_cursor`) as in search.
+ * Both queries hold to the caller's readable set; a patient outside a patient
+ * token's compartment is a 404, as if it did not exist.
  */
 import type { Bundle, BundleEntry, OperationDefinition, Resource } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
-import { forbidden } from '../../auth/guard.ts';
-import { onlyPatientScoped } from '../../auth/scopes.ts';
+import { rowAccessFor } from '../../auth/readable.ts';
+import { rowCondition } from '../../search/row-access.ts';
 import { patientIdOf } from '../compartment.ts';
 import { isResourceType } from '../definitions.ts';
 import { badRequest } from '../errors.ts';
@@ -102,11 +104,9 @@ export async function everything(req: FhirRequest, ctx: FhirContext): Promise<Fh
   const only = types(req);
   const after = cursor(req);
   const ids = await linkedPatients(ctx, patient, id);
-  const actor = ctx.actor;
-  if (actor && onlyPatientScoped(actor.scopes, 'Patient', 'r') && !ids.includes(actor.patient ?? '')) {
-    throw forbidden({ es: `Un token de paciente solo puede pedir $everything de su propio expediente`, en: `A patient token may only ask for $everything of its own record` });
-  }
   for (const p of ids) ctx.audit?.patients.add(p);
+  const access = rowAccessFor(ctx.actor);
+  const readable = rowCondition(access, sql`resource_type`, sql`patients`);
 
   let query = ctx.db
     .selectFrom('resource')
@@ -116,6 +116,7 @@ export async function everything(req: FhirRequest, ctx: FhirContext): Promise<Fh
   if (only) query = query.where('resource_type', 'in', only);
   if (since) query = query.where('last_updated', '>=', since);
   if (after) query = query.where(sql<boolean>`(resource_type, id) > (${after[0]}, ${after[1]})`);
+  if (readable) query = query.where(readable);
   const rows = await query.orderBy('resource_type').orderBy('id').limit(n + 1).execute();
   const page = rows.slice(0, n);
 
@@ -130,6 +131,7 @@ export async function everything(req: FhirRequest, ctx: FhirContext): Promise<Fh
         .select(['content'])
         .where('deleted', '=', false)
         .where((eb) => eb.or(wanted.map(([type, rid]) => eb.and([eb('resource_type', '=', type), eb('id', '=', rid)]))))
+        .$if(readable !== undefined, (q) => q.where(readable!))
         .execute()
     : [];
 

@@ -5,12 +5,13 @@
  * 200 with the manifest when it is done, 500 with an OperationOutcome when it
  * failed; `DELETE` cancels it and removes its files (202; afterwards 404).
  * Files are served from `GET /$export-file/{job}.{Type}-{n}.ndjson` and, like
- * the status, only to the token subject that started the export
- * (`requiresAccessToken: true`).
+ * the status, only to a token of the same issuer, subject, client, role and
+ * scopes as the one that started the export (`requiresAccessToken: true`).
  */
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { forbidden } from '../../auth/guard.ts';
+import { exportOwner } from '../../export/export-owner.ts';
 import type { ExportJob } from '../../export/export-jobs.ts';
 import type { ExportService } from '../../export/export-service.ts';
 import { FhirError, issue, notFound, outcome } from '../errors.ts';
@@ -29,8 +30,8 @@ async function ownJob(ctx: FhirContext, id: string): Promise<ExportJob> {
   if (!job || job.status === 'cancelled') {
     throw notFound({ es: `No existe la exportación ${id}`, en: `No export ${id}` });
   }
-  if (ctx.actor && ctx.actor.subject !== job.owner) {
-    throw forbidden({ es: 'Solo quien inició la exportación puede consultarla, descargarla o cancelarla', en: 'Only whoever started the export may poll, download or cancel it' });
+  if (ctx.actor && exportOwner(ctx.actor) !== job.owner) {
+    throw forbidden({ es: 'Solo un token de quien inició la exportación (mismo emisor, sujeto, cliente, rol y alcances) puede consultarla, descargarla o cancelarla', en: 'Only a token of whoever started the export (same issuer, subject, client, role and scopes) may poll, download or cancel it' });
   }
   return job;
 }

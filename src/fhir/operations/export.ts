@@ -15,6 +15,7 @@ import type { Actor } from '../../auth/actor.ts';
 import { canSee, forbidden } from '../../auth/guard.ts';
 import type { ExportLevel, ExportPlan } from '../../export/export-plan.ts';
 import { planTypes } from '../../export/export-plan.ts';
+import { exportOwner } from '../../export/export-owner.ts';
 import { patientCompartmentTypes, patientIdOf } from '../compartment.ts';
 import { isResourceType, resourceTypes } from '../definitions.ts';
 import { badRequest, FhirError, issue, outcome } from '../errors.ts';
@@ -122,7 +123,7 @@ async function kickOff(level: ExportLevel, req: FhirRequest, ctx: FhirContext): 
   for (const id of [...(members ?? []), ...(plan.patient ? [plan.patient] : [])]) ctx.audit?.patients.add(id);
   const id = randomUUID();
   const path = level === 'system' ? '$export' : level === 'patient' ? 'Patient/$export' : `Group/${req.id ?? ''}/$export`;
-  await service.kickOff({ id, level, groupId: req.id, types: requested, since, request: kickOffUrl(req, ctx, path), owner: ctx.actor?.subject ?? 'anonymous', plan });
+  await service.kickOff({ id, level, groupId: req.id, types: requested, since, request: kickOffUrl(req, ctx, path), owner: ctx.actor ? exportOwner(ctx.actor) : 'anonymous', plan });
   const accepted = outcome([issue('informational', { es: `Exportación ${id} aceptada; consulte su estado en Content-Location`, en: `Export ${id} accepted; poll its status at Content-Location` }, undefined, 'information')]);
   return { status: 202, headers: { 'content-location': `${ctx.baseUrl}/$export-status/${id}` }, body: accepted };
 }

@@ -16,7 +16,9 @@
  */
 import type { Bundle, BundleEntry, HumanName, OperationDefinition, Parameters, Patient } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
+import { rowAccessFor } from '../../auth/readable.ts';
 import { curpSystem } from '../../mx/systems.ts';
+import { rowCondition } from '../../search/row-access.ts';
 import { escapeLike, normalizeText } from '../../search/normalize.ts';
 import { badRequest } from '../errors.ts';
 import type { FhirContext, FhirRequest, FhirResult } from '../types.ts';
@@ -137,8 +139,10 @@ async function candidates(ctx: FhirContext, patient: Patient): Promise<Patient[]
       LIMIT ${candidateLimit})`);
   }
   if (branches.length === 0) return [];
+  // Only Patients the caller may read are candidates: the answer (and its total) says nothing of the others.
+  const readable = rowCondition(rowAccessFor(ctx.actor), sql`r.resource_type`, sql`r.patients`, 'Patient') ?? sql`true`;
   const { rows } = await sql<{ content: string }>`SELECT r.content FROM resource r
-    WHERE r.resource_type = 'Patient' AND NOT r.deleted AND r.id IN (${sql.join(branches, sql` UNION `)})`.execute(ctx.db);
+    WHERE r.resource_type = 'Patient' AND NOT r.deleted AND ${readable} AND r.id IN (${sql.join(branches, sql` UNION `)})`.execute(ctx.db);
   return rows.map((r) => parseJson(r.content) as Patient);
 }
 

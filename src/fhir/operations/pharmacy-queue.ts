@@ -5,6 +5,7 @@
  * generic search (MedicationRequest?…) covers the same ground.
  */
 import type { Bundle, MedicationRequest, OperationDefinition } from '@medplum/fhirtypes';
+import { rowAccessFor } from '../../auth/readable.ts';
 import { pharmacyQueue } from '../../receta/queue.ts';
 import { parseCount } from '../params.ts';
 import type { FhirContext, FhirRequest, FhirResult } from '../types.ts';
@@ -32,7 +33,7 @@ export const pharmacyQueueOperationDefinition: OperationDefinition = {
 };
 
 export async function pharmacyQueueOperation(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
-  const contents = await pharmacyQueue(ctx.db, req.query, ctx.now(), parseCount(req.query));
+  const contents = await pharmacyQueue(ctx.db, req.query, ctx.now(), parseCount(req.query), rowAccessFor(ctx.actor));
   const body: Bundle = {
     resourceType: 'Bundle',
     type: 'searchset',

@@ -8,13 +8,13 @@
  * reported as withheld, never silently dropped. Audited with the patient.
  */
 import type { OperationDefinition, Resource } from '@medplum/fhirtypes';
-import { authorize, canSee, forbidden } from '../../auth/guard.ts';
+import { authorize, canSee } from '../../auth/guard.ts';
 import { allows, onlyPatientScoped } from '../../auth/scopes.ts';
 import { todayInMexico } from '../../summary/age.ts';
 import { buildIpsDocument } from '../../summary/ips-document.ts';
 import { findPatientByIdentifier, loadPatientRecord, restrictRecord, summaryTypes, type LoadedResource } from '../../summary/load-record.ts';
 import { buildResumenMedico, type SummaryInput } from '../../summary/resumen-medico.ts';
-import { badRequest } from '../errors.ts';
+import { badRequest, notFound } from '../errors.ts';
 import type { FhirContext, FhirRequest, FhirResult } from '../types.ts';
 
 const identifierParameter = { name: 'identifier', use: 'in', min: 0, max: '1', type: 'string', documentation: 'system|value del paciente (p. ej. la CURP) en lugar de {id} / the patient\'s system|value (e.g. CURP) instead of {id}' } as const;
@@ -80,20 +80,24 @@ async function summaryInput(req: FhirRequest, ctx: FhirContext, operation: strin
   const actor = ctx.actor;
   if (ctx.audit) ctx.audit.operation = operation;
   if (actor) authorize(actor, { permission: 'r', resourceType: 'Patient' });
+  // A patient token reaches its own patient only; any other is answered as if it did not exist (no 403 to tell them apart).
+  const only = actor && onlyPatientScoped(actor.scopes, 'Patient', 'r') ? (actor.patient ?? '') : undefined;
   let patientId = req.id;
+  if (patientId !== undefined && only !== undefined && patientId !== only) {
+    // The trail still names whose record was asked for.
+    ctx.audit?.patients.add(patientId);
+    throw notFound({ es: `No existe Patient/${patientId}`, en: `Patient/${patientId} not found` }, 'Patient.id');
+  }
   if (patientId === undefined) {
     const identifier = single(req, 'identifier');
     if (!identifier) {
       throw badRequest({ es: `${operation} necesita Patient/{id} o identifier=sistema|valor`, en: `${operation} needs Patient/{id} or identifier=system|value` }, 'identifier', 'required');
     }
-    patientId = await findPatientByIdentifier(ctx.db, identifier);
+    patientId = await findPatientByIdentifier(ctx.db, identifier, only);
   }
   if (ctx.audit) {
     ctx.audit.resourceId = patientId;
     ctx.audit.patients.add(patientId);
-  }
-  if (actor && onlyPatientScoped(actor.scopes, 'Patient', 'r') && actor.patient !== patientId) {
-    throw forbidden({ es: `El token solo permite ver el expediente del paciente ${actor.patient ?? ''}`, en: `The token may only see the record of patient ${actor.patient ?? ''}` });
   }
   const on = operation === '$resumen-medico' ? requestedDay(req, ctx) : todayInMexico(ctx.now());
   const full = await loadPatientRecord(ctx.db, patientId);
