@@ -138,10 +138,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   } else if (limiter) {
     app.addHook('onRequest', async (request) => limiter.enforce(addressKey(request.ip)));
   }
-  registerSmartConfiguration(app, { basePath, issuer: options.auth.issuer ?? devIssuer, jwksUrl: options.auth.jwksUrl, publicBaseUrl: options.publicBaseUrl });
+  registerSmartConfiguration(app, { basePath, issuer: options.auth.issuer ?? devIssuer, jwksUrl: options.auth.jwksUrl, publicBaseUrl: options.publicBaseUrl, allowedHosts: options.allowedHosts });
   const receta = { keys: await keyRing(options.recetaSigningKeys ?? { keys: [await newSigningKey()] }), isReceta: recetaPredicate(options.profileEnforcement ?? 'strict') };
   registerRecetaJwks(app, basePath, receta.keys);
-  registerAuthServer(app, { db, key: serverKey, issuer: ownIssuer, audience: options.auth.audience, tokenLifetimeSeconds: options.authServer?.tokenLifetimeSeconds ?? 300, publicBaseUrl: options.publicBaseUrl, verify, trail: secure ? trail : undefined });
+  registerAuthServer(app, { db, key: serverKey, issuer: ownIssuer, audience: options.auth.audience, tokenLifetimeSeconds: options.authServer?.tokenLifetimeSeconds ?? 300, publicBaseUrl: options.publicBaseUrl, allowedHosts: options.allowedHosts, verify, trail: secure ? trail : undefined });
   registerErrorHandler(app, bodyLimit);
   registerNotFound(app, basePath);
   registerHealth(app, db);

@@ -19,20 +19,25 @@ import type { AuditTrail } from '../audit/audit-trail.ts';
 import { badRequest, FhirError, issue } from '../fhir/errors.ts';
 import { forbidden } from '../auth/guard.ts';
 import type { Database } from '../store/database.ts';
+import { publicBase } from './public-base.ts';
 
 export { tokenPath };
 
 export interface AuthServerOptions extends Omit<TokenEndpointOptions, 'db'> {
   db: Kysely<Database>;
   publicBaseUrl?: string;
+  allowedHosts?: readonly string[];
   verify: TokenVerifier;
   trail?: AuditTrail;
 }
 
-/** Origin of the server as clients name it: FHIR_BASE_URL's when configured, else the request's. */
-export function serverOrigin(request: FastifyRequest, publicBaseUrl: string | undefined): string {
-  // Through URL so a default port is dropped the same way everywhere (CapabilityStatement, discovery, `aud` check).
-  return new URL(publicBaseUrl ?? `${request.protocol}://${request.host}`).origin;
+/**
+ * Origin of the server as clients name it, by the same rule as every absolute URL (public-base.ts): FHIR_BASE_URL,
+ * else a Host in ALLOWED_HOSTS, else the listening address — so a forged Host cannot make an assertion addressed
+ * to another server acceptable here. Through URL so a default port is dropped the same way everywhere.
+ */
+export function serverOrigin(request: FastifyRequest, publicBaseUrl: string | undefined, allowedHosts?: readonly string[]): string {
+  return new URL(publicBase({ basePath: '', publicBaseUrl, allowedHosts })(request)).origin;
 }
 
 async function adminOf(request: FastifyRequest, verify: TokenVerifier): Promise<Actor> {
@@ -61,7 +66,7 @@ export function registerAuthServer(app: FastifyInstance, o: AuthServerOptions): 
       if (typeof request.body !== 'string' || !/^application\/x-www-form-urlencoded\b/i.test(request.headers['content-type'] ?? '')) {
         throw new OAuthError('invalid_request', { es: 'El cuerpo debe ser application/x-www-form-urlencoded', en: 'The body must be application/x-www-form-urlencoded' });
       }
-      const { answer, client } = await issueToken(form, `${serverOrigin(request, o.publicBaseUrl)}${tokenPath}`, o);
+      const { answer, client } = await issueToken(form, `${serverOrigin(request, o.publicBaseUrl, o.allowedHosts)}${tokenPath}`, o);
       if (o.trail) {
         const info = newAuditInfo(request.id, request.ip, tokenPath, '');
         info.operation = 'token';

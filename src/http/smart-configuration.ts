@@ -16,6 +16,7 @@ export interface SmartOptions {
   authorizationEndpoint?: string;
   tokenEndpoint?: string;
   publicBaseUrl?: string;
+  allowedHosts?: readonly string[];
 }
 
 export function registerSmartConfiguration(app: FastifyInstance, options: SmartOptions): void {
@@ -34,6 +35,6 @@ export function registerSmartConfiguration(app: FastifyInstance, options: SmartO
   };
   for (const url of ['/.well-known/smart-configuration', `${options.basePath}/.well-known/smart-configuration`]) {
     // The built-in token endpoint (SMART Backend Services) unless an identity provider's is configured.
-    app.get(url, async (request, reply) => reply.type('application/json').send({ ...document, token_endpoint: options.tokenEndpoint ?? `${serverOrigin(request, options.publicBaseUrl)}${tokenPath}` }));
+    app.get(url, async (request, reply) => reply.type('application/json').send({ ...document, token_endpoint: options.tokenEndpoint ?? `${serverOrigin(request, options.publicBaseUrl, options.allowedHosts)}${tokenPath}` }));
   }
 }

@@ -46,6 +46,12 @@ describe('discovery', () => {
     expect(doc.token_endpoint_auth_signing_alg_values_supported).toEqual(['RS384', 'ES384']);
     expect(doc.grant_types_supported).toContain('client_credentials');
     expect(doc.scopes_supported).toContain('system/*.rs');
+    // A Host header outside ALLOWED_HOSTS does not name the token endpoint (nor the aud an assertion must carry).
+    const forged = await t.request({ method: 'GET', url: '/.well-known/smart-configuration', headers: { host: 'evil.example' }, token: null });
+    expect(forged.json().token_endpoint).toBe('http://localhost/auth/token');
+    const a = await assertion(client, 'http://evil.example/auth/token');
+    const refused = await t.request({ method: 'POST', url: '/auth/token', headers: { ...formHeaders, host: 'evil.example' }, payload: tokenForm(a), token: null });
+    expect(refused.json().error).toBe('invalid_client');
   });
 
   test('the JWKS endpoint publishes the public key the access tokens are signed with', async () => {
