@@ -33,6 +33,9 @@ import { databaseTimeouts, registerRequestTimeout } from './http/request-timeout
 import { addressKey, RequestLimiter } from './http/rate-limit.ts';
 import { WindowCounter } from './store/window-counter.ts';
 import { registerSmartConfiguration } from './http/smart-configuration.ts';
+import { registerAuthServer } from './http/auth-server.ts';
+import { loadOrCreateServerKey } from './auth/server/client-store.ts';
+import { authServerIssuer, loadClientsFile, withOwnTokens } from './auth/server/own-tokens.ts';
 import { prepareValidation, validateBase } from './validation/validate-base.ts';
 import { prepareSearchParameters } from './search/search-parameters.ts';
 import { curpUniqueHook } from './identity/curp-unique-hook.ts';
@@ -100,6 +103,8 @@ export interface AppOptions {
   subscriptions?: Partial<WorkerOptions> & { worker?: boolean; outbox?: boolean };
   /** The server's clock (tests that need known durations, e.g. referral turnaround); default the system clock. */
   clock?: () => Date;
+  /** The built-in authorization server for system clients (SMART Backend Services); see src/auth/server. */
+  authServer?: { tokenLifetimeSeconds?: number; clientsFile?: string };
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -158,7 +163,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   prepareValidation();
   for (const problem of prepareSearchParameters()) app.log.error({ problem }, 'Parámetro de búsqueda no evaluable; no se indexa / Search parameter cannot be evaluated; not indexed');
-  const verify = await createTokenVerifier(options.auth);
+  // Tokens of the built-in authorization server are trusted beside AUTH_ISSUER's (or the development key's).
+  const serverKey = await loadOrCreateServerKey(db);
+  if (options.authServer?.clientsFile) await loadClientsFile(db, options.authServer.clientsFile);
+  const ownIssuer = authServerIssuer(options.publicBaseUrl);
+  const verify = withOwnTokens(await createTokenVerifier(options.auth), { issuer: ownIssuer, audience: options.auth.audience, publicJwk: serverKey.publicJwk });
   const trail = new AuditTrail(db, options.auditReadCommit);
   await registerHardening(app, { corsOrigins: options.corsOrigins });
   const secure = options.security !== false;
@@ -172,9 +181,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     app.addHook('onRequest', async (request) => limiter.enforce(addressKey(request.ip)));
   }
   registerInputLimits(app);
-  registerSmartConfiguration(app, { basePath, issuer: options.auth.issuer ?? devIssuer, jwksUrl: options.auth.jwksUrl });
+  registerSmartConfiguration(app, { basePath, issuer: options.auth.issuer ?? devIssuer, jwksUrl: options.auth.jwksUrl, publicBaseUrl: options.publicBaseUrl, allowedHosts: options.allowedHosts });
   const receta = { keys: await keyRing(options.recetaSigningKeys ?? { keys: [await newSigningKey()] }), isReceta: recetaPredicate(options.profileEnforcement ?? 'strict') };
   registerRecetaJwks(app, basePath, receta.keys);
+  registerAuthServer(app, { db, key: serverKey, issuer: ownIssuer, audience: options.auth.audience, tokenLifetimeSeconds: options.authServer?.tokenLifetimeSeconds ?? 300, publicBaseUrl: options.publicBaseUrl, allowedHosts: options.allowedHosts, verify, trail: secure ? trail : undefined });
   registerErrorHandler(app, bodyLimit, requestTimeoutMs);
   registerNotFound(app, basePath);
   registerHealth(app, db);

@@ -35,6 +35,8 @@ export interface Config {
   telemedicineConsent: 'required' | 'off';
   /** SUBSCRIPTION_ALLOWED_ENDPOINTS (comma-separated URL prefixes; http only when listed), SUBSCRIPTION_RETRY_HOURS (default 24), SUBSCRIPTION_POLL_MS (default 200). */
   subscriptions: { allowedEndpoints: string[]; retryHours: number; pollMs: number };
+  /** CLIENTS_FILE: system clients registered at start (JSON array); AUTH_TOKEN_LIFETIME_SECONDS: their tokens' life (default 300). */
+  authServer: { clientsFile?: string; tokenLifetimeSeconds: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -72,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryHours: int(env.SUBSCRIPTION_RETRY_HOURS, 24, 'SUBSCRIPTION_RETRY_HOURS'),
       pollMs: int(env.SUBSCRIPTION_POLL_MS, 200, 'SUBSCRIPTION_POLL_MS'),
     },
+    authServer: { clientsFile: env.CLIENTS_FILE || undefined, tokenLifetimeSeconds: int(env.AUTH_TOKEN_LIFETIME_SECONDS, 300, 'AUTH_TOKEN_LIFETIME_SECONDS') },
   };
 }
 

@@ -56,6 +56,7 @@ const app = await buildApp({
   telemedicineConsent: config.telemedicineConsent,
   logger: { level: config.logLevel },
   auth: config.auth,
+  authServer: config.authServer,
   corsOrigins: config.corsOrigins,
   rateLimitPerMinute: config.rateLimitPerMinute,
   requestTimeoutMs: config.requestTimeoutMs,

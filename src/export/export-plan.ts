@@ -20,10 +20,12 @@ export interface ExportPlan {
   /** Types the token reads only through `patient/` scopes: limited to `patient`'s compartment. */
   patientScoped: string[];
   patient?: string;
-  /** Group level: the member patients whose compartments are exported. */
+  /** Group level (or the `patient` parameter): the patients whose compartments are exported. */
   members?: string[];
   /** `_since`: only resources last updated at or after it. */
   since?: string;
+  /** Kick-off parameters ignored under `Prefer: handling=lenient`, reported in the manifest's `error` file. */
+  ignored?: string[];
 }
 
 /** Whether the actor may read this type at all (scopes and role rules). */

@@ -18,8 +18,9 @@ export function exportQuery(db: Kysely<Database>, plan: ExportPlan) {
     .where('deleted', '=', false)
     .where(sql<boolean>`resource_type = ANY(${sql.val(types)}::text[])`);
   if (plan.since) query = query.where('last_updated', '>=', new Date(plan.since));
-  if (plan.level === 'patient') query = query.where(sql<boolean>`cardinality(patients) > 0`);
-  if (plan.level === 'group') query = query.where(sql<boolean>`patients && ${sql.val(plan.members ?? [])}::text[]`);
+  if (plan.level === 'patient' && !plan.members) query = query.where(sql<boolean>`cardinality(patients) > 0`);
+  // Group level, or the `patient` parameter at either level: those patients' compartments.
+  if (plan.level === 'group' || plan.members) query = query.where(sql<boolean>`patients && ${sql.val(plan.members ?? [])}::text[]`);
   if (plan.patientScoped.length > 0) {
     const patient = plan.patient ?? '';
     query =

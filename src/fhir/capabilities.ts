@@ -7,6 +7,7 @@ import { profiledTypes } from '../validation/validate-profiles.ts';
 import { resourceTypes } from './definitions.ts';
 import { everythingOperationDefinition } from './operations/everything.ts';
 import { validateOperationDefinition } from './operations/validate.ts';
+import { tokenPath } from '../auth/server/token-endpoint.ts';
 import { exportOperationDefinition, groupExportOperationDefinition, patientExportOperationDefinition } from './operations/export.ts';
 import { matchOperationDefinition } from './operations/match.ts';
 import { searchCapabilities } from '../search/search-capabilities.ts';
@@ -88,7 +89,9 @@ export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
         mode: 'server',
         security: {
           cors: true,
-          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
+          // SMART App Launch: the token endpoint (built-in, for system clients) as the oauth-uris extension.
+          extension: [{ url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris', extension: [{ url: 'token', valueUri: `${new URL(baseUrl).origin}${tokenPath}` }] }],
+          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR', display: 'SMART-on-FHIR' }], text: 'OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)' }],
           description: 'Bearer JWT con scopes SMART v1/v2 y roles ECU; ver /.well-known/smart-configuration / Bearer JWT with SMART v1/v2 scopes and ECU roles; see /.well-known/smart-configuration',
         },
         resource,

@@ -34,10 +34,10 @@ export interface FhirRequest {
     ifNoneMatch?: string;
     ifModifiedSince?: string;
     prefer?: string;
+    /** Read only by operations with their own rule (Bulk Data kick-off: application/fhir+json only; a measure's CSV); the edge negotiates the rest. */
+    accept?: string;
     /** Conditional create criteria (https://hl7.org/fhir/R4/http.html#ccreate). */
     ifNoneExist?: string;
-    /** Operations answering other media types (a measure's CSV) read it. */
-    accept?: string;
   };
   /** Id a transaction chose for a create before running it (never taken from HTTP). */
   assignedId?: string;

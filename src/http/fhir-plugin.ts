@@ -39,8 +39,8 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirPluginOpti
       method: route.method,
       url: `${options.basePath}${route.path}`,
       handler: async (request, reply) => {
-        // Reserved system paths (/_history, /_search) are never a resource type: answer as for an unknown route (405 with Allow).
-        if (request.params.type?.startsWith('_')) return reply.callNotFound();
+        // Reserved system paths (/_history, /_search) and system operations (/$export) are never a resource type: answer as for an unknown route (405 with Allow).
+        if (request.params.type?.startsWith('_') || request.params.type?.startsWith('$') || request.params.id?.startsWith('$')) return reply.callNotFound();
         const req = toFhirRequest(request, route.method, route.resourceType, route.formats);
         const baseUrl = baseUrlOf(request);
         const ownBases = ownBaseUrls({ publicBaseUrl: options.publicBaseUrl, allowedHosts: options.allowedHosts, basePath: options.basePath, requestBaseUrl: baseUrl });
@@ -95,8 +95,8 @@ function toFhirRequest(request: FastifyRequest<{ Params: Params; Querystring: Qu
       ifNoneMatch: header(request, 'if-none-match'),
       ifModifiedSince: header(request, 'if-modified-since'),
       prefer: header(request, 'prefer'),
-      ifNoneExist: header(request, 'if-none-exist'),
       accept: header(request, 'accept'),
+      ifNoneExist: header(request, 'if-none-exist'),
     },
   };
 }

@@ -26,7 +26,8 @@ function patternToRegExp(url: string): RegExp {
   const escaped = url
     .replace(/\/+$/, '')
     .split('/')
-    .map((seg) => (seg.startsWith(':') ? '[^/_][^/]*' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    // A parameter (`:type`, `:id`) never takes a reserved name (`_history`) or an operation (`$export`).
+    .map((seg) => (seg.startsWith(':') ? '[^/_$][^/]*' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
   return new RegExp(`^${escaped || '/'}$`);
 }

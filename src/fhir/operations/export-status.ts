@@ -49,7 +49,8 @@ export async function exportStatus(req: FhirRequest, ctx: FhirContext): Promise<
     request: job.request,
     requiresAccessToken: true,
     output: job.output.map((f) => ({ type: f.type, url: `${ctx.baseUrl}/$export-file/${job.id}.${f.name}`, count: f.count })),
-    error: [],
+    // Parameters ignored under handling=lenient: one OperationOutcome in an NDJSON file, as the IG's `error` entries are.
+    error: job.plan.ignored?.length ? [{ type: 'OperationOutcome', url: `${ctx.baseUrl}/$export-file/${job.id}.${ignoredFile}` }] : [],
   };
   return { status: 200, headers: { 'cache-control': 'no-store' }, contentType: 'application/json; charset=utf-8', body: JSON.stringify(manifest) };
 }
@@ -60,6 +61,13 @@ export async function cancelExport(req: FhirRequest, ctx: FhirContext): Promise<
   return { status: 202, body: outcome([issue('informational', { es: `Exportación ${job.id} cancelada y sus archivos borrados`, en: `Export ${job.id} cancelled and its files removed` }, undefined, 'information')]) };
 }
 
+const ignoredFile = 'OperationOutcome-0.ndjson';
+
+function ignoredOutcome(ignored: readonly string[]): string {
+  const body = outcome(ignored.map((p) => issue('not-supported', { es: `Parámetro ignorado (Prefer: handling=lenient): ${p}`, en: `Parameter ignored (Prefer: handling=lenient): ${p}` }, p, 'warning')));
+  return `${JSON.stringify(body)}\n`;
+}
+
 const fileId = /^([0-9a-f-]{36})\.([A-Z][A-Za-z]+-\d+\.ndjson)$/;
 
 export async function exportFile(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
@@ -68,6 +76,9 @@ export async function exportFile(req: FhirRequest, ctx: FhirContext): Promise<Fh
   if (!match) throw missing;
   const [, id = '', name = ''] = match;
   const job = await ownJob(ctx, id);
+  if (name === ignoredFile && job.status === 'completed' && job.plan.ignored?.length) {
+    return { status: 200, contentType: 'application/fhir+ndjson', body: ignoredOutcome(job.plan.ignored) };
+  }
   // Only names the job wrote: nothing else on disk can be reached.
   if (job.status !== 'completed' || !job.output.some((f) => f.name === name)) throw missing;
   const file = service(ctx).filePath(id, name);

@@ -33,7 +33,7 @@ export const groupExportOperationDefinition = definition('group-export', ['Group
 
 const ndjsonFormats = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
 /** IG parameters this server does not implement: refused unless Prefer: handling=lenient. */
-const unsupported = ['_typeFilter', '_elements', 'patient', 'includeAssociatedData', '_until', 'organizeOutputBy', 'allowPartialManifests'];
+const unsupported = ['_typeFilter', '_elements', 'includeAssociatedData', '_until', 'organizeOutputBy', 'allowPartialManifests'];
 
 function requestedTypes(req: FhirRequest): string[] | undefined {
   const raw = req.query._type;
@@ -44,7 +44,13 @@ function requestedTypes(req: FhirRequest): string[] | undefined {
   return list.length > 0 ? list : undefined;
 }
 
-function checkParameters(req: FhirRequest): void {
+/** Checks the kick-off; returns the unsupported parameters ignored under handling=lenient. */
+function checkParameters(req: FhirRequest): string[] {
+  const accept = req.headers.accept?.trim();
+  // The IG: the kick-off's own answer (an OperationOutcome) is application/fhir+json only; */* is what generic clients send.
+  if (accept && !accept.split(',').some((a) => ['application/fhir+json', '*/*'].includes(a.split(';')[0]?.trim().toLowerCase() ?? ''))) {
+    throw badRequest({ es: `Accept no admitido en $export "${accept}": use application/fhir+json`, en: `Accept "${accept}" not supported by $export: use application/fhir+json` }, 'Accept');
+  }
   const prefer = parsePrefer(req.headers.prefer);
   if (!prefer.respondAsync) {
     throw badRequest({ es: '$export es asíncrono: envíe el encabezado Prefer: respond-async', en: '$export is asynchronous: send the header Prefer: respond-async' }, 'Prefer');
@@ -57,11 +63,23 @@ function checkParameters(req: FhirRequest): void {
   if (present.length > 0 && prefer.handling !== 'lenient') {
     throw new FhirError(400, present.map((p) => issue('not-supported', { es: `Parámetro no admitido en $export: ${p} (use Prefer: handling=lenient para ignorarlo)`, en: `Parameter not supported by $export: ${p} (use Prefer: handling=lenient to ignore it)` }, p)));
   }
+  return present;
 }
 
 /** Without authentication (benchmarks of the bare server only) an export sees every type asked for. */
 function typesFor(actor: Actor | undefined, requested: string[] | undefined, candidates: readonly string[]): Pick<ExportPlan, 'unrestricted' | 'patientScoped' | 'patient'> {
   return actor ? planTypes(actor, requested, candidates) : { unrestricted: requested ?? [...candidates], patientScoped: [] };
+}
+
+/** `patient` (IG v2): the patients whose compartments to export, at Patient or Group level (within the Group's members). */
+function requestedPatients(req: FhirRequest, level: ExportLevel): string[] | undefined {
+  const raw = req.query.patient;
+  if (raw === undefined) return undefined;
+  if (level === 'system') throw badRequest({ es: 'patient solo se admite en Patient/$export y Group/[id]/$export', en: 'patient is only supported by Patient/$export and Group/[id]/$export' }, 'patient');
+  const ids = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => v.split(',')).map((v) => v.trim());
+  const bad = ids.find((r) => !patientIdOf(r));
+  if (bad !== undefined) throw badRequest({ es: `patient debe ser una referencia Patient/[id], no "${bad}"`, en: `patient must be a Patient/[id] reference, not "${bad}"` }, 'patient');
+  return [...new Set(ids.map((r) => patientIdOf(r) ?? ''))];
 }
 
 async function groupMembers(req: FhirRequest, ctx: FhirContext): Promise<string[]> {
@@ -91,12 +109,17 @@ async function kickOff(level: ExportLevel, req: FhirRequest, ctx: FhirContext): 
   if (!service) {
     throw new FhirError(501, [issue('not-supported', { es: 'Este servidor no tiene exportación masiva configurada', en: 'Bulk export is not configured on this server' })]);
   }
-  checkParameters(req);
+  const ignored = checkParameters(req);
   const since = parseInstantParam(req.query, '_since');
+  if (since && since.getTime() > ctx.now().getTime()) {
+    throw badRequest({ es: `_since está en el futuro (${since.toISOString()})`, en: `_since is in the future (${since.toISOString()})` }, '_since');
+  }
   const requested = requestedTypes(req);
-  const members = level === 'group' ? await groupMembers(req, ctx) : undefined;
+  const group = level === 'group' ? await groupMembers(req, ctx) : undefined;
+  const patients = requestedPatients(req, level);
+  const members = patients && group ? patients.filter((p) => group.includes(p)) : (patients ?? group);
   const candidates = level === 'system' ? resourceTypes() : patientCompartmentTypes();
-  const plan: ExportPlan = { level, ...typesFor(ctx.actor, requested, candidates), ...(members ? { members } : {}), ...(since ? { since: since.toISOString() } : {}) };
+  const plan: ExportPlan = { level, ...typesFor(ctx.actor, requested, candidates), ...(members ? { members } : {}), ...(since ? { since: since.toISOString() } : {}), ...(ignored.length > 0 ? { ignored } : {}) };
   for (const id of [...(members ?? []), ...(plan.patient ? [plan.patient] : [])]) ctx.audit?.patients.add(id);
   const id = randomUUID();
   const path = level === 'system' ? '$export' : level === 'patient' ? 'Patient/$export' : `Group/${req.id ?? ''}/$export`;
@@ -105,6 +128,28 @@ async function kickOff(level: ExportLevel, req: FhirRequest, ctx: FhirContext): 
   return { status: 202, headers: { 'content-location': `${ctx.baseUrl}/$export-status/${id}` }, body: accepted };
 }
 
-export const systemExport = (req: FhirRequest, ctx: FhirContext): Promise<FhirResult> => kickOff('system', req, ctx);
-export const patientExport = (req: FhirRequest, ctx: FhirContext): Promise<FhirResult> => kickOff('patient', req, ctx);
-export const groupExport = (req: FhirRequest, ctx: FhirContext): Promise<FhirResult> => kickOff('group', req, ctx);
+/** A POST kick-off: its parameters come in a Parameters body (IG v2), never in the URL. */
+function withBodyParameters(req: FhirRequest): FhirRequest {
+  const body = req.body as { resourceType?: string; parameter?: Record<string, unknown>[] } | undefined;
+  if (body === undefined) return { ...req, query: {} };
+  if (body.resourceType !== 'Parameters') {
+    throw badRequest({ es: 'El cuerpo de $export por POST debe ser un recurso Parameters', en: 'The body of a POST $export must be a Parameters resource' }, 'Parameters');
+  }
+  const query: Record<string, string[]> = {};
+  for (const [i, p] of (body.parameter ?? []).entries()) {
+    const name = typeof p.name === 'string' ? p.name : '';
+    const valueKey = Object.keys(p).find((k) => k.startsWith('value'));
+    const raw = valueKey ? p[valueKey] : undefined;
+    const value = typeof raw === 'string' ? raw : typeof raw === 'boolean' ? String(raw) : valueKey === 'valueReference' ? (raw as { reference?: unknown }).reference : undefined;
+    if (!name || typeof value !== 'string') {
+      throw badRequest({ es: `Parameters.parameter[${i}] debe tener name y un valor de texto, fecha, código o referencia`, en: `Parameters.parameter[${i}] needs a name and a string, instant, code or reference value` }, `Parameters.parameter[${i}]`);
+    }
+    (query[name] ??= []).push(value);
+  }
+  return { ...req, query };
+}
+
+const kickOffBy = (level: ExportLevel) => (req: FhirRequest, ctx: FhirContext): Promise<FhirResult> => kickOff(level, req.method === 'POST' ? withBodyParameters(req) : req, ctx);
+export const systemExport = kickOffBy('system');
+export const patientExport = kickOffBy('patient');
+export const groupExport = kickOffBy('group');
