@@ -19,7 +19,7 @@
  * Index rows exist only for live resources (a deletion removes them in its own
  * statement), so ids from an index table need no look at `resource`; `_id`
  * lists come from the request, so each is checked to be a live resource. The
- * caller's readable set, when it restricts the type, is an EXISTS on the
+ * caller's readable set, when it restricts the type, is a condition on the
  * candidate's resource row inside `m`: unreadable rows are never sorted,
  * paged or counted.
  */
@@ -56,12 +56,14 @@ export function candidateSet(req: SearchRequest, options: CandidateOptions, driv
   const outer = { type: sql`${type}`, id: candidate };
   const conds: Cond[] = req.filters.flatMap((f, i) => (i === driver.index ? [] : [compileFilter(f, outer, ctx)]));
   const readable = rowCondition(options.access, sql.ref('rx.resource_type'), sql.ref('rx.patients'), type);
-  if (readable || req.filters[driver.index]!.kind === 'id') {
-    const extra = readable ? sql<SqlBool>` AND ${readable}` : sql``;
-    conds.push(sql<SqlBool>`EXISTS (SELECT 1 FROM resource AS rx WHERE rx.resource_type = ${type} AND rx.id = ${candidate} AND NOT rx.deleted${extra})`);
-  }
+  // The resource row, when it must be looked at, by primary key behind OFFSET 0: as an EXISTS the planner may turn it
+  // into a join that walks the type's rows (with stale statistics it did, for `_id`).
+  const live =
+    readable || req.filters[driver.index]!.kind === 'id'
+      ? sql` CROSS JOIN LATERAL (SELECT 1 FROM resource AS rx WHERE rx.resource_type = ${type} AND rx.id = ${candidate} AND NOT rx.deleted${readable ? sql` AND ${readable}` : sql``} OFFSET 0) AS rx`
+      : sql``;
   const columns = [sql`${candidate}`, ...keys.map((k, i) => sql`${k.expr} AS ${sql.id(`k${i}`)}`)];
-  return sql`(SELECT ${sql.join(columns)} FROM (${driver.ids}) AS d WHERE ${and(conds)})`;
+  return sql`(SELECT ${sql.join(columns)} FROM (${driver.ids}) AS d${live} WHERE ${and(conds)})`;
 }
 
 /** The page (one row more than asked), in order, with its key values (`k0`…) and the total of `m` (`total`). */
