@@ -103,6 +103,7 @@ export async function referralScenarios(server: Server, s: BenchSettings): Promi
     const get = (name: string, path: () => string) => load({ ...one, name, requests: [{ method: 'GET', headers: server.auth, setupRequest: (req) => ({ ...req, path: path() }) }] });
     const measures = [
       await get('receiving worklist (owner, status, _sort, 2 _include)', () => `/fhir/Task?owner=Organization/recv-${unit()}&status=requested,received,accepted,in-progress&_sort=-priority,authored-on&_include=Task:focus&_include=Task:patient`),
+      await get('receiving worklist without _include', () => `/fhir/Task?owner=Organization/recv-${unit()}&status=requested,received,accepted,in-progress&_sort=-priority,authored-on`),
       await get('referring unit: what came back', () => `/fhir/Task?requester=Organization/ref-${Math.floor(Math.random() * referringUnits)}&status=completed&_sort=-authored-on`),
     ];
     return { referrals, loadSeconds, measures };
