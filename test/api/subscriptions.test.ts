@@ -121,6 +121,10 @@ test('a referral reaches the receiving unit in under a second: one signed notifi
   await new Promise((r) => setTimeout(r, 300));
   expect(receiver.received.filter((x) => x.path === path)).toHaveLength(1);
   expect(receiver.received.filter((x) => x.path === `/umf-${w.tag}`)).toHaveLength(0);
+  // The handshake came first, and made the subscription active in a version of its own.
+  expect(receiver.all.filter((x) => x.path === path).map((x) => x.type)).toEqual(['handshake', 'event-notification']);
+  const after = (await a.request({ method: 'GET', url: `/fhir/Subscription/${sub.id ?? ''}` })).json() as Subscription;
+  expect(after).toMatchObject({ status: 'active', meta: { versionId: '2' } });
 });
 
 test('a receiver that is down gets every event once it is back, in order, none twice; every attempt shows in $status; $events replays', async () => {
