@@ -199,6 +199,18 @@ test('a rolled-back transaction leaves no event; the next committed change is ev
   }
 });
 
+test("a transaction bundle's creates (written set-based, outbox rows included) are events 1..n in entry order", async () => {
+  const tag = uniqueTag();
+  const path = `/bundle-${tag}`;
+  await subscribe(a, subscription(`Observation?code=urn:test|${tag}`, path));
+  const entries = Array.from({ length: 5 }, (_, i) => ({ resource: { ...observation(tag), valueString: `v${i}` }, request: { method: 'POST', url: 'Observation' } }));
+  const res = await a.request({ method: 'POST', url: '/fhir', headers: fhirJson, payload: { resourceType: 'Bundle', type: 'transaction', entry: entries } });
+  expect(res.statusCode, res.body).toBe(200);
+  const got = await receiver.waitFor(5, 5000, path);
+  expect(got.flatMap((x) => statusOf(x.bundle).eventNumbers)).toEqual([1, 2, 3, 4, 5]);
+  expect(got.map((x) => (x.bundle.entry?.[1]?.resource as { valueString?: string } | undefined)?.valueString)).toEqual(['v0', 'v1', 'v2', 'v3', 'v4']);
+});
+
 test('with two instances delivering, each of many events arrives exactly once and in order', async () => {
   const tag = uniqueTag();
   const paths = [0, 1, 2].map((i) => `/two-${i}-${tag}`);
