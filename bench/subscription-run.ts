@@ -10,12 +10,15 @@
  * 2. notification latency, the 201 (the commit is before it) to the receiver,
  *    p50 and p99, with the 100 subscriptions active: paced creates (10/s),
  *    each matching one subscription.
+ * 3. the raw Fastify+pg ceiling (bench/ceiling.ts) in the same run, after the
+ *    rest, for the ratio of each create throughput to its raw insert.
  * BENCH_DURATION seconds per round (default 5), BENCH_ROUNDS rounds (default 3).
  * Prints the lines for bench/RESULTS.md.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { ceilingScenarios, ofCeiling } from './ceiling.ts';
 import { load, post, startServer, type Server } from './harness.ts';
 
 const seconds = Number(process.env.BENCH_DURATION ?? 5);
@@ -73,6 +76,7 @@ async function creates(server: Server, name: string, code: (i: number) => string
 }
 
 const rows: string[] = [];
+let stopped = false;
 try {
   for (let i = 0; i < subscriptions; i++) {
     await post(on, '/fhir/Subscription', {
@@ -121,24 +125,31 @@ try {
   for (let i = 0; i < 50 && latencies.length < created.size; i++) await new Promise((r) => setTimeout(r, 100));
   resume(off);
 
+  await off.stop();
+  await on.stop();
+  stopped = true;
+  const ceiling = await ceilingScenarios({ connections, durationSeconds: seconds, rounds });
   const base = median(offRps);
   const cost = median(onRps);
   rows.push(
     `Run ${started.toISOString()}, load average (1 min) at start ${loadStart.toFixed(1)}, at end ${os.loadavg()[0]!.toFixed(1)}; ${connections} connections, ${rounds} alternating rounds of ${seconds} s, medians.`,
     '',
-    '| server | creates/s | vs no outbox |',
-    '|---|---|---|',
-    `| no outbox | ${base.toFixed(0)} (rounds: ${offRps.join(', ')}) | |`,
-    `| outbox, worker, 100 active subscriptions (none matching) | ${cost.toFixed(0)} (rounds: ${onRps.join(', ')}) | ${(((cost - base) / base) * 100).toFixed(1)} % |`,
-    `| the same, each create notifying 1 of the 100 (one round) | ${notifying.toFixed(0)} | ${(((notifying - base) / base) * 100).toFixed(1)} % (${drained} notifications delivered of ~${Math.round(notifying * seconds)}) |`,
+    '| server | creates/s | vs no outbox | of the raw insert ceiling |',
+    '|---|---|---|---|',
+    `| no outbox | ${base.toFixed(0)} (rounds: ${offRps.join(', ')}) | | ${ofCeiling(base, ceiling.insert)} |`,
+    `| outbox, worker, 100 active subscriptions (none matching) | ${cost.toFixed(0)} (rounds: ${onRps.join(', ')}) | ${(((cost - base) / base) * 100).toFixed(1)} % | ${ofCeiling(cost, ceiling.insert)} |`,
+    `| the same, each create notifying 1 of the 100 (one round) | ${notifying.toFixed(0)} | ${(((notifying - base) / base) * 100).toFixed(1)} % (${drained} notifications delivered of ~${Math.round(notifying * seconds)}) | ${ofCeiling(notifying, ceiling.insert)} |`,
+    `| raw Fastify + pg insert ceiling (bench/ceiling.ts) | ${ceiling.insert.rps} | | 100 % |`,
     '',
     `Notification latency, 201 to receiver, 100 active subscriptions, 10 creates/s each matching one: p50 ${pct(latencies, 50).toFixed(0)} ms, p99 ${pct(latencies, 99).toFixed(0)} ms (${latencies.length} of ${created.size} notifications).`,
   );
 } finally {
-  resume(off);
-  resume(on);
-  await off.stop();
-  await on.stop();
+  if (!stopped) {
+    resume(off);
+    resume(on);
+    await off.stop();
+    await on.stop();
+  }
   receiver.close();
 }
 console.log(`\n${rows.join('\n')}`);

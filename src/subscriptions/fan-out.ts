@@ -21,6 +21,8 @@ import { parseRequest } from '../fhir/search.ts';
 import type { FhirContext } from '../fhir/types.ts';
 import { parseContent } from '../referral/referral-store.ts';
 import { runPage } from '../search/run-search.ts';
+import type { Filter, SearchRequest } from '../search/search-request.ts';
+import { mayMatch, requiredCodes } from './criteria-prefilter.ts';
 import type { Db } from '../store/resource-store.ts';
 import type { OwnerClaims } from './registry.ts';
 import { planSubscription, type SubscriptionPlan } from './subscription-rules.ts';
@@ -45,13 +47,27 @@ interface ActiveSubscription {
   actor: Actor | null;
   firstOutboxId: number;
   plan: SubscriptionPlan;
+  compiled: Compiled;
   /** The criteria's search, as a key shared by subscriptions asking the same thing. */
   criteriaKey?: string;
   topicUrl: string;
 }
 
-/** Plans by policy, then `id/version`: a Subscription version never changes, so neither does its plan. */
-const planCache = new WeakMap<EndpointPolicy, Map<string, SubscriptionPlan | null>>();
+interface Compiled {
+  plan: SubscriptionPlan;
+  /** R4 criteria: the parsed search, and the codes a matching version must contain (criteria-prefilter.ts). */
+  search?: SearchRequest;
+  required: string[][];
+}
+
+/** Compiled plans by policy, then `id/version`: a Subscription version never changes, so neither does its plan. */
+const planCache = new WeakMap<EndpointPolicy, Map<string, Compiled | null>>();
+
+function compile(plan: SubscriptionPlan): Compiled {
+  if (!plan.criteria) return { plan, required: [] };
+  const search = parseRequest(plan.criteria.resourceType, plan.criteria.query, 'handling=strict');
+  return { plan, search, required: requiredCodes(search) };
+}
 
 async function activeSubscriptions(tx: Db, policy: EndpointPolicy): Promise<ActiveSubscription[]> {
   const { rows } = await sql<{ subscription_id: string; owner: OwnerClaims; first_outbox_id: string; version_id: number }>`
@@ -66,10 +82,10 @@ async function activeSubscriptions(tx: Db, policy: EndpointPolicy): Promise<Acti
     const { rows: contents } = await sql<{ id: string; version_id: number; content: string | null }>`
       SELECT id, version_id, content FROM resource WHERE resource_type = 'Subscription' AND id = ANY(${missing.map((r) => r.subscription_id)}::text[])`.execute(tx);
     for (const c of contents) {
-      let plan: SubscriptionPlan | null = null;
+      let plan: Compiled | null = null;
       try {
         const resource = parseContent<Resource & { resourceType: 'Subscription' }>(c.content);
-        plan = resource ? planSubscription(resource, policy) : null;
+        plan = resource ? compile(planSubscription(resource, policy)) : null;
       } catch {
         // A subscription the current policy refuses (e.g. its endpoint left the allow-list) receives nothing.
       }
@@ -77,11 +93,12 @@ async function activeSubscriptions(tx: Db, policy: EndpointPolicy): Promise<Acti
     }
   }
   return rows.flatMap((r) => {
-    const plan = cache.get(key(r));
-    if (!plan) return [];
+    const compiled = cache.get(key(r));
+    if (!compiled) return [];
+    const { plan } = compiled;
     const criteriaKey = plan.criteria ? `${plan.criteria.resourceType}?${new URLSearchParams(Object.entries(plan.criteria.query).sort()).toString()}` : undefined;
     const topicUrl = plan.topic?.url ?? `criteria:${plan.criteria?.resourceType ?? ''}`;
-    return [{ id: r.subscription_id, actor: r.owner === null ? null : actorFromClaims(r.owner), firstOutboxId: Number(r.first_outbox_id), plan, criteriaKey, topicUrl }];
+    return [{ id: r.subscription_id, actor: r.owner === null ? null : actorFromClaims(r.owner), firstOutboxId: Number(r.first_outbox_id), plan, compiled, criteriaKey, topicUrl }];
   });
 }
 
@@ -105,32 +122,42 @@ async function versionsOf(tx: Db, rows: readonly OutboxRow[]): Promise<Map<strin
   const { rows: found } = await sql<{ resource_type: string; id: string; version_id: number; content: string | null }>`
     SELECT h.resource_type, h.id, h.version_id, h.content FROM unnest(${rows.map((r) => r.resource_type)}::text[], ${rows.map((r) => r.resource_id)}::text[], ${rows.map((r) => r.version_id)}::int[]) AS u(t, i, v)
     JOIN resource_history h ON h.resource_type = u.t AND h.id = u.i AND h.version_id = u.v`.execute(tx);
-  for (const f of found) out.set(`${f.resource_type}/${f.id}/${f.version_id}`, f.content);
+  for (const f of found) out.set(`${f.resource_type}/${f.id}/${f.version_id}`, f.content); // versionKey
   return out;
 }
 
 /**
  * R4 criteria are a search: run each distinct one once, restricted to the
- * batch's candidate ids, with the same compiler and indexes as GET.
+ * batch's candidate ids that may match (criteria-prefilter.ts), with the same
+ * compiler and indexes as GET.
  */
-async function criteriaMatches(tx: Db, ctx: FhirContext, subs: readonly ActiveSubscription[], candidates: Map<string, OutboxRow[]>): Promise<Map<string, Set<string>>> {
-  const out = new Map<string, Set<string>>();
+async function criteriaMatches(tx: Db, ctx: FhirContext, subs: readonly ActiveSubscription[], candidates: Map<string, OutboxRow[]>, contents: Map<string, string | null>): Promise<Map<string, Set<string>>> {
+  // Subscriptions asking the same search share it, over the union of their candidates (they started at different rows).
+  const groups = new Map<string, { compiled: Compiled; ids: Set<string> }>();
   for (const s of subs) {
-    if (!s.criteriaKey || !s.plan.criteria || out.has(s.criteriaKey)) continue;
-    const ids = [...new Set((candidates.get(s.id) ?? []).map((r) => r.resource_id))];
-    if (ids.length === 0) continue;
+    if (!s.criteriaKey || !s.compiled.search) continue;
+    let group = groups.get(s.criteriaKey);
+    if (!group) groups.set(s.criteriaKey, (group = { compiled: s.compiled, ids: new Set() }));
+    for (const r of candidates.get(s.id) ?? []) if (mayMatch(s.compiled.required, contents.get(versionKey(r)))) group.ids.add(r.resource_id);
+  }
+  const out = new Map<string, Set<string>>();
+  for (const [key, { compiled, ids: idSet }] of groups) {
     const found = new Set<string>();
+    out.set(key, found);
+    const ids = [...idSet];
+    const search = compiled.search!;
     // The search compiler's page size is capped; chunks keep every id in reach.
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      const parsed = parseRequest(s.plan.criteria.resourceType, { ...s.plan.criteria.query, _id: chunk.join(','), _count: String(chunk.length) }, 'handling=strict');
-      const page = await runPage(tx, parsed, { baseUrl: ctx.baseUrl, now: ctx.now() });
+      const idFilter: Filter = { kind: 'id', name: '_id', ids: chunk, not: false };
+      const page = await runPage(tx, { ...search, filters: [...search.filters, idFilter], count: chunk.length }, { baseUrl: ctx.baseUrl, now: ctx.now() });
       for (const r of page.rows) found.add(r.id);
     }
-    out.set(s.criteriaKey, found);
   }
   return out;
 }
+
+const versionKey = (r: OutboxRow) => `${r.resource_type}/${r.resource_id}/${r.version_id}`;
 
 /** Fans out up to `limit` outbox rows; returns how many were processed (0 when another instance holds the lock). */
 export async function fanOut(db: Db, ctx: FhirContext, policy: EndpointPolicy, limit = 200): Promise<number> {
@@ -155,14 +182,14 @@ export async function fanOut(db: Db, ctx: FhirContext, policy: EndpointPolicy, l
     }
     if (candidates.size > 0) {
       const contents = await versionsOf(tx, needed);
-      const searched = await criteriaMatches(tx, { ...ctx, db: tx }, subs, candidates);
+      const searched = await criteriaMatches(tx, { ...ctx, db: tx }, subs, candidates, contents);
       // Events in outbox order, each subscription's in the order its numbers are given.
       const events: { s: string; rt: string; ri: string; v: number; topic: string; created: Date }[] = [];
       for (const row of rows) {
         let event: ChangeEvent | undefined;
         for (const s of subs) {
           if (!isCandidate(s, row)) continue;
-          event ??= { resourceType: row.resource_type, facts: row.facts, resource: parseContent(contents.get(`${row.resource_type}/${row.resource_id}/${row.version_id}`)), patients: row.patients };
+          event ??= { resourceType: row.resource_type, facts: row.facts, resource: parseContent(contents.get(versionKey(row))), patients: row.patients };
           if (!matches(s, event, row.resource_id, searched)) continue;
           events.push({ s: s.id, rt: row.resource_type, ri: row.resource_id, v: row.version_id, topic: s.topicUrl, created: row.created });
         }
