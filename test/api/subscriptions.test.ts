@@ -131,6 +131,7 @@ test('a receiver that is down gets every event once it is back, in order, none t
   const tag = uniqueTag();
   const path = `/down-${tag}`;
   const sub = await subscribe(a, subscription(`Observation?code=urn:test|${tag}`, path));
+  await receiver.waitFor(1, 3000, path, 'handshake'); // verified while up, then down
   receiver.status = 503;
   try {
     for (let i = 0; i < 6; i++) await create(i % 2 ? a : b, observation(tag));
@@ -148,7 +149,7 @@ test('a receiver that is down gets every event once it is back, in order, none t
   expect(st.statusCode, st.body).toBe(200);
   const p = (st.json() as Bundle).entry?.[0]?.resource as Parameters;
   expect(p.parameter?.find((x) => x.name === 'events-since-subscription-start')?.valueString).toBe('6');
-  const attempts = (p.parameter ?? []).filter((x) => x.name === 'delivery-attempt');
+  const attempts = (p.parameter ?? []).filter((x) => x.name === 'delivery-attempt' && x.part?.find((q) => q.name === 'type')?.valueCode === 'event-notification');
   const outcome = (x: (typeof attempts)[number]) => x.part?.find((q) => q.name === 'outcome')?.valueCode;
   expect(attempts.filter((x) => outcome(x) === 'delivered')).toHaveLength(6);
   const failed = attempts.filter((x) => outcome(x) === 'failed');
