@@ -46,7 +46,7 @@ const receiver = createServer((req, res) => {
     if (body.includes('"valueCode":"handshake"')) handshakes++;
     else if (body.includes('"valueCode":"event-notification"')) {
       notifications++;
-      const focus = /"focus":\{"reference":"Observation\/([^"]+)"/.exec(body)?.[1];
+      const focus = /"name":"focus","valueReference":\{"reference":"Observation\/([^"]+)"/.exec(body)?.[1];
       const t = focus ? created.get(focus) : undefined;
       if (t !== undefined) latencies.push(at - t);
     }

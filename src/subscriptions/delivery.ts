@@ -99,14 +99,16 @@ export class SubscriptionWorker {
     await this.running;
   }
 
-  /** One round: fan out what was written, then deliver what is due. */
+  /** One round: fan out what was written, then deliver what is due (more lanes only once one found work: an idle poll is one claim). */
   async tick(): Promise<void> {
     while ((await fanOut(this.db, { ...this.ctx, baseUrl: '' }, this.options.endpoints)) > 0 && !this.stopped);
-    await Promise.all(Array.from({ length: this.options.lanes }, () => this.lane()));
+    const first = await this.claim();
+    if (!first) return;
+    await Promise.all(Array.from({ length: this.options.lanes }, (_, i) => this.lane(i === 0 ? first : undefined)));
   }
 
-  private async lane(): Promise<void> {
-    for (let claimed = await this.claim(); claimed && !this.stopped; claimed = await this.claim()) {
+  private async lane(first: Claimed | undefined): Promise<void> {
+    for (let claimed = first ?? (await this.claim()); claimed && !this.stopped; claimed = await this.claim()) {
       try {
         await this.deliver(claimed);
       } catch (err) {
@@ -131,8 +133,9 @@ export class SubscriptionWorker {
         SELECT s.subscription_id FROM subscription_state s
         WHERE s.active AND s.next_attempt <= now() AND (s.lease_until IS NULL OR s.lease_until < now())
           AND (s.handshake_pending
-            OR EXISTS (SELECT 1 FROM subscription_event e WHERE e.subscription_id = s.subscription_id AND e.delivered IS NULL)
-            OR s.last_sent + make_interval(secs => s.heartbeat_seconds) <= now())
+            OR s.last_sent + make_interval(secs => s.heartbeat_seconds) <= now()
+            -- once per claim (a hashed subplan over the partial index of undelivered events), not once per subscription
+            OR s.subscription_id IN (SELECT e.subscription_id FROM subscription_event e WHERE e.delivered IS NULL))
         ORDER BY s.next_attempt LIMIT 1 FOR UPDATE SKIP LOCKED)
       RETURNING subscription_id, owner, secret, base_url, events_since_start, failures, failing_since, handshake_pending,
         coalesce(last_sent + make_interval(secs => heartbeat_seconds) <= now(), false) AS heartbeat_due`.execute(this.db);

@@ -161,6 +161,9 @@ const versionKey = (r: OutboxRow) => `${r.resource_type}/${r.resource_id}/${r.ve
 
 /** Fans out up to `limit` outbox rows; returns how many were processed (0 when another instance holds the lock). */
 export async function fanOut(db: Db, ctx: FhirContext, policy: EndpointPolicy, limit = 200): Promise<number> {
+  // Every poll of every instance asks: an empty outbox costs one round trip, not a transaction's four.
+  const { rows: any } = await sql<{ any: boolean }>`SELECT EXISTS (SELECT 1 FROM subscription_outbox) AS any`.execute(db);
+  if (!any[0]?.any) return 0;
   return db.transaction().execute(async (tx) => {
     const { rows: locked } = await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock(${fanOutLock}) AS ok`.execute(tx);
     if (!locked[0]?.ok) return 0;
