@@ -30,7 +30,12 @@ const started = new Date();
 
 const observation = (code: string) =>
   JSON.stringify({ resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'urn:bench', code }] }, valueQuantity: { value: 72, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' } });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const cpu = (name: string) => (cpuOf[name] ? `${median(cpuOf[name]).toFixed(0)} (rounds: ${cpuOf[name].join(', ')})` : '');
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))] ?? NaN;
 
 // The receiver: counts handshakes, and takes the latency of each event notification whose focus it was told about.
@@ -61,6 +66,7 @@ const on = await startServer({ env: { BENCH_SUBSCRIPTIONS: 'on' } });
 const pause = (s: Server) => process.kill(s.pid, 'SIGSTOP');
 const resume = (s: Server) => process.kill(s.pid, 'SIGCONT');
 
+const cpuOf: Record<string, number[]> = {};
 async function creates(server: Server, name: string, code: (i: number) => string): Promise<number> {
   let i = 0;
   const m = await load({
@@ -69,9 +75,12 @@ async function creates(server: Server, name: string, code: (i: number) => string
     connections,
     durationSeconds: seconds,
     rounds: 1,
+    server,
     requests: [{ method: 'POST', path: '/fhir/Observation', headers: { 'content-type': 'application/fhir+json', ...server.auth }, setupRequest: (r) => ({ ...r, body: observation(code(i++)) }) }],
   });
   if (m.non2xx || m.errors) throw new Error(`${name}: ${m.non2xx} non-2xx, ${m.errors} errors`);
+  // CPU per create of the server process (its worker included) and its PostgreSQL: steadier than throughput on a shared machine.
+  if (m.cpu) (cpuOf[name] ??= []).push(m.cpu.server + m.cpu.postgres);
   return m.rps;
 }
 
@@ -134,12 +143,12 @@ try {
   rows.push(
     `Run ${started.toISOString()}, load average (1 min) at start ${loadStart.toFixed(1)}, at end ${os.loadavg()[0]!.toFixed(1)}; ${connections} connections, ${rounds} alternating rounds of ${seconds} s, medians.`,
     '',
-    '| server | creates/s | vs no outbox | of the raw insert ceiling |',
-    '|---|---|---|---|',
-    `| no outbox | ${base.toFixed(0)} (rounds: ${offRps.join(', ')}) | | ${ofCeiling(base, ceiling.insert)} |`,
-    `| outbox, worker, 100 active subscriptions (none matching) | ${cost.toFixed(0)} (rounds: ${onRps.join(', ')}) | ${(((cost - base) / base) * 100).toFixed(1)} % | ${ofCeiling(cost, ceiling.insert)} |`,
-    `| the same, each create notifying 1 of the 100 (one round) | ${notifying.toFixed(0)} | ${(((notifying - base) / base) * 100).toFixed(1)} % (${drained} notifications delivered of ~${Math.round(notifying * seconds)}) | ${ofCeiling(notifying, ceiling.insert)} |`,
-    `| raw Fastify + pg insert ceiling (bench/ceiling.ts) | ${ceiling.insert.rps} | | 100 % |`,
+    '| server | creates/s | vs no outbox | of the raw insert ceiling | CPU µs per create (server + PostgreSQL) |',
+    '|---|---|---|---|---|',
+    `| no outbox | ${base.toFixed(0)} (rounds: ${offRps.join(', ')}) | | ${ofCeiling(base, ceiling.insert)} | ${cpu('create, no outbox')} |`,
+    `| outbox, worker, 100 active subscriptions (none matching) | ${cost.toFixed(0)} (rounds: ${onRps.join(', ')}) | ${(((cost - base) / base) * 100).toFixed(1)} % | ${ofCeiling(cost, ceiling.insert)} | ${cpu('create, outbox + 100 subscriptions')} |`,
+    `| the same, each create notifying 1 of the 100 (one round) | ${notifying.toFixed(0)} | ${(((notifying - base) / base) * 100).toFixed(1)} % (${drained} notifications delivered of ~${Math.round(notifying * seconds)}) | ${ofCeiling(notifying, ceiling.insert)} | ${cpu('create, each notifying 1 of 100')} |`,
+    `| raw Fastify + pg insert ceiling (bench/ceiling.ts) | ${ceiling.insert.rps} | | 100 % | ${ceiling.insert.cpu ? ceiling.insert.cpu.server + ceiling.insert.cpu.postgres : ''} |`,
     '',
     `Notification latency, 201 to receiver, 100 active subscriptions, 10 creates/s each matching one: p50 ${pct(latencies, 50).toFixed(0)} ms, p99 ${pct(latencies, 99).toFixed(0)} ms (${latencies.length} of ${created.size} notifications).`,
   );

@@ -60,6 +60,8 @@ interface EventRow {
   created: Date;
 }
 
+const fanOutBatch = 200;
+
 type Kind = 'handshake' | 'heartbeat' | 'event-notification';
 type PostResult = { ok: boolean; status?: number; detail?: string };
 
@@ -101,7 +103,9 @@ export class SubscriptionWorker {
 
   /** One round: fan out what was written, then deliver what is due (more lanes only once one found work: an idle poll is one claim). */
   async tick(): Promise<void> {
-    while ((await fanOut(this.db, { ...this.ctx, baseUrl: '' }, this.options.endpoints)) > 0 && !this.stopped);
+    // One batch per poll (what the last pollMs wrote), more only while batches come full: small batches would pay
+    // the batch's fixed cost (its round trips, the subscriptions' list) for a few rows each.
+    while ((await fanOut(this.db, { ...this.ctx, baseUrl: '' }, this.options.endpoints, fanOutBatch)) === fanOutBatch && !this.stopped);
     const first = await this.claim();
     if (!first) return;
     await Promise.all(Array.from({ length: this.options.lanes }, (_, i) => this.lane(i === 0 ? first : undefined)));

@@ -55,6 +55,10 @@ interface ActiveSubscription {
 
 interface Compiled {
   plan: SubscriptionPlan;
+  /** The owner's access as it was at creation (the owner never changes); null: security off (benchmarks only). */
+  actor: Actor | null;
+  topicUrl: string;
+  criteriaKey?: string;
   /** R4 criteria: the parsed search, and the codes a matching version must contain (criteria-prefilter.ts). */
   search?: SearchRequest;
   required: string[][];
@@ -63,15 +67,19 @@ interface Compiled {
 /** Compiled plans by policy, then `id/version`: a Subscription version never changes, so neither does its plan. */
 const planCache = new WeakMap<EndpointPolicy, Map<string, Compiled | null>>();
 
-function compile(plan: SubscriptionPlan): Compiled {
-  if (!plan.criteria) return { plan, required: [] };
+function compile(plan: SubscriptionPlan, owner: OwnerClaims): Compiled {
+  const actor = owner === null ? null : actorFromClaims(owner);
+  const topicUrl = plan.topic?.url ?? `criteria:${plan.criteria?.resourceType ?? ''}`;
+  if (!plan.criteria) return { plan, actor, topicUrl, required: [] };
   const search = parseRequest(plan.criteria.resourceType, plan.criteria.query, 'handling=strict');
-  return { plan, search, required: requiredCodes(search) };
+  const criteriaKey = `${plan.criteria.resourceType}?${new URLSearchParams(Object.entries(plan.criteria.query).sort()).toString()}`;
+  return { plan, actor, topicUrl, criteriaKey, search, required: requiredCodes(search) };
 }
 
 async function activeSubscriptions(tx: Db, policy: EndpointPolicy): Promise<ActiveSubscription[]> {
-  const { rows } = await sql<{ subscription_id: string; owner: OwnerClaims; first_outbox_id: string; version_id: number }>`
-    SELECT s.subscription_id, s.owner, s.first_outbox_id, r.version_id FROM subscription_state s
+  // Only ids and versions per batch: content and owner are read (and compiled) once per Subscription version.
+  const { rows } = await sql<{ subscription_id: string; first_outbox_id: string; version_id: number }>`
+    SELECT s.subscription_id, s.first_outbox_id, r.version_id FROM subscription_state s
     JOIN resource r ON r.resource_type = 'Subscription' AND r.id = s.subscription_id AND NOT r.deleted
     WHERE s.active`.execute(tx);
   let cache = planCache.get(policy);
@@ -79,13 +87,14 @@ async function activeSubscriptions(tx: Db, policy: EndpointPolicy): Promise<Acti
   const key = (r: { subscription_id: string; version_id: number }) => `${r.subscription_id}/${r.version_id}`;
   const missing = rows.filter((r) => !cache.has(key(r)));
   if (missing.length) {
-    const { rows: contents } = await sql<{ id: string; version_id: number; content: string | null }>`
-      SELECT id, version_id, content FROM resource WHERE resource_type = 'Subscription' AND id = ANY(${missing.map((r) => r.subscription_id)}::text[])`.execute(tx);
+    const { rows: contents } = await sql<{ id: string; version_id: number; content: string | null; owner: OwnerClaims }>`
+      SELECT r.id, r.version_id, r.content, s.owner FROM resource r JOIN subscription_state s ON s.subscription_id = r.id
+      WHERE r.resource_type = 'Subscription' AND r.id = ANY(${missing.map((r) => r.subscription_id)}::text[])`.execute(tx);
     for (const c of contents) {
       let plan: Compiled | null = null;
       try {
         const resource = parseContent<Resource & { resourceType: 'Subscription' }>(c.content);
-        plan = resource ? compile(planSubscription(resource, policy)) : null;
+        plan = resource ? compile(planSubscription(resource, policy), c.owner) : null;
       } catch {
         // A subscription the current policy refuses (e.g. its endpoint left the allow-list) receives nothing.
       }
@@ -95,10 +104,7 @@ async function activeSubscriptions(tx: Db, policy: EndpointPolicy): Promise<Acti
   return rows.flatMap((r) => {
     const compiled = cache.get(key(r));
     if (!compiled) return [];
-    const { plan } = compiled;
-    const criteriaKey = plan.criteria ? `${plan.criteria.resourceType}?${new URLSearchParams(Object.entries(plan.criteria.query).sort()).toString()}` : undefined;
-    const topicUrl = plan.topic?.url ?? `criteria:${plan.criteria?.resourceType ?? ''}`;
-    return [{ id: r.subscription_id, actor: r.owner === null ? null : actorFromClaims(r.owner), firstOutboxId: Number(r.first_outbox_id), plan, compiled, criteriaKey, topicUrl }];
+    return [{ id: r.subscription_id, actor: compiled.actor, firstOutboxId: Number(r.first_outbox_id), plan: compiled.plan, compiled, criteriaKey: compiled.criteriaKey, topicUrl: compiled.topicUrl }];
   });
 }
 
@@ -165,9 +171,9 @@ export async function fanOut(db: Db, ctx: FhirContext, policy: EndpointPolicy, l
   const { rows: any } = await sql<{ any: boolean }>`SELECT EXISTS (SELECT 1 FROM subscription_outbox) AS any`.execute(db);
   if (!any[0]?.any) return 0;
   return db.transaction().execute(async (tx) => {
-    const { rows: locked } = await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock(${fanOutLock}) AS ok`.execute(tx);
-    if (!locked[0]?.ok) return 0;
-    const { rows } = await sql<OutboxRow>`SELECT * FROM subscription_outbox ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`.execute(tx);
+    // The lock and the rows in one round trip: none when another instance holds the lock.
+    const { rows } = await sql<OutboxRow>`
+      SELECT * FROM subscription_outbox WHERE pg_try_advisory_xact_lock(${fanOutLock}) ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`.execute(tx);
     if (rows.length === 0) return 0;
     const subs = await activeSubscriptions(tx, policy);
     const candidates = new Map<string, OutboxRow[]>();
