@@ -177,9 +177,10 @@ export async function fanOut(db: Db, ctx: FhirContext, policy: EndpointPolicy, l
   const { rows: any } = await sql<{ any: boolean }>`SELECT EXISTS (SELECT 1 FROM subscription_outbox) AS any`.execute(db);
   if (!any[0]?.any) return 0;
   return db.transaction().execute(async (tx) => {
-    // The lock and the rows in one round trip: none when another instance holds the lock.
+    // The lock and the rows in one round trip: none when another instance holds the lock. No row locks: the
+    // advisory lock already makes this the only fan-out, and locking each row would write every row once more.
     const { rows } = await sql<OutboxRow>`
-      SELECT * FROM subscription_outbox WHERE pg_try_advisory_xact_lock(${fanOutLock}) ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`.execute(tx);
+      SELECT * FROM subscription_outbox WHERE pg_try_advisory_xact_lock(${fanOutLock}) ORDER BY id LIMIT ${limit}`.execute(tx);
     if (rows.length === 0) return 0;
     const subs = await activeSubscriptions(tx, policy);
     const candidates = new Map<string, OutboxRow[]>();
