@@ -39,8 +39,8 @@ async function ownSubscription(req: FhirRequest, ctx: FhirContext): Promise<{ s:
 
 export async function statusOperation(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const { s, state } = await ownSubscription(req, ctx);
-  const { rows: attempts } = await sql<{ event_number: string; attempted: Date; outcome: string; http_status: number | null; detail: string | null }>`
-    SELECT event_number, attempted, outcome, http_status, detail FROM subscription_attempt WHERE subscription_id = ${s.id} ORDER BY id DESC LIMIT 100`.execute(ctx.db);
+  const { rows: attempts } = await sql<{ event_number: string; attempted: Date; outcome: string; http_status: number | null; detail: string | null; kind: string }>`
+    SELECT event_number, attempted, outcome, http_status, detail, kind FROM subscription_attempt WHERE subscription_id = ${s.id} ORDER BY id DESC LIMIT 100`.execute(ctx.db);
   const status = subscriptionStatus(
     { subscriptionUrl: `${ctx.baseUrl}/Subscription/${s.id ?? ''}`, topic: s.criteria?.startsWith('http') ? s.criteria : undefined, status: s.status, type: 'query-status', eventsSinceSubscriptionStart: Number(state.events_since_start), events: [], error: state.error ?? undefined },
     'id-only',
@@ -49,7 +49,9 @@ export async function statusOperation(req: FhirRequest, ctx: FhirContext): Promi
   const extra: ParametersParameter[] = attempts.map((a) => ({
     name: 'delivery-attempt',
     part: [
-      { name: 'event-number', valueString: a.event_number },
+      // handshake, heartbeat or event-notification; only the last carries an event.
+      { name: 'type', valueCode: a.kind },
+      ...(a.kind === 'event-notification' ? [{ name: 'event-number', valueString: a.event_number }] : []),
       { name: 'timestamp', valueInstant: a.attempted.toISOString() },
       { name: 'outcome', valueCode: a.outcome },
       ...(a.http_status !== null ? [{ name: 'http-status', valueInteger: a.http_status }] : []),

@@ -1,8 +1,9 @@
 /**
  * Subscription resources and the server's state behind them. The stamp takes
  * the signing secret out of the version (kept only in `subscription_state`);
- * `requested` is stored as sent (what is stored is what was sent, unlike HAPI
- * which rewrites it) and delivered to like `active`; the write
+ * `requested` is stored as sent (what is stored is what was sent; HAPI
+ * rewrites it in the create) and the delivery worker's handshake then makes it
+ * `active` in a version of its own (delivery.ts); the write
  * hook validates the request and records, in the same transaction, the
  * owner's access — what notifications may carry is what that token could read.
  */
@@ -53,24 +54,30 @@ export function subscriptionWriteHook(policy: EndpointPolicy): WriteHook {
     if (plan.criteria) parseRequest(plan.criteria.resourceType, plan.criteria.query, 'handling=strict');
     if (ctx.actor) for (const t of typesOf(plan)) authorize(ctx.actor, { permission: 's', resourceType: t });
     // Whoever may edit Subscriptions must not redirect someone else's: the notifications carry what the owner may read.
-    const { rows: existing } = await sql<{ owner: OwnerClaims }>`SELECT owner FROM subscription_state WHERE subscription_id = ${stored.id} FOR UPDATE`.execute(tx);
+    const { rows: existing } = await sql<{ owner: OwnerClaims; active: boolean }>`SELECT owner, active FROM subscription_state WHERE subscription_id = ${stored.id} FOR UPDATE`.execute(tx);
     const owner = existing[0]?.owner;
     if (ctx.actor && owner && owner.sub !== ctx.actor.subject && ctx.actor.role !== 'admin') {
       throw forbidden({ es: 'Solo quien creó la suscripción puede modificarla', en: 'Only whoever created the subscription may change it' }, 'Subscription');
     }
     const active = s.status === 'active' || s.status === 'requested';
+    // Backport IG: a created or reactivated rest-hook subscription (and any PUT back to `requested`) is verified
+    // with a handshake before anything else is sent; the worker then sets it `active` (or `error`).
+    const handshake = active && (s.status === 'requested' || !existing[0]?.active);
     const secret = secrets.get(stored) ?? null;
+    const heartbeat = plan.heartbeatSeconds ?? null;
     // A new owner only at creation; a later edit (e.g. reactivating after an error) keeps whose access it was.
     await sql`
-      INSERT INTO subscription_state (subscription_id, owner, secret, active, base_url, first_outbox_id)
-      VALUES (${stored.id}, ${JSON.stringify(ownerClaims(ctx.actor))}::jsonb, ${secret}, ${active}, ${ctx.baseUrl}, (SELECT coalesce(max(id), 0) FROM subscription_outbox))
+      INSERT INTO subscription_state (subscription_id, owner, secret, active, base_url, first_outbox_id, handshake_pending, heartbeat_seconds)
+      VALUES (${stored.id}, ${JSON.stringify(ownerClaims(ctx.actor))}::jsonb, ${secret}, ${active}, ${ctx.baseUrl}, (SELECT coalesce(max(id), 0) FROM subscription_outbox), ${handshake}, ${heartbeat})
       ON CONFLICT (subscription_id) DO UPDATE SET
         secret = coalesce(${secret}, subscription_state.secret),
         active = ${active},
+        handshake_pending = ${handshake},
+        heartbeat_seconds = ${heartbeat},
         error = CASE WHEN ${active} THEN NULL ELSE subscription_state.error END,
         failures = CASE WHEN ${active} AND NOT subscription_state.active THEN 0 ELSE subscription_state.failures END,
         failing_since = CASE WHEN ${active} AND NOT subscription_state.active THEN NULL ELSE subscription_state.failing_since END,
-        next_attempt = CASE WHEN ${active} AND NOT subscription_state.active THEN now() ELSE subscription_state.next_attempt END
+        next_attempt = CASE WHEN ${handshake} OR (${active} AND NOT subscription_state.active) THEN now() ELSE subscription_state.next_attempt END
     `.execute(tx);
   };
   hook.types = ['Subscription'];

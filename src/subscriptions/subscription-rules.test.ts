@@ -2,7 +2,7 @@ import type { Subscription } from '@medplum/fhirtypes';
 import { expect, test } from 'vitest';
 import { isFhirError } from '../fhir/errors.ts';
 import { filterCriteriaUrl, payloadContentUrl } from './notification.ts';
-import { planSubscription, typesOf } from './subscription-rules.ts';
+import { heartbeatPeriodUrl, planSubscription, typesOf } from './subscription-rules.ts';
 import { topicBase } from './topics.ts';
 
 const policy = { allowed: [] };
@@ -50,4 +50,11 @@ test('refusals name the element', () => {
   expect(refusal(sub({ criteria: `${topicBase}unknown` }))).toEqual({ status: 422, expression: ['Subscription.criteria'] });
   expect(refusal(sub({ criteria: 'not a search' }))).toEqual({ status: 422, expression: ['Subscription.criteria'] });
   expect(refusal(sub({ criteria: 'Observation?_include=Observation:subject' }))).toEqual({ status: 422, expression: ['Subscription.criteria'] });
+});
+
+test('backport-heartbeat-period: seconds, at least 1; absent means no heartbeats', () => {
+  const withPeriod = (value: unknown) => sub({ channel: { type: 'rest-hook', endpoint: 'https://hooks.example/ecu', extension: [{ url: heartbeatPeriodUrl, valueUnsignedInt: value }] } } as never);
+  expect(planSubscription(withPeriod(30), policy).heartbeatSeconds).toBe(30);
+  expect(planSubscription(sub(), policy).heartbeatSeconds).toBeUndefined();
+  for (const bad of [0, 1.5, undefined]) expect(refusal(withPeriod(bad))).toEqual({ status: 422, expression: ['Subscription.channel.extension'] });
 });

@@ -11,6 +11,8 @@ import { parseFilters, topicByUrl, topics, unknownFilters, type Topic } from './
 
 /** The receiver's HMAC key: an extension of channel, kept by the server and removed from the stored resource so no read reveals it. */
 export const secretExtensionUrl = 'https://ecu-fhir.org/fhir/StructureDefinition/subscription-signing-secret';
+/** Seconds without any notification after which a `heartbeat` is sent (Backport IG; on Subscription.channel). */
+export const heartbeatPeriodUrl = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-heartbeat-period';
 
 export interface SubscriptionPlan {
   topic?: Topic;
@@ -20,6 +22,8 @@ export interface SubscriptionPlan {
   content: PayloadContent;
   headers: Record<string, string>;
   endpoint: string;
+  /** backport-heartbeat-period, when set. */
+  heartbeatSeconds?: number;
 }
 
 const bad = (es: string, en: string, path: string) => unprocessable({ es, en }, path, 'invalid');
@@ -44,6 +48,12 @@ export function planSubscription(s: Subscription, policy: EndpointPolicy): Subsc
     throw unprocessable({ es: 'channel.payload debe ser application/fhir+json', en: 'channel.payload must be application/fhir+json' }, 'Subscription.channel.payload', 'not-supported');
   }
   const content = (payloadExt as PayloadContent | undefined) ?? (s.channel.payload ? 'full-resource' : 'empty');
+  const heartbeat = s.channel.extension?.find((e) => e.url === heartbeatPeriodUrl);
+  const heartbeatSeconds = heartbeat?.valueUnsignedInt;
+  if (heartbeat && (heartbeatSeconds === undefined || !Number.isInteger(heartbeatSeconds) || heartbeatSeconds < 1)) {
+    throw bad('backport-heartbeat-period es un valueUnsignedInt de al menos 1 (segundos)', 'backport-heartbeat-period is a valueUnsignedInt of at least 1 (seconds)', 'Subscription.channel.extension');
+  }
+  const common = { content, headers, endpoint: s.channel.endpoint!, ...(heartbeatSeconds !== undefined ? { heartbeatSeconds } : {}) };
   const criteria = s.criteria ?? '';
   const topic = topicByUrl(criteria);
   if (topic) {
@@ -51,7 +61,7 @@ export function planSubscription(s: Subscription, policy: EndpointPolicy): Subsc
     const filters = parseFilters(raw);
     const unknown = unknownFilters(topic, filters);
     if (unknown.length) throw bad(`Filtros no admitidos por el tema: ${unknown.join(', ')} (admite ${topic.filters.join(', ')})`, `Filters the topic does not define: ${unknown.join(', ')} (it has ${topic.filters.join(', ')})`, 'Subscription.criteria');
-    return { topic, filters, content, headers, endpoint: s.channel.endpoint! };
+    return { topic, filters, ...common };
   }
   if (criteria.startsWith('http')) {
     throw unprocessable(
@@ -67,7 +77,7 @@ export function planSubscription(s: Subscription, policy: EndpointPolicy): Subsc
     if (k.startsWith('_') && k !== '_id' && k !== '_tag' && k !== '_profile' && k !== '_security') throw bad(`criteria no admite ${k}`, `criteria does not take ${k}`, 'Subscription.criteria');
     query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
   }
-  return { criteria: { resourceType: m[1]!, query }, filters: new Map(), content, headers, endpoint: s.channel.endpoint! };
+  return { criteria: { resourceType: m[1]!, query }, filters: new Map(), ...common };
 }
 
 /** The types a subscription's owner must be allowed to search. */

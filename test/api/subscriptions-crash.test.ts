@@ -59,7 +59,7 @@ const observation = (tag: string) => ({ resourceType: 'Observation', status: 'fi
 
 test('a server killed with SIGKILL while delivering: the event is delivered after another instance starts', { timeout: 120_000 }, async () => {
   const databaseUrl = await createOwnDatabase(inject('databaseUrl'));
-  // A receiver that takes the first request and never answers: the child is killed holding it (committed, not delivered).
+  // A receiver that answers the handshake, then takes the first event and never answers: the child is killed holding it (committed, not delivered).
   const received: { eventNumbers: number[] }[] = [];
   let hung: ServerResponse | undefined;
   let firstArrived!: () => void;
@@ -68,12 +68,17 @@ test('a server killed with SIGKILL while delivering: the event is delivered afte
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
+      const status = statusOf(JSON.parse(body) as Bundle);
+      if (status.type !== 'event-notification') {
+        res.end();
+        return;
+      }
       if (!hung) {
         hung = res;
         firstArrived();
         return;
       }
-      received.push(statusOf(JSON.parse(body) as Bundle));
+      received.push(status);
       res.end();
     });
   });
@@ -109,8 +114,9 @@ test('an endpoint down past the retry window: status error with the reason; reac
   const app = await instance(databaseUrl, { retry: { baseMs: 30, maxDelayMs: 100, giveUpAfterMs: 400 } });
   const request = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) => app.inject({ method, url, headers: { ...fhirJson, authorization: `Bearer ${adminToken}` }, payload: payload as never });
   const tag = uniqueTag();
-  receiver.status = 500;
   const created = (await request('POST', '/fhir/Subscription', subscription(`${receiver.url}/hook`, tag))).json() as Subscription;
+  await receiver.waitFor(1, 5000, '/hook', 'handshake');
+  receiver.status = 500;
   expect((await request('POST', '/fhir/Observation', observation(tag))).statusCode).toBe(201);
   let current: Subscription = created;
   const deadline = Date.now() + 10_000;
@@ -130,4 +136,6 @@ test('an endpoint down past the retry window: status error with the reason; reac
   expect((await request('PUT', `/fhir/Subscription/${created.id ?? ''}`, { ...rest, status: 'requested' })).statusCode).toBe(200);
   const [n] = await receiver.waitFor(1, 5000);
   expect(statusOf(n!.bundle).eventNumbers).toEqual([1]);
+  // Reactivation is verified by a handshake again before the pending event goes out.
+  expect(receiver.all.map((x) => x.type)).toEqual(['handshake', 'handshake', 'event-notification']);
 });

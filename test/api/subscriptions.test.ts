@@ -121,12 +121,17 @@ test('a referral reaches the receiving unit in under a second: one signed notifi
   await new Promise((r) => setTimeout(r, 300));
   expect(receiver.received.filter((x) => x.path === path)).toHaveLength(1);
   expect(receiver.received.filter((x) => x.path === `/umf-${w.tag}`)).toHaveLength(0);
+  // The handshake came first, and made the subscription active in a version of its own.
+  expect(receiver.all.filter((x) => x.path === path).map((x) => x.type)).toEqual(['handshake', 'event-notification']);
+  const after = (await a.request({ method: 'GET', url: `/fhir/Subscription/${sub.id ?? ''}` })).json() as Subscription;
+  expect(after).toMatchObject({ status: 'active', meta: { versionId: '2' } });
 });
 
 test('a receiver that is down gets every event once it is back, in order, none twice; every attempt shows in $status; $events replays', async () => {
   const tag = uniqueTag();
   const path = `/down-${tag}`;
   const sub = await subscribe(a, subscription(`Observation?code=urn:test|${tag}`, path));
+  await receiver.waitFor(1, 3000, path, 'handshake'); // verified while up, then down
   receiver.status = 503;
   try {
     for (let i = 0; i < 6; i++) await create(i % 2 ? a : b, observation(tag));
@@ -144,7 +149,7 @@ test('a receiver that is down gets every event once it is back, in order, none t
   expect(st.statusCode, st.body).toBe(200);
   const p = (st.json() as Bundle).entry?.[0]?.resource as Parameters;
   expect(p.parameter?.find((x) => x.name === 'events-since-subscription-start')?.valueString).toBe('6');
-  const attempts = (p.parameter ?? []).filter((x) => x.name === 'delivery-attempt');
+  const attempts = (p.parameter ?? []).filter((x) => x.name === 'delivery-attempt' && x.part?.find((q) => q.name === 'type')?.valueCode === 'event-notification');
   const outcome = (x: (typeof attempts)[number]) => x.part?.find((q) => q.name === 'outcome')?.valueCode;
   expect(attempts.filter((x) => outcome(x) === 'delivered')).toHaveLength(6);
   const failed = attempts.filter((x) => outcome(x) === 'failed');
@@ -193,6 +198,18 @@ test('a rolled-back transaction leaves no event; the next committed change is ev
   } finally {
     await client.end();
   }
+});
+
+test("a transaction bundle's creates (written set-based, outbox rows included) are events 1..n in entry order", async () => {
+  const tag = uniqueTag();
+  const path = `/bundle-${tag}`;
+  await subscribe(a, subscription(`Observation?code=urn:test|${tag}`, path));
+  const entries = Array.from({ length: 5 }, (_, i) => ({ resource: { ...observation(tag), valueString: `v${i}` }, request: { method: 'POST', url: 'Observation' } }));
+  const res = await a.request({ method: 'POST', url: '/fhir', headers: fhirJson, payload: { resourceType: 'Bundle', type: 'transaction', entry: entries } });
+  expect(res.statusCode, res.body).toBe(200);
+  const got = await receiver.waitFor(5, 5000, path);
+  expect(got.flatMap((x) => statusOf(x.bundle).eventNumbers)).toEqual([1, 2, 3, 4, 5]);
+  expect(got.map((x) => (x.bundle.entry?.[1]?.resource as { valueString?: string } | undefined)?.valueString)).toEqual(['v0', 'v1', 'v2', 'v3', 'v4']);
 });
 
 test('with two instances delivering, each of many events arrives exactly once and in order', async () => {

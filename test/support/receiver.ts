@@ -6,6 +6,8 @@ import type { Bundle, Parameters } from '@medplum/fhirtypes';
 export interface Received {
   at: number;
   path: string;
+  /** The SubscriptionStatus type: handshake, heartbeat or event-notification. */
+  type: string;
   headers: IncomingHttpHeaders;
   raw: string;
   bundle: Bundle;
@@ -13,22 +15,30 @@ export interface Received {
 
 export interface Receiver {
   url: string;
+  /** Event notifications accepted, in arrival order. */
   received: Received[];
+  /** Everything accepted, handshakes and heartbeats included. */
+  all: Received[];
   /** Answer with this status (e.g. 503: "down"); 200 by default. */
   status: number;
   close(): Promise<void>;
-  /** Waits until `n` notifications reached `path` (or any path), failing after `ms`. */
-  waitFor(n: number, ms?: number, path?: string): Promise<Received[]>;
+  /** Waits until `n` notifications of `type` (default event-notification) reached `path` (or any path), failing after `ms`. */
+  waitFor(n: number, ms?: number, path?: string, type?: string): Promise<Received[]>;
 }
 
 export async function startReceiver(): Promise<Receiver> {
-  const r = { received: [] as Received[], status: 200 } as Receiver;
+  const r = { received: [] as Received[], all: [] as Received[], status: 200 } as Receiver;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
-      if (r.status < 300) r.received.push({ at: Date.now(), path: req.url ?? '', headers: req.headers, raw, bundle: JSON.parse(raw) as Bundle });
+      if (r.status < 300) {
+        const bundle = JSON.parse(raw) as Bundle;
+        const got: Received = { at: Date.now(), path: req.url ?? '', type: statusOf(bundle).type ?? '', headers: req.headers, raw, bundle };
+        r.all.push(got);
+        if (got.type === 'event-notification') r.received.push(got);
+      }
       res.statusCode = r.status;
       res.end();
     });
@@ -36,11 +46,11 @@ export async function startReceiver(): Promise<Receiver> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   r.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   r.close = () => new Promise((resolve) => server.close(() => resolve()));
-  r.waitFor = async (n, ms = 5000, path) => {
+  r.waitFor = async (n, ms = 5000, path, type = 'event-notification') => {
     const deadline = Date.now() + ms;
-    const mine = () => r.received.filter((x) => path === undefined || x.path === path);
+    const mine = () => r.all.filter((x) => (path === undefined || x.path === path) && x.type === type);
     while (mine().length < n) {
-      if (Date.now() > deadline) throw new Error(`expected ${n} notifications at ${path ?? 'any path'}, got ${mine().length}`);
+      if (Date.now() > deadline) throw new Error(`expected ${n} ${type} notifications at ${path ?? 'any path'}, got ${mine().length}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return mine();
