@@ -85,6 +85,8 @@ export async function persist(ctx: FhirContext, stored: StoredVersion, previous:
     const batched = (ctx.writeStatements ?? []).map((s) => s.batched);
     if (!previous && hooks.length === 0 && batched.every((b) => b !== undefined)) {
       batch.add(written, ctx, batched as BatchedStatement[]);
+      ctx.matches?.wrote(written);
+      ctx.versions?.wrote(stored);
       return true;
     }
     await batch.flush();
@@ -105,6 +107,8 @@ export async function persist(ctx: FhirContext, stored: StoredVersion, previous:
     for (const hook of hooks) {
       await hook(db, written, ctx);
     }
+    ctx.matches?.wrote(written);
+    ctx.versions?.wrote(stored);
     return true;
   };
   return withinDeadline(ctx, run, hooks.length > 0 && !ctx.db.isTransaction);

@@ -24,7 +24,9 @@ import { authorize } from '../auth/guard.ts';
 import { isRole } from '../auth/roles.ts';
 import { parseScopes } from '../auth/scopes.ts';
 import type { AuditInfo } from '../audit/audit-info.ts';
-import { resolveConditionalReferences } from '../fhir/conditional-references.ts';
+import { conditionalReferenceSearches, resolveConditionalReferences } from '../fhir/conditional-references.ts';
+import { BundleMatches } from '../fhir/bundle-matches.ts';
+import { KnownVersions } from '../fhir/known-versions.ts';
 import { create } from '../fhir/create.ts';
 import { isResourceType } from '../fhir/definitions.ts';
 import { badRequest, FhirError, isFhirError, outcome } from '../fhir/errors.ts';
@@ -244,7 +246,11 @@ export class ImportService {
           // Validated just above: the interactions need not validate again (it is most of a write's CPU).
           // New resources go out together, one statement per table (src/fhir/write-batch.ts); any read sends them first.
           const batch = new WriteBatch(tx);
-          const txCtx: FhirContext = { ...ctx, db: tx, validate: () => [], writeBatch: batch };
+          // The chunk's current versions and its conditional references, each read in one query (not one per line).
+          const versions = await KnownVersions.load(tx, valid.flatMap(({ resource: r }) => (r.id ? [{ type: r.resourceType, id: r.id }] : [])));
+          const criteria = valid.flatMap(({ resource }) => conditionalReferenceSearches(resource).map((parsed) => ({ parsed, conditionalWrite: false })));
+          const matches = await BundleMatches.load(tx, criteria, ctx.actor);
+          const txCtx: FhirContext = { ...ctx, db: tx, validate: () => [], writeBatch: batch, versions, matches };
           const added: Record<string, number> = {};
           try {
             for (const { n, text, resource } of valid) {
