@@ -9,57 +9,40 @@
  */
 import os from 'node:os';
 import { loadDefinitions } from '../src/fhir/definitions.ts';
-import { curpCheckDigit } from '../src/mx/curp.ts';
-import { mexicanPatient } from './fixtures.ts';
-import { load, post, startServer, type Measure } from './harness.ts';
-import { bulkImport, supportBatches, transactionIngest } from './scenarios/ingest-limits.ts';
-import { measureCeiling } from './ceiling.ts';
+import { startServer, type Measure } from './harness.ts';
+import { ceilingScenarios } from './ceiling.ts';
+import { crudScenarios } from './scenarios/crud.ts';
+import { bulkImport, supportBatches, transactionIngest, type ImportRun } from './scenarios/ingest-limits.ts';
+import type { IngestRun } from './scenarios/exchange.ts';
 
 loadDefinitions();
 const seconds = Number(process.argv[2] ?? 10);
 const importResources = Number(process.argv[3] ?? 300_000);
+const only = new Set((process.env.BENCH_ONLY ?? 'crud,batch,ingest,import').split(','));
 const connections = 32;
 const rounds = 3;
 const started = new Date();
 const loadStart = os.loadavg()[0] ?? 0;
+const settings = { connections, durationSeconds: seconds, rounds };
 
-/** The fixture patient with CURP n (distinct consonants and homoclave; same person data, so the CURP rules hold). */
-const letters = 'BCDFGHJKLMNPQRSTVWXZ';
-function patientBody(n: number): string {
-  const c = (k: number) => letters.charAt(Math.floor(n / 20 ** k) % 20);
-  const first17 = `VIRB840210MDF${c(0)}${c(1)}${c(2)}${Math.floor(n / 8000) % 10}`;
-  const p = mexicanPatient(n);
-  p.identifier[0]!.value = first17 + curpCheckDigit(first17);
-  return JSON.stringify(p);
+const ceiling = await ceilingScenarios(settings);
+let rest: Measure[] = [];
+if (only.has('crud')) {
+  const server = await startServer();
+  try {
+    rest = await crudScenarios(server, settings, ['create', 'read']);
+  } finally {
+    await server.stop();
+  }
 }
-
-const ceiling = await measureCeiling({ connections, durationSeconds: seconds, rounds });
-
-const server = await startServer();
-const rest: Measure[] = [];
-try {
-  const ids: string[] = [];
-  for (let i = 0; i < 500; i++) ids.push((await post(server, '/fhir/Patient', JSON.parse(patientBody(70_000 + i)))).id);
-  const common = { url: server.url, connections, durationSeconds: seconds, rounds, server };
-  let n = 0;
-  rest.push(
-    await load({
-      ...common,
-      name: 'create Patient',
-      requests: [{ method: 'POST', path: '/fhir/Patient', headers: { 'content-type': 'application/fhir+json', ...server.auth }, setupRequest: (req) => ({ ...req, body: patientBody(n++ % 70_000) }) }],
-    }),
-  );
-  rest.push(await load({ ...common, name: 'read Patient by id', requests: [{ method: 'GET', headers: server.auth, setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${ids[Math.floor(Math.random() * ids.length)]}` }) }] }));
-} finally {
-  await server.stop();
-}
-const batches = await supportBatches(50_000);
-const ingest4 = await transactionIngest(4, seconds * 2);
-const imported = await bulkImport(importResources);
+const batches = only.has('batch') ? await supportBatches(50_000) : [];
+const ingest4 = only.has('ingest') ? await transactionIngest(4, seconds * 2) : undefined;
+const imported = only.has('import') ? await bulkImport(importResources) : undefined;
 const loadEnd = os.loadavg()[0] ?? 0;
 
 const pct = (a: number, b: number) => `${Math.round((a / b) * 100)} %`;
-const [create, read] = rest;
+const create = rest.find((m) => m.name.startsWith('create'));
+const read = rest.find((m) => m.name.startsWith('read'));
 console.log(`
 ## Ingest at the limit (issue 21)
 
@@ -74,16 +57,29 @@ auth or audit) was measured in the same run, ${connections} connections, ${round
 
 Ceiling CPU µs per request: insert ${ceiling.insert.cpu?.server ?? '?'} / ${ceiling.insert.cpu?.postgres ?? '?'}, read ${ceiling.read.cpu?.server ?? '?'} / ${ceiling.read.cpu?.postgres ?? '?'} (server / PostgreSQL).
 
+${batches.length ? batchSection() : ''}${ingest4 ? ingestSection(ingest4) : ''}${imported ? importSection(imported) : ''}`);
+
+function batchSection(): string {
+  return `
 **Synthea support batches** on a database holding 50,000 Patients, statistics taken while it was empty (goal: the hospital batch under 5 s):
 
 | batch | entries | seconds | answers | CPU µs per entry: server / PostgreSQL |
 |---|---|---|---|---|
 ${batches.map((b) => `| ${b.name} | ${b.entries.toLocaleString('en')} | **${b.seconds}** | ${Object.entries(b.statuses).map(([s, k]) => `${k} × ${s}`).join(', ')} | ${b.cpu.server} / ${b.cpu.postgres} |`).join('\n')}
+`;
+}
 
-**Synthea HIV transaction ingest**, 4 clients, ${ingest4.seconds} s: **${ingest4.perSecond.toLocaleString('en')} resources/s** (goal ≥ 3,000), ${ingest4.bundles} bundles, ${ingest4.failures} failures;
-CPU µs per resource: server ${ingest4.cpu.server} / PostgreSQL ${ingest4.cpu.postgres} / client ${ingest4.cpu.client}.
+function ingestSection(r: IngestRun): string {
+  return `
+**Synthea HIV transaction ingest**, 4 clients, ${r.seconds} s: **${r.perSecond.toLocaleString('en')} resources/s** (goal ≥ 3,000), ${r.bundles} bundles, ${r.failures} failures;
+CPU µs per resource: server ${r.cpu.server} / PostgreSQL ${r.cpu.postgres} / client ${r.cpu.client}.
+`;
+}
 
-**\`$import\`** of ${imported.resources.toLocaleString('en')} replayed HIV resources (${imported.megabytes} MB of NDJSON from a URL source): ${imported.imported.toLocaleString('en')} imported,
-${imported.failed} refused, in ${imported.seconds} s = **${imported.perSecond.toLocaleString('en')} resources/s** (goal ≥ 10,000); server RSS ${imported.idleRssMb} MB idle, **${imported.peakRssMb} MB** at most (goal < 300 MB);
-CPU µs per resource: server ${imported.cpu.server} / PostgreSQL ${imported.cpu.postgres}.
-`);
+function importSection(r: ImportRun): string {
+  return `
+**\`$import\`** of ${r.resources.toLocaleString('en')} replayed HIV resources (${r.megabytes} MB of NDJSON from a URL source): ${r.imported.toLocaleString('en')} imported,
+${r.failed} refused, in ${r.seconds} s = **${r.perSecond.toLocaleString('en')} resources/s** (goal ≥ 10,000); server RSS ${r.idleRssMb} MB idle, **${r.peakRssMb} MB** at most (goal < 300 MB);
+CPU µs per resource: server ${r.cpu.server} / PostgreSQL ${r.cpu.postgres}.
+`;
+}
