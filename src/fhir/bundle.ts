@@ -242,7 +242,8 @@ async function runBatch(input: Bundle, planned: PlannedEntry[], outcomes: EntryO
         const audit = entryAudit(ctx.audit, p, routes);
         if (audit) audits.set(p.index, audit);
         const entryCtx: FhirContext = { ...ctx, db: tx, audit, matches, writeBatch: p.method === 'POST' ? batch : undefined };
-        const guarded = !plainCreate(p, routes, ctx);
+        const guarded = !unguarded(p, routes, ctx);
+        const failures = batch.failures.size;
         batch.setTag(p.index);
         try {
           if (guarded) {
@@ -264,6 +265,8 @@ async function runBatch(input: Bundle, planned: PlannedEntry[], outcomes: EntryO
           }
           failed(p, err);
         }
+        // A create sent meanwhile that could not be written is gone: what the matches learnt from it no longer holds.
+        if (batch.failures.size > failures) matches.forgetAll();
       }
       batch.setTag(undefined);
       await batch.close();
@@ -282,18 +285,21 @@ async function runBatch(input: Bundle, planned: PlannedEntry[], outcomes: EntryO
 }
 
 /**
- * A create that joins the write batch (no write hook for its type, every write statement with a set-based form):
- * it writes nothing before the batch's statement, so needs no savepoint of its own.
+ * Entries that need no savepoint of their own: a create that joins the write batch (no write hook for its
+ * type, every write statement with a set-based form) writes nothing before the batch's statement, and a read
+ * writes nothing at all. (Operations may write, so they are guarded even when read with GET.)
  */
-function plainCreate(p: PlannedEntry, routes: readonly FhirRoute[], ctx: FhirContext): boolean {
-  if (p.method !== 'POST' || !(ctx.writeStatements ?? []).every((s) => s.batched)) return false;
+function unguarded(p: PlannedEntry, routes: readonly FhirRoute[], ctx: FhirContext): boolean {
+  if (p.method !== 'POST' && p.method !== 'GET') return false;
   let match: ReturnType<typeof matchRoute>;
   try {
-    match = matchRoute(routes, 'POST', p.path);
+    match = matchRoute(routes, p.method, p.path);
   } catch {
     return false;
   }
-  if (match?.route.interaction !== 'create') return false;
-  const type = match.params.type ?? match.route.resourceType ?? '';
+  const interaction = match?.route.interaction;
+  if (p.method === 'GET') return interaction !== undefined && interaction !== 'operation';
+  if (interaction !== 'create' || !(ctx.writeStatements ?? []).every((s) => s.batched)) return false;
+  const type = match?.params.type ?? match?.route.resourceType ?? '';
   return !(ctx.writeHooks ?? []).some((h) => !h.types || h.types.includes(type));
 }

@@ -11,7 +11,7 @@
  * The semantics are tokenCond's: code equal; system equal, absent ("|code"),
  * or anything ("code").
  */
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { flushPending } from '../store/pending-writes.ts';
 import type { Db } from '../store/resource-store.ts';
 import { rowCondition, type RowAccess } from './row-access.ts';
@@ -28,13 +28,10 @@ export function systemMode(v: TokenValue): 'eq' | 'null' | 'any' {
   return v.system === undefined ? 'any' : v.system === null ? 'null' : 'eq';
 }
 
-/** For each tuple, the ids of up to `limit` readable current resources it matches (in tuple order). */
-export async function matchTokens(db: Db, tuples: readonly TokenMatch[], access: RowAccess | undefined, limit = 2): Promise<string[][]> {
-  const out = tuples.map((): string[] => []);
-  if (tuples.length === 0) return out;
-  await flushPending(db);
+/** The statement: one row (k = the tuple's 1-based position, id) per match, at most `limit` per tuple. */
+export function matchTokensQuery(tuples: readonly TokenMatch[], access: RowAccess | undefined, limit = 2): RawBuilder<{ k: string; id: string }> {
   const readable = rowCondition(access, sql`r.resource_type`, sql`r.patients`);
-  const { rows } = await sql<{ k: string; id: string }>`SELECT u.k, m.id
+  return sql<{ k: string; id: string }>`SELECT u.k, m.id
     FROM unnest(${tuples.map((t) => t.type)}::text[], ${tuples.map((t) => t.param)}::text[], ${tuples.map((t) => t.value.system ?? null)}::text[],
       ${tuples.map((t) => t.value.code)}::text[], ${tuples.map((t) => systemMode(t.value))}::text[]) WITH ORDINALITY AS u(rt, param, system, code, mode, k)
     CROSS JOIN LATERAL (
@@ -46,7 +43,15 @@ export async function matchTokens(db: Db, tuples: readonly TokenMatch[], access:
       CROSS JOIN LATERAL (SELECT * FROM resource WHERE resource_type = u.rt AND id = d.id OFFSET 0) AS r
       WHERE NOT r.deleted${readable ? sql` AND ${readable}` : sql``}
       LIMIT ${limit}
-    ) AS m`.execute(db);
+    ) AS m`;
+}
+
+/** For each tuple, the ids of up to `limit` readable current resources it matches (in tuple order). */
+export async function matchTokens(db: Db, tuples: readonly TokenMatch[], access: RowAccess | undefined, limit = 2): Promise<string[][]> {
+  const out = tuples.map((): string[] => []);
+  if (tuples.length === 0) return out;
+  await flushPending(db);
+  const { rows } = await matchTokensQuery(tuples, access, limit).execute(db);
   for (const row of rows) out[Number(row.k) - 1]?.push(row.id);
   return out;
 }
