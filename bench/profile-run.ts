@@ -1,5 +1,5 @@
 /**
- * `node bench/profile-run.ts read|create|ingest [seconds]` (after `npm run build`): one scenario against a
+ * `node bench/profile-run.ts read|create|ingest|import [seconds]` (import: seconds × 1000 resources) (after `npm run build`): one scenario against a
  * server started with `--cpu-prof` (profile written to PROFILE_DIR, default /tmp/ecu-prof, when the server stops),
  * for finding where a request's server time goes.
  */
@@ -7,11 +7,17 @@ import { loadDefinitions } from '../src/fhir/definitions.ts';
 import { load, post, startServer } from './harness.ts';
 import { mexicanPatient } from './fixtures.ts';
 import { ingest, ingestBundles, prepareIngest } from './scenarios/exchange.ts';
+import { bulkImport } from './scenarios/ingest-limits.ts';
 
 loadDefinitions();
 const scenario = process.argv[2] ?? 'read';
 const seconds = Number(process.argv[3] ?? 10);
 const dir = process.env.PROFILE_DIR ?? '/tmp/ecu-prof';
+if (scenario === 'import') {
+  await bulkImport(seconds * 1000, { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` });
+  console.log(`profile in ${dir}`);
+  process.exit(0);
+}
 const synthea = scenario === 'ingest';
 const server = await startServer({ env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}`, ...(synthea ? { MX_PROFILE_ENFORCEMENT: 'declared' } : {}) } });
 try {

@@ -74,9 +74,9 @@ export async function supportBatches(patients = 50_000): Promise<SupportBatchRun
   }
 }
 
-/** The HIV transaction ingest at `clients` clients for `seconds`. */
-export async function transactionIngest(clients: number, seconds: number): Promise<IngestRun> {
-  const server = await startServer({ env: { MX_PROFILE_ENFORCEMENT: 'declared' } });
+/** The HIV transaction ingest at `clients` clients for `seconds` (`env`: e.g. BENCH_OUTBOX=off). */
+export async function transactionIngest(clients: number, seconds: number, env: Record<string, string> = {}): Promise<IngestRun> {
+  const server = await startServer({ env: { MX_PROFILE_ENFORCEMENT: 'declared', ...env } });
   try {
     await prepareIngest(server);
     return await ingest(server, clients, seconds, ingestBundles());
@@ -114,7 +114,7 @@ async function writeCorpus(file: string, atLeast: number): Promise<number> {
   return resources;
 }
 
-export async function bulkImport(atLeast = 300_000): Promise<ImportRun> {
+export async function bulkImport(atLeast = 300_000, env: Record<string, string> = {}): Promise<ImportRun> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ecu-bench-ndjson-'));
   const file = path.join(dir, 'corpus.ndjson');
   const resources = await writeCorpus(file, atLeast);
@@ -127,7 +127,7 @@ export async function bulkImport(atLeast = 300_000): Promise<ImportRun> {
   await once(files, 'listening');
   const address = files.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
-  const server = await startServer({ env: { MX_PROFILE_ENFORCEMENT: 'declared', IMPORT_ALLOWED_SOURCES: base } });
+  const server = await startServer({ env: { MX_PROFILE_ENFORCEMENT: 'declared', IMPORT_ALLOWED_SOURCES: base, ...env } });
   try {
     // The hospitals and clinicians the patients' conditional references name.
     for (const f of corpusFiles().filter((c) => c.information && c.name.startsWith(module))) await postBundle(server, f.bundle);
