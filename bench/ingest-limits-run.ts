@@ -18,6 +18,8 @@ import type { IngestRun } from './scenarios/exchange.ts';
 loadDefinitions();
 const seconds = Number(process.argv[2] ?? 10);
 const importResources = Number(process.argv[3] ?? 300_000);
+// BENCH_SERVER_ENV=K=V,…: extra environment for the batch and import servers (e.g. BENCH_OUTBOX=off).
+const serverEnv: Record<string, string> = Object.fromEntries((process.env.BENCH_SERVER_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
 const only = new Set((process.env.BENCH_ONLY ?? 'crud,batch,ingest,import').split(','));
 const connections = 32;
 const rounds = 3;
@@ -36,11 +38,11 @@ if (only.has('crud')) {
     await server.stop();
   }
 }
-const batches = only.has('batch') ? await supportBatches(50_000) : [];
+const batches = only.has('batch') ? await supportBatches(50_000, serverEnv) : [];
 const ingest4 = only.has('ingest') ? await transactionIngest(4, seconds * 2) : undefined;
 // The same without the subscription outbox, whose statement has no set-based form yet (issue 18): what set-based writes give.
 const ingestNoOutbox = only.has('ingest') ? await transactionIngest(4, seconds * 2, { BENCH_OUTBOX: 'off' }) : undefined;
-const imported = only.has('import') ? await bulkImport(importResources) : undefined;
+const imported = only.has('import') ? await bulkImport(importResources, serverEnv) : undefined;
 const loadEnd = os.loadavg()[0] ?? 0;
 
 const pct = (a: number, b: number) => `${Math.round((a / b) * 100)} %`;

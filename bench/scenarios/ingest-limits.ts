@@ -54,8 +54,8 @@ async function timedBundle(server: Server, name: string, bundle: unknown, entrie
 }
 
 /** The hospital and practitioner batches on a database holding `patients` Patients, analysed while empty; then the hospital batch again (all matches). */
-export async function supportBatches(patients = 50_000): Promise<SupportBatchRun[]> {
-  const server = await startServer({ env: { MX_PROFILE_ENFORCEMENT: 'declared' } });
+export async function supportBatches(patients = 50_000, env: Record<string, string> = {}): Promise<SupportBatchRun[]> {
+  const server = await startServer({ env: { MX_PROFILE_ENFORCEMENT: 'declared', ...env } });
   try {
     const db = connect({ databaseUrl: server.databaseUrl, maxConnections: 2 });
     await sql`ANALYZE`.execute(db);
