@@ -22,6 +22,7 @@ const app = await buildApp({
   importDir: path.resolve(config.dataDir, 'imports'),
   importAllowedSources: config.importAllowedSources,
   profileEnforcement: config.profileEnforcement,
+  auditReadCommit: config.auditReadCommit,
   subscriptions: { outbox: process.env.BENCH_OUTBOX !== 'off', worker: process.env.BENCH_SUBSCRIPTIONS === 'on', pollMs: 50, endpoints: { allowed: ['http://127.0.0.1'] } },
 });
 // As src/main.ts: drop start-up garbage before serving (harness runs node with npm start's flags).
