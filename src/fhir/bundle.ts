@@ -218,14 +218,26 @@ export function bundleInteraction(routes: () => readonly FhirRoute[]) {
 }
 
 /**
- * A batch: entries succeed or fail alone, in one database transaction (issue 21) so that its creates go out
+ * A batch: entries succeed or fail alone, a few hundred per database transaction (issue 21) so that its creates go out
  * set-based. An entry that can fail after writing (a write with hooks, an update, a delete, an operation) runs in
  * its own savepoint, rolled back alone when it fails; plain creates are only validated here and join the
  * independent write batch (write-batch.ts), whose one statement falls back to one per create if it fails.
- * Every match criterion of the batch is looked up in one query first (bundle-matches.ts); the audit rows of the
+ * Every match criterion of those entries is looked up in one query first (bundle-matches.ts); the audit rows of the
  * entries that wrote none go in one append at the end, in the same transaction.
  */
 async function runBatch(input: Bundle, planned: PlannedEntry[], outcomes: EntryOutcome[], routes: readonly FhirRoute[], req: FhirRequest, ctx: FhirContext): Promise<void> {
+  for (let start = 0; start < planned.length; start += batchChunk) await runBatchChunk(input, planned.slice(start, start + batchChunk), outcomes, routes, req, ctx);
+}
+
+/**
+ * Entries per transaction of a batch. Its writes' audit rows lock one of the audit trail's lanes until it commits, and
+ * its conditional creates their types' match locks: a whole 2,382-entry batch in one transaction held them for
+ * seconds, and every other write (and read audit group) on that lane waited. Entries being independent, committing
+ * every few hundred changes no answer.
+ */
+const batchChunk = 250;
+
+async function runBatchChunk(input: Bundle, planned: PlannedEntry[], outcomes: EntryOutcome[], routes: readonly FhirRoute[], req: FhirRequest, ctx: FhirContext): Promise<void> {
   const trail = ctx.auditTrail;
   await ctx.db.transaction().execute(async (tx) => {
     const matches = await BundleMatches.load(tx, bundleCriteria(planned.map((p) => ({ ...p, entry: input.entry?.[p.index] }))), ctx.actor);

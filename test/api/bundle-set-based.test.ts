@@ -122,6 +122,24 @@ describe('batch: entries succeed or fail alone, the creates go out together', ()
   });
 });
 
+describe('a long batch commits every few hundred entries', () => {
+  test('an entry after the first 250 matches (ifNoneExist) what an entry of the first 250 created', async () => {
+    const tag = uniqueTag();
+    const location = { resourceType: 'Location', name: tag, identifier: [{ system, value: tag }] };
+    const entry = [
+      { resource: location, request: { method: 'POST', url: 'Location' } },
+      ...Array.from({ length: 260 }, () => ({ resource: observation(tag), request: { method: 'POST', url: 'Observation' } })),
+      { resource: location, request: { method: 'POST', url: 'Location', ifNoneExist: `identifier=${system}|${tag}` } },
+    ];
+    const b = await bundle('batch', entry);
+    expect(new Set(statuses(b).slice(0, -1))).toEqual(new Set(['201']));
+    expect(statuses(b).at(-1)).toBe('200');
+    expect(idOf(b.entry.at(-1))).toBe(idOf(b.entry[0]));
+    const found = await t.request({ method: 'GET', url: `/fhir/Observation?code:text=${tag}&_summary=count` });
+    expect(found.json().total).toBe(260);
+  });
+});
+
 describe('transaction: creates in one statement, criteria in one query', () => {
   test('a transaction’s plain creates share one statement, and its conditional references resolve', async () => {
     const tag = uniqueTag();
