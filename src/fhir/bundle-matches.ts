@@ -13,13 +13,12 @@
  * see it; an update or delete of such a type, or an entry rolled back, stops
  * the answers for that type (or all) from being used.
  */
-import type { BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { BundleEntry } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
 import type { Actor } from '../auth/actor.ts';
 import { authorize } from '../auth/guard.ts';
 import { rowAccessFor } from '../auth/readable.ts';
-import { parseJson } from '../json/lossless.ts';
-import { extractIndexValues } from '../search/extract-index-values.ts';
+import { indexRowsOf } from '../search/write-index.ts';
 import { matchTokens, systemMode, type TokenMatch } from '../search/match-tokens.ts';
 import { typeAccess, type RowAccess } from '../search/row-access.ts';
 import type { SearchRequest, TokenValue } from '../search/search-request.ts';
@@ -116,7 +115,8 @@ export class BundleMatches {
     }
     const level = typeAccess(this.access, type);
     if (level === 'none' || (level === 'compartment' && !stored.patients.includes(this.access?.patient ?? ''))) return;
-    for (const row of extractIndexValues(parseJson(stored.content) as Resource).sp_token) {
+    // The rows the index statement extracted (or will: the same extraction, done once per version).
+    for (const row of indexRowsOf(stored)?.sp_token ?? []) {
       if (row.code === null) continue;
       const keys = [keyOf(type, row.param, 'any', undefined, row.code), row.system === null ? keyOf(type, row.param, 'null', null, row.code) : keyOf(type, row.param, 'eq', row.system, row.code)];
       for (const key of keys) {
