@@ -19,6 +19,8 @@ const app = await buildApp({
   security: process.env.BENCH_SECURITY !== 'off',
   searchIndexing: process.env.BENCH_INDEXING !== 'off',
   exportDir: path.resolve(config.dataDir, 'exports'),
+  importDir: path.resolve(config.dataDir, 'imports'),
+  importAllowedSources: config.importAllowedSources,
   profileEnforcement: config.profileEnforcement,
   auditReadCommit: config.auditReadCommit,
   subscriptions: { outbox: process.env.BENCH_OUTBOX !== 'off', worker: process.env.BENCH_SUBSCRIPTIONS === 'on', pollMs: 50, endpoints: { allowed: ['http://127.0.0.1'] } },

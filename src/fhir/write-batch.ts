@@ -1,19 +1,24 @@
 /**
- * Set-based writes for transaction bundles (issue 21). Inside a bundle's
- * transaction, a create without hooks is not sent at once: persist.ts hands
- * it here, and the pending creates go out together as ONE statement of
- * data-modifying CTEs — one multi-row INSERT … SELECT FROM unnest(…) into
- * `resource` (history rows follow by its trigger), one per index table, one
- * audit_append() of every audit row — instead of a round trip per entry.
- * Whatever must read the database first (a search, a read, a conditional
- * match, a write with hooks, an update's compare-and-set) flushes the pending
- * creates before it runs (src/store/pending-writes.ts), so every entry sees
- * what the entries before it wrote, exactly as when each was sent alone.
+ * Set-based writes for bundles and imports (issue 21). Inside a bundle's (or
+ * an import chunk's) transaction, a create without hooks is not sent at once:
+ * persist.ts hands it here, and the pending creates go out together as ONE
+ * statement of data-modifying CTEs — one multi-row INSERT … SELECT FROM
+ * unnest(…) into `resource` (history rows follow by its trigger), one per
+ * index table, one audit_append() of every audit row — instead of a round
+ * trip per entry. Whatever must read the database first (a search, a read, a
+ * conditional match, a write with hooks, an update's compare-and-set) flushes
+ * the pending creates before it runs (src/store/pending-writes.ts), so every
+ * entry sees what the entries before it wrote, exactly as when each was sent alone.
+ *
+ * Which write statements can join: those with a `batched` form (persist.ts).
+ * The subscription outbox's is the seam where issue 18's set-based outbox
+ * statement plugs in; until a write statement has one, every create is sent alone.
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { Db, StoredVersion } from '../store/resource-store.ts';
 import { clearPending, setPending } from '../store/pending-writes.ts';
-import { conflict } from './errors.ts';
+import { conflict, isFhirError, type FhirError } from './errors.ts';
+import { isDatabaseUnavailable } from '../store/db-errors.ts';
 import type { BatchedStatement, WrittenVersion } from './persist.ts';
 import type { FhirContext } from './types.ts';
 
@@ -22,35 +27,98 @@ function textArrayLiteral(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
 }
 
-export class WriteBatch {
-  private versions: StoredVersion[] = [];
-  private items = new Map<BatchedStatement, unknown[]>();
-  private readonly db: Db;
+interface PendingCreate {
+  stored: StoredVersion;
+  items: [BatchedStatement, unknown][];
+  /** The bundle entry it belongs to (batch bundles: which entry fails if it cannot be written). */
+  tag: number | undefined;
+}
 
-  constructor(db: Db) {
+export interface WriteBatchOptions {
+  /**
+   * Entries that succeed or fail alone (a batch bundle): the set-based
+   * statement runs inside a savepoint; if it fails, each create is written
+   * on its own, in its own savepoint, and only those that still fail are
+   * reported (`failures`), the others kept. Without it a failure fails the transaction.
+   */
+  independent?: boolean;
+}
+
+export class WriteBatch {
+  private pending: PendingCreate[] = [];
+  private tag: number | undefined;
+  private readonly db: Db;
+  private readonly independent: boolean;
+  /** Independent mode: entries (by tag) whose create could not be written; their statements were rolled back. */
+  readonly failures = new Map<number, FhirError>();
+
+  constructor(db: Db, options: WriteBatchOptions = {}) {
     this.db = db;
+    this.independent = options.independent === true;
     setPending(db, () => this.flush());
   }
 
-  /** Takes a create whose every write statement can be batched; false otherwise (the caller writes it at once). */
+  /** The entry the next creates belong to. */
+  setTag(tag: number | undefined): void {
+    this.tag = tag;
+  }
+
+  /** Takes a create whose every write statement can be batched (persist.ts decides). */
   add(written: WrittenVersion, ctx: FhirContext, statements: readonly BatchedStatement[]): void {
-    this.versions.push(written.stored);
+    const items: [BatchedStatement, unknown][] = [];
     for (const s of statements) {
       const item = s.item(written, ctx);
-      if (item === undefined) continue;
-      const list = this.items.get(s);
-      if (list) list.push(item);
-      else this.items.set(s, [item]);
+      if (item !== undefined) items.push([s, item]);
+    }
+    this.pending.push({ stored: written.stored, items, tag: this.tag });
+  }
+
+  /** Forgets what an entry added that is not sent yet (the entry failed after its create was taken). */
+  drop(tag: number): void {
+    this.pending = this.pending.filter((p) => p.tag !== tag);
+  }
+
+  /** Sends what is pending as one statement. */
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const list = this.pending;
+    this.pending = [];
+    if (!this.independent) return this.send(list);
+    if ((await this.guarded(() => this.send(list))) === undefined) return;
+    for (const one of list) {
+      const failed = await this.guarded(() => this.send([one]));
+      if (failed && one.tag !== undefined) this.failures.set(one.tag, failed);
     }
   }
 
-  /** Sends what is pending as one statement; a taken id (a practically impossible UUID collision) fails the transaction. */
-  async flush(): Promise<void> {
-    if (this.versions.length === 0) return;
-    const versions = this.versions;
-    const items = this.items;
-    this.versions = [];
-    this.items = new Map();
+  /** Runs `work` in a savepoint: undefined when it succeeded, the entry's error (rolled back) when it failed for the entry's sake. */
+  private async guarded(work: () => Promise<void>): Promise<FhirError | undefined> {
+    await sql`SAVEPOINT write_batch`.execute(this.db);
+    try {
+      await work();
+      await sql`RELEASE SAVEPOINT write_batch`.execute(this.db);
+      return undefined;
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw err;
+      await sql`ROLLBACK TO SAVEPOINT write_batch`.execute(this.db);
+      await sql`RELEASE SAVEPOINT write_batch`.execute(this.db);
+      // A taken id is the entry's conflict; anything else is not the client's doing and fails the request as before.
+      if (isFhirError(err)) return err;
+      throw err;
+    }
+  }
+
+  /** One statement of CTEs; a taken id (a practically impossible UUID collision) is a conflict. */
+  private async send(list: PendingCreate[]): Promise<void> {
+    const versions = list.map((p) => p.stored);
+    const items = new Map<BatchedStatement, unknown[]>();
+    for (const p of list) {
+      for (const [statement, item] of p.items) {
+        const into = items.get(statement);
+        if (into) into.push(item);
+        else items.set(statement, [item]);
+      }
+    }
     const rows = sql`INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content, patients)
       SELECT t, i, v, l, false, c, p::text[] FROM unnest(${versions.map((v) => v.resourceType)}::text[], ${versions.map((v) => v.id)}::text[],
         ${versions.map((v) => v.versionId)}::int[], ${versions.map((v) => v.lastUpdated)}::timestamptz[], ${versions.map((v) => v.content)}::text[],
@@ -74,8 +142,7 @@ export class WriteBatch {
 
   /** Drops what is pending (the transaction is rolling back). */
   discard(): void {
-    this.versions = [];
-    this.items = new Map();
+    this.pending = [];
     clearPending(this.db);
   }
 }

@@ -28,6 +28,8 @@ export const curpUniqueHook: WriteHook = async (tx, { stored }) => {
   }
 };
 curpUniqueHook.types = ['Patient'];
+// A first version without an active CURP has no row to add or remove.
+curpUniqueHook.idle = ({ stored, previous }) => previous === undefined && activeCurps(stored.content === null ? undefined : (parseJson(stored.content) as Patient)).length === 0;
 
 function curpTaken(curp: string, holder: string, patient: Patient | undefined): FhirError {
   const index = (patient?.identifier ?? []).findIndex((i) => i.system === curpSystem && i.value?.trim().toUpperCase() === curp);

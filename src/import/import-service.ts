@@ -24,7 +24,9 @@ import { authorize } from '../auth/guard.ts';
 import { isRole } from '../auth/roles.ts';
 import { parseScopes } from '../auth/scopes.ts';
 import type { AuditInfo } from '../audit/audit-info.ts';
-import { resolveConditionalReferences } from '../fhir/conditional-references.ts';
+import { conditionalReferenceSearches, resolveConditionalReferences } from '../fhir/conditional-references.ts';
+import { BundleMatches } from '../fhir/bundle-matches.ts';
+import { KnownVersions } from '../fhir/known-versions.ts';
 import { create } from '../fhir/create.ts';
 import { isResourceType } from '../fhir/definitions.ts';
 import { badRequest, FhirError, isFhirError, outcome } from '../fhir/errors.ts';
@@ -191,6 +193,16 @@ export class ImportService {
     const progress: ChunkProgress = { sourceIndex: job.sourceIndex, sourceLine: job.sourceLine, imported: job.imported, failed: job.failed, counts: { ...job.counts } };
     // Conditional references resolved so far (a Synthea export names the same hospital thousands of times); emptied when a chunk rolls back.
     const resolved = new Map<string, string>();
+    // One chunk commits while the next is read and validated: the database's half of the work overlaps the server's.
+    // Commits stay in order, one at a time (each moves the job's position on from the one before).
+    let committing: Promise<void> | undefined;
+    const commit = async (si: number, chunk: Line[], next: Pick<ChunkProgress, 'sourceIndex' | 'sourceLine'>) => {
+      const prepared = this.prepareChunk(job, ctx, si, chunk);
+      if (committing) await committing;
+      committing = this.commitChunk(job, ctx, si, prepared, next, progress, resolved);
+      // Awaited before the next commit or the end; meanwhile a failure must not go unhandled.
+      committing.catch(() => undefined);
+    };
     try {
       for (let si = job.sourceIndex; si < job.sources.length; si++) {
         const source = job.sources[si]!;
@@ -199,14 +211,17 @@ export class ImportService {
           if (signal.aborted) throw new LeaseLost('aborted');
           chunk.push(line);
           if (chunk.length >= this.chunkSize) {
-            await this.commitChunk(job, ctx, si, chunk, { sourceIndex: si, sourceLine: line.n }, progress, resolved);
+            await commit(si, chunk, { sourceIndex: si, sourceLine: line.n });
             chunk = [];
           }
         }
-        await this.commitChunk(job, ctx, si, chunk, { sourceIndex: si + 1, sourceLine: 0 }, progress, resolved);
+        await commit(si, chunk, { sourceIndex: si + 1, sourceLine: 0 });
       }
+      await committing;
       if (await completeImport(this.db, job.id, this.me)) await this.removeUploads(job);
     } catch (err) {
+      // A chunk still committing finishes (or fails) before the job is handed on or marked failed.
+      await committing?.catch(() => undefined);
       if (err instanceof LeaseLost || signal.aborted) {
         // Cancelled, taken over, or this server is stopping: a stopping server hands the job on at once.
         if (this.closing) await releaseLease(this.db, job.id, this.me).catch((e: unknown) => this.log(e, 'could not release import lease'));
@@ -225,26 +240,36 @@ export class ImportService {
    * redone without that line (refusals are rare: most are caught by the
    * validation before the transaction).
    */
-  private async commitChunk(job: ImportJob, ctx: FhirContext, si: number, chunk: Line[], next: Pick<ChunkProgress, 'sourceIndex' | 'sourceLine'>, progress: ChunkProgress, resolved: Map<string, string>): Promise<void> {
+  private prepareChunk(job: ImportJob, ctx: FhirContext, si: number, chunk: Line[]): PreparedChunk {
     const source = job.sources[si]!;
     const errors: LineError[] = [];
-    const fail = (n: number, error: FhirError) => errors.push({ sourceIndex: si, line: n, outcome: lineOutcome(error, source.kind === 'url' ? source.url : `upload ${si + 1}`, n) });
-    let valid: { n: number; text: string; resource: Resource }[] = [];
+    const valid: PreparedChunk['valid'] = [];
     for (const line of chunk) {
       try {
         valid.push({ n: line.n, text: line.text, resource: prepare(line.text, source.type, ctx) });
       } catch (err) {
         if (!isFhirError(err)) throw err;
-        fail(line.n, err);
+        errors.push(lineError(job, si, line.n, err));
       }
     }
+    return { valid, errors };
+  }
+
+  private async commitChunk(job: ImportJob, ctx: FhirContext, si: number, prepared: PreparedChunk, next: Pick<ChunkProgress, 'sourceIndex' | 'sourceLine'>, progress: ChunkProgress, resolved: Map<string, string>): Promise<void> {
+    const { errors } = prepared;
+    let { valid } = prepared;
+    const fail = (n: number, error: FhirError) => errors.push(lineError(job, si, n, error));
     for (;;) {
       try {
         const counts = await this.db.transaction().execute(async (tx) => {
           // Validated just above: the interactions need not validate again (it is most of a write's CPU).
           // New resources go out together, one statement per table (src/fhir/write-batch.ts); any read sends them first.
           const batch = new WriteBatch(tx);
-          const txCtx: FhirContext = { ...ctx, db: tx, validate: () => [], writeBatch: batch };
+          // The chunk's current versions and its conditional references, each read in one query (not one per line).
+          const versions = await KnownVersions.load(tx, valid.flatMap(({ resource: r }) => (r.id ? [{ type: r.resourceType, id: r.id }] : [])));
+          const criteria = valid.flatMap(({ resource }) => conditionalReferenceSearches(resource).map((parsed) => ({ parsed, conditionalWrite: false })));
+          const matches = await BundleMatches.load(tx, criteria, ctx.actor);
+          const txCtx: FhirContext = { ...ctx, db: tx, validate: () => [], writeBatch: batch, versions, matches };
           const added: Record<string, number> = {};
           try {
             for (const { n, text, resource } of valid) {
@@ -329,6 +354,16 @@ function prepare(text: string, expectedType: string | undefined, ctx: FhirContex
   const id = (body as { id?: unknown }).id;
   if (ctx.actor) authorize(ctx.actor, { permission: id === undefined ? 'c' : 'u', resourceType: type });
   return requireResource(body, type, ctx);
+}
+
+interface PreparedChunk {
+  valid: { n: number; text: string; resource: Resource }[];
+  errors: LineError[];
+}
+
+function lineError(job: ImportJob, si: number, n: number, error: FhirError): LineError {
+  const source = job.sources[si]!;
+  return { sourceIndex: si, line: n, outcome: lineOutcome(error, source.kind === 'url' ? source.url : `upload ${si + 1}`, n) };
 }
 
 function lineOutcome(error: FhirError, source: string, n: number): unknown {

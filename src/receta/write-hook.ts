@@ -9,7 +9,8 @@ import { conflict } from '../fhir/errors.ts';
 import type { WriteHook } from '../fhir/persist.ts';
 import { catalogWriteHook } from './catalog.ts';
 import { dispenseHook, type LedgerRules } from './dispense-hook.ts';
-import { medicationRequestHook } from './request-hook.ts';
+import { medicationRequestHook, parseContent } from './request-hook.ts';
+import type { MedicationRequest } from '@medplum/fhirtypes';
 import { recetaDb } from './tables.ts';
 
 export function recetaWriteHook(rules: LedgerRules): WriteHook {
@@ -33,5 +34,8 @@ export function recetaWriteHook(rules: LedgerRules): WriteHook {
   };
   // Only these types open a transaction for the receta rules.
   hook.types = ['MedicationRequest', 'MedicationDispense', 'Medication', 'Provenance'];
+  // A first version of a MedicationRequest that is no receta, or of a Provenance, has no rule to meet (a bundle's creates then go out set-based).
+  hook.idle = ({ stored, previous }) =>
+    previous === undefined && (stored.resourceType === 'Provenance' || (stored.resourceType === 'MedicationRequest' && !isReceta(parseContent<MedicationRequest>(stored.content))));
   return hook;
 }

@@ -7,7 +7,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { sql, type RawBuilder } from 'kysely';
 import type { WriteStatement } from '../fhir/persist.ts';
-import type { Db } from '../store/resource-store.ts';
+import type { Db, StoredVersion } from '../store/resource-store.ts';
 import { extractIndexValues, type DateRow, type IndexRows } from './extract-index-values.ts';
 import { parseJson } from '../json/lossless.ts';
 
@@ -23,11 +23,21 @@ const columns: { [T in keyof IndexRows]: Record<string, string> } = {
 };
 const tables = Object.keys(columns) as (keyof IndexRows)[];
 
+const extracted = new WeakMap<StoredVersion, IndexRows>();
+
+/** The index rows of a version about to be written (undefined for a deletion), extracted once per version. */
+export function indexRowsOf(stored: StoredVersion): IndexRows | undefined {
+  if (stored.content === null) return undefined;
+  let rows = extracted.get(stored);
+  if (!rows) {
+    rows = extractIndexValues(parseJson(stored.content) as Resource);
+    extracted.set(stored, rows);
+  }
+  return rows;
+}
+
 /** The index rows of a write, replaced in the write's own statement (see persist.ts). */
-export const indexWriteStatement: WriteStatement = ({ stored, previous }) => {
-  const resource = stored.content === null ? undefined : (parseJson(stored.content) as Resource);
-  return replaceCall(stored.resourceType, stored.id, resource ? extractIndexValues(resource) : undefined, previous !== undefined);
-};
+export const indexWriteStatement: WriteStatement = ({ stored, previous }) => replaceCall(stored.resourceType, stored.id, indexRowsOf(stored), previous !== undefined);
 
 function replaceCall(resourceType: string, id: string, rows: IndexRows | undefined, hadRows: boolean): RawBuilder<unknown> | undefined {
   const present: Partial<Record<keyof IndexRows, unknown[]>> = {};
@@ -79,7 +89,10 @@ export function indexInsertStatements(items: IndexItem[], returning = false): Ra
 
 /** A transaction bundle's creates: every one's index rows in one INSERT per table (see src/fhir/write-batch.ts). */
 indexWriteStatement.batched = {
-  item: ({ stored }) => (stored.content === null ? undefined : { resourceType: stored.resourceType, id: stored.id, rows: extractIndexValues(parseJson(stored.content) as Resource) }),
+  item: ({ stored }) => {
+    const rows = indexRowsOf(stored);
+    return rows && { resourceType: stored.resourceType, id: stored.id, rows };
+  },
   statements: (items) => indexInsertStatements(items as IndexItem[], true),
 };
 

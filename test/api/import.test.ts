@@ -159,6 +159,27 @@ describe('$import', () => {
     }
   });
 
+  test('one chunk naming an id twice, and an id already stored: versions follow in line order (the chunk reads its versions together)', async () => {
+    const tag = uniqueTag();
+    const [twice, stored] = [randomUUID(), randomUUID()];
+    const put = await call(main, { method: 'PUT', url: `/fhir/Patient/${stored}`, headers: { 'content-type': 'application/fhir+json' }, payload: { resourceType: 'Patient', id: stored, name: [{ family: `${tag}-0` }] } });
+    expect(put.statusCode, put.body).toBe(201);
+    const body = lines([
+      { resourceType: 'Patient', id: twice, name: [{ family: `${tag}-1` }] },
+      { resourceType: 'Patient', id: stored, name: [{ family: `${tag}-2` }] },
+      { resourceType: 'Patient', id: twice, name: [{ family: `${tag}-3` }] },
+    ]);
+    const manifest = await poll(main, await kickOff(main, body));
+    expect(manifest.error).toEqual([]);
+    const a = (await call(main, { method: 'GET', url: `/fhir/Patient/${twice}` })).json();
+    expect([a.meta.versionId, a.name[0].family]).toEqual(['2', `${tag}-3`]);
+    const b = (await call(main, { method: 'GET', url: `/fhir/Patient/${stored}` })).json();
+    expect([b.meta.versionId, b.name[0].family]).toEqual(['2', `${tag}-2`]);
+    // The index holds the current versions only.
+    const found = await call(main, { method: 'GET', url: `/fhir/Patient?family=${tag}-1` });
+    expect(found.json().entry ?? []).toHaveLength(0);
+  });
+
   test('URLs outside IMPORT_ALLOWED_SOURCES are refused before anything is fetched', async () => {
     const headers = { 'content-type': 'application/fhir+json', prefer: 'respond-async' };
     for (const url of [`${filesBase}/other/x.ndjson`, 'http://169.254.169.254/latest/meta-data', 'file:///etc/passwd']) {
