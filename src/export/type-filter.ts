@@ -65,9 +65,8 @@ export function parseTypeFilters(values: readonly string[]): ParsedTypeFilter[] 
 
 /** The query as a search of `type`; its 400s name `_typeFilter` (the kick-off's parameter) and the query. */
 function parseQuery(type: string, search: string): SearchRequest {
-  let query: Query = {};
   try {
-    query = queryFromString(search, '_typeFilter');
+    const query: Query = queryFromString(search, '_typeFilter');
     const used = resultParams.filter((p) => query[p] !== undefined);
     if (used.length > 0) {
       return invalid({ es: `no admite parámetros de resultado (${used.join(', ')}): solo criterios de búsqueda`, en: `takes no result parameters (${used.join(', ')}): search criteria only` });

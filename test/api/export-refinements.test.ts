@@ -233,6 +233,16 @@ describe('includeAssociatedData', () => {
     expect((await run(url('').replace('&includeAssociatedData=', ''))).keys.some((k) => k.startsWith('Provenance/'))).toBe(false);
   });
 
+  test('without a provenance value, a Patient-level export with Provenance among its types holds every Provenance of what it exports (the IG), not only those in the compartment', async () => {
+    const s = await scenario();
+    for (const types of ['&_type=Observation,Provenance', '']) {
+      const { keys } = await run(`/fhir/Patient/$export?patient=Patient/${s.patient}${types}`);
+      const provenance = keys.filter((k) => k.startsWith('Provenance/'));
+      expect(provenance.sort(), types).toEqual([s.p1, s.p2, s.p3, s.p5].map((id) => `Provenance/${id}`).sort());
+      expect(new Set(keys).size).toBe(keys.length);
+    }
+  });
+
   test('only Provenance the token may read: a patient token gets those in its compartment, never another’s latest', async () => {
     const s = await scenario();
     const token = await roleToken('patient', { patient: s.patient }, `paciente-${s.patient}`);

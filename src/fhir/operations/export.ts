@@ -79,7 +79,7 @@ type Rejected = { entry: string; message: Message }[];
  * 400 (not-supported) unless Prefer: handling=lenient, where it is left out
  * and reported in the manifest's error file (`notes`).
  */
-function refinements(req: FhirRequest, ctx: FhirContext, types: readonly string[], lenient: boolean): Pick<ExportPlan, 'typeFilter' | 'elements' | 'associated' | 'access' | 'notes'> {
+function refinements(req: FhirRequest, ctx: FhirContext, level: ExportLevel, types: readonly string[], lenient: boolean): Pick<ExportPlan, 'typeFilter' | 'elements' | 'associated' | 'access' | 'notes'> {
   const notes: ExportNote[] = [];
   const refuse = (rejected: Rejected, expression: string): void => {
     if (rejected.length === 0) return;
@@ -108,6 +108,10 @@ function refinements(req: FhirRequest, ctx: FhirContext, types: readonly string[
   if (associated.associated) {
     if (ctx.actor && !readable(ctx.actor, 'Provenance')) throw forbidden({ es: 'El token no permite leer Provenance (includeAssociatedData)', en: 'The token may not read Provenance (includeAssociatedData)' }, 'includeAssociatedData');
     out.associated = associated.associated;
+  } else if (level !== 'system' && types.includes('Provenance')) {
+    // The IG: without a provenance value, a Patient or Group export holds every Provenance whose target it exports,
+    // not only those in a patient compartment (a Provenance is there only when it targets the Patient itself).
+    out.associated = 'relevant';
   }
   const access = rowAccessFor(ctx.actor);
   if (access && (out.typeFilter || out.associated)) out.access = access;
@@ -169,7 +173,7 @@ async function kickOff(level: ExportLevel, req: FhirRequest, ctx: FhirContext): 
   const members = patients && group ? patients.filter((p) => group.includes(p)) : (patients ?? group);
   const candidates = level === 'system' ? resourceTypes() : patientCompartmentTypes();
   const types = typesFor(ctx.actor, requested, candidates);
-  const refined = refinements(req, ctx, [...types.unrestricted, ...types.patientScoped], lenient);
+  const refined = refinements(req, ctx, level, [...types.unrestricted, ...types.patientScoped], lenient);
   const plan: ExportPlan = { level, ...types, ...(members ? { members } : {}), ...(since ? { since: since.toISOString() } : {}), ...(ignored.length > 0 ? { ignored } : {}), ...refined };
   for (const id of [...(members ?? []), ...(plan.patient ? [plan.patient] : [])]) ctx.audit?.patients.add(id);
   const id = randomUUID();
