@@ -1,9 +1,9 @@
 /**
- * Runs bulk exports in the background of the API process. A job streams one
- * query (export-query.ts) through a server-side cursor (pg-cursor), in
- * batches, inside a REPEATABLE READ READ ONLY transaction, so every resource
- * appears exactly once as of one snapshot and memory stays flat whatever the
- * database size. Jobs use their own small connection pool: an export never
+ * Runs bulk exports in the background of the API process. A job streams its
+ * query (export-query.ts; with includeAssociatedData, then the Provenance
+ * one) through a server-side cursor (pg-cursor), in batches, inside one
+ * REPEATABLE READ READ ONLY transaction, so every resource appears exactly
+ * once as of one snapshot and memory stays flat whatever the database size. Jobs use their own small connection pool: an export never
  * takes the API's connections. At most `concurrency` jobs run at once; others
  * wait in order.
  *
