@@ -50,7 +50,7 @@ function startFlags(): string[] {
   return (scripts.start ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
-export async function startServer(options: { security?: boolean; env?: Record<string, string> } = {}): Promise<Server> {
+export async function startServer(options: { security?: boolean; env?: Record<string, string>; entry?: string } = {}): Promise<Server> {
   const security = options.security !== false;
   const env = options.env ?? {};
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ecu-bench-pg-'));
@@ -60,7 +60,7 @@ export async function startServer(options: { security?: boolean; env?: Record<st
   await migrateToLatest(migrator);
   await migrator.destroy();
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [...startFlags(), 'dist/bench/server.js'], {
+  const child: ChildProcess = spawn(process.execPath, [...startFlags(), options.entry ?? 'dist/bench/server.js'], {
     env: { ...process.env, AUTH_ISSUER: '', DATA_DIR: dataDir, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', BENCH_SECURITY: security ? 'on' : 'off', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
