@@ -117,6 +117,8 @@ async function shutdown(signal: string): Promise<void> {
 takeOverSignals();
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+// A closed terminal: as the package did, stop cleanly rather than leave PostgreSQL running.
+process.on('SIGHUP', () => void shutdown('SIGHUP'));
 
 if (embedded?.note) app.log.warn(embedded.note);
 try {
