@@ -3,6 +3,7 @@
  * ship inside the package), for `npm start` without DATABASE_URL and for tests
  * on machines with no Docker engine.
  */
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -161,6 +162,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
   await server.start().catch(failed('start'));
   running.add(server as unknown as RunningServer);
+  // Its own exit, watched from the start: PostgreSQL may stop on a signal of its own (Ctrl-C in a terminal and a
+  // process manager's kill reach the whole process group), and the package's stop() then waits for an exit already past.
+  const postmaster = (server as unknown as { process?: ChildProcess }).process;
+  const exited = postmaster ? new Promise<void>((resolve) => postmaster.once('exit', () => resolve())) : Promise.resolve();
   const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   const admin = new pg.Client({ connectionString: adminUrl });
   admin.on('error', () => undefined);
@@ -176,9 +181,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/${database}`,
     note: note ? `The embedded PostgreSQL runs as the "postgres" system user, so ${note}.` : undefined,
-    stop: () => {
+    stop: async () => {
       running.delete(server as unknown as RunningServer);
-      return server.stop();
+      if (!postmaster || postmaster.exitCode !== null || postmaster.signalCode !== null) return;
+      await Promise.race([server.stop(), exited]);
     },
   };
 }
