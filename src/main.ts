@@ -7,7 +7,7 @@ import path from 'node:path';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { connect } from './store/connect.ts';
-import { portInUse, startEmbeddedPostgres, type EmbeddedDb } from './store/embedded-postgres.ts';
+import { portInUse, startEmbeddedPostgres, takeOverSignals, type EmbeddedDb } from './store/embedded-postgres.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { defaultRetry } from './subscriptions/backoff.ts';
 import { devSigningKeysFile, loadKeySetFile } from './receta/signing-keys.ts';
@@ -86,16 +86,39 @@ if (!config.recetaSigningJwksFile) {
 }
 
 let stopping = false;
+const shutdownGraceMs = 10_000;
+/** The app first (requests, export and import jobs, the subscription worker and the pools end), then its PostgreSQL. */
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   app.log.info({ signal }, 'shutting down');
-  await app.close();
-  await embedded?.stop();
-  process.exit(0);
+  let code = 0;
+  // close() waits for every connection: one whose answer ended after close() began stays open as keep-alive
+  // (Fastify's keepAliveTimeout, 72 s), one whose client stops reading until the socket timeout (70 s). Idle ones are
+  // reaped as they go idle; after `shutdownGraceMs` the rest are cut.
+  const reap = setInterval(() => app.server.closeIdleConnections(), 250);
+  const cut = setTimeout(() => app.server.closeAllConnections(), shutdownGraceMs);
+  try {
+    await app.close();
+  } catch (err) {
+    app.log.error({ err }, 'shutdown: closing the server failed');
+    code = 1;
+  } finally {
+    clearInterval(reap);
+    clearTimeout(cut);
+  }
+  await embedded?.stop().catch((err: unknown) => {
+    app.log.error({ err }, 'shutdown: stopping the embedded PostgreSQL failed');
+    code = 1;
+  });
+  process.exit(code);
 }
+// The embedded PostgreSQL's own signal handlers would stop it under the closing app: this shutdown stops it, last.
+takeOverSignals();
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+// A closed terminal: as the package did, stop cleanly rather than leave PostgreSQL running.
+process.on('SIGHUP', () => void shutdown('SIGHUP'));
 
 if (embedded?.note) app.log.warn(embedded.note);
 try {

@@ -36,18 +36,18 @@ describe('planTypes: what a token may export', () => {
 describe('exportQuery: one pass, values bound', () => {
   test('system level with _since', () => {
     const c = exportQuery(db, { level: 'system', unrestricted: ['Patient'], patientScoped: [], since: '2026-01-01T00:00:00.000Z' }).compile();
-    expect(c.sql).toBe('select "resource_type", "content" from "resource" where "deleted" = $1 and resource_type = ANY($2::text[]) and "last_updated" >= $3');
-    expect(c.parameters).toEqual([false, ['Patient'], new Date('2026-01-01T00:00:00.000Z')]);
+    expect(c.sql).toBe('select "r"."resource_type", "r"."content" from "resource" as "r" where (r.resource_type = ANY($1::text[]) AND NOT r.deleted AND r.last_updated >= $2)');
+    expect(c.parameters).toEqual([['Patient'], new Date('2026-01-01T00:00:00.000Z')]);
   });
 
   test('group level with a patient token: the members’ compartments, then only the token patient for patient-scoped types', () => {
     const c = exportQuery(db, { level: 'group', unrestricted: ['Practitioner'], patientScoped: ['Observation'], patient: 'p1', members: ['p1', 'p2'] }).compile();
-    expect(c.sql).toContain('patients && $3::text[]');
-    expect(c.sql).toContain('(resource_type = ANY($4::text[]) OR patients @> ARRAY[$5]::text[])');
-    expect(c.parameters).toEqual([false, ['Practitioner', 'Observation'], ['p1', 'p2'], ['Practitioner'], 'p1']);
+    expect(c.sql).toContain('r.patients && $2::text[]');
+    expect(c.sql).toContain('(r.resource_type = ANY($3::text[]) OR r.patients @> ARRAY[$4]::text[])');
+    expect(c.parameters).toEqual([['Practitioner', 'Observation'], ['p1', 'p2'], ['Practitioner'], 'p1']);
   });
 
   test('patient level: any compartment', () => {
-    expect(exportQuery(db, { level: 'patient', unrestricted: ['Observation'], patientScoped: [] }).compile().sql).toContain('cardinality(patients) > 0');
+    expect(exportQuery(db, { level: 'patient', unrestricted: ['Observation'], patientScoped: [] }).compile().sql).toContain('cardinality(r.patients) > 0');
   });
 });

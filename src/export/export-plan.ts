@@ -10,6 +10,9 @@ import type { Actor } from '../auth/actor.ts';
 import { forbidden } from '../fhir/errors.ts';
 import { roleForbids } from '../auth/roles.ts';
 import { allows, onlyPatientScoped } from '../auth/scopes.ts';
+import type { RowAccess } from '../search/row-access.ts';
+import type { AssociatedData } from './associated-data.ts';
+import type { TypeFilterPlan } from './type-filter.ts';
 
 export type ExportLevel = 'system' | 'patient' | 'group';
 
@@ -26,10 +29,26 @@ export interface ExportPlan {
   since?: string;
   /** Kick-off parameters ignored under `Prefer: handling=lenient`, reported in the manifest's `error` file. */
   ignored?: string[];
+  /** Parts of parameters not honoured under `Prefer: handling=lenient` (an `_elements` entry, a value…), reported likewise. */
+  notes?: ExportNote[];
+  /** `_typeFilter`: search queries a resource of their type must match one of (type-filter.ts). */
+  typeFilter?: TypeFilterPlan;
+  /** `_elements`: the entries honoured (export-elements.ts). */
+  elements?: string[];
+  /** `includeAssociatedData`: the Provenance of the exported resources too. */
+  associated?: AssociatedData;
+  /** The token's readable set, inside the queries of `_typeFilter` and `includeAssociatedData` (absent: every row). */
+  access?: RowAccess;
+}
+
+export interface ExportNote {
+  expression: string;
+  es: string;
+  en: string;
 }
 
 /** Whether the actor may read this type at all (scopes and role rules). */
-function readable(actor: Actor, type: string): boolean {
+export function readable(actor: Actor, type: string): boolean {
   return !roleForbids(actor.role, type, 'r') && allows(actor.scopes, type, 'r');
 }
 

@@ -1,9 +1,9 @@
 /**
- * Runs bulk exports in the background of the API process. A job streams one
- * query (export-query.ts) through a server-side cursor (pg-cursor), in
- * batches, inside a REPEATABLE READ READ ONLY transaction, so every resource
- * appears exactly once as of one snapshot and memory stays flat whatever the
- * database size. Jobs use their own small connection pool: an export never
+ * Runs bulk exports in the background of the API process. A job streams its
+ * query (export-query.ts; with includeAssociatedData, then the Provenance
+ * one) through a server-side cursor (pg-cursor), in batches, inside one
+ * REPEATABLE READ READ ONLY transaction, so every resource appears exactly
+ * once as of one snapshot and memory stays flat whatever the database size. Jobs use their own small connection pool: an export never
  * takes the API's connections. At most `concurrency` jobs run at once; others
  * wait in order.
  *
@@ -26,7 +26,8 @@ import { isDatabaseUnavailable } from '../store/db-errors.ts';
 import { historySyncPoint } from '../store/resource-store.ts';
 import { cancelJob, completeJob, exportDb, failJob, failStale, heartbeat, heartbeatMs, insertJob, isJobId, jobStatuses, readJob, recordProgress, type ExportDb, type ExportJob, type NewJob } from './export-jobs.ts';
 import type { ExportPlan } from './export-plan.ts';
-import { exportQuery } from './export-query.ts';
+import { elementSubsetter } from './export-elements.ts';
+import { exportQuery, provenanceQuery } from './export-query.ts';
 import { NdjsonFiles } from './ndjson-files.ts';
 
 export interface ExportServiceOptions {
@@ -48,6 +49,11 @@ interface Running {
 }
 
 const progressMs = 2_000;
+
+interface Row {
+  resource_type: string;
+  content: string;
+}
 const stoppedReason = 'interrumpida: el servidor se detuvo; inicie otra exportación / interrupted: the server stopped; start a new export';
 
 export class ExportService {
@@ -193,7 +199,7 @@ export class ExportService {
     const dir = path.join(this.dir, id);
     const files = new NdjsonFiles(dir, this.maxPerFile);
     let client: pg.PoolClient | undefined;
-    let cursor: Cursor<{ resource_type: string; content: string }> | undefined;
+    let cursor: Cursor<Row> | undefined;
     let watch: ReturnType<typeof watchConnection> | undefined;
     if (signal.aborted) {
       if (this.closing) await failJob(this.db, id, stoppedReason).catch((e: unknown) => this.log(e, 'could not mark export failed'));
@@ -210,19 +216,16 @@ export class ExportService {
       watch = watchConnection(client);
       const lost = watch.lost;
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const compiled = exportQuery(this.base, plan).compile();
-      cursor = client.query(new Cursor<{ resource_type: string; content: string }>(compiled.sql, [...compiled.parameters]));
+      const subset = plan.elements ? elementSubsetter(plan.elements) : undefined;
       let exported = 0;
       let reported = performance.now();
-      for (;;) {
-        if (signal.aborted) throw new Error('aborted');
-        const rows = await Promise.race([cursor.read(this.batchSize), lost]);
-        if (rows.length === 0) break;
+      const write = async (rows: Row[]): Promise<void> => {
         const byType = new Map<string, string[]>();
         for (const row of rows) {
+          const content = subset ? subset(row.resource_type, row.content) : row.content;
           const list = byType.get(row.resource_type);
-          if (list) list.push(row.content);
-          else byType.set(row.resource_type, [row.content]);
+          if (list) list.push(content);
+          else byType.set(row.resource_type, [content]);
         }
         for (const [type, lines] of byType) await files.append(type, lines);
         exported += rows.length;
@@ -230,9 +233,21 @@ export class ExportService {
           reported = performance.now();
           if (!(await recordProgress(this.db, id, exported, `${exported} recursos exportados / resources exported`))) throw new Error('cancelled');
         }
+      };
+      // Both queries in the one snapshot: the Provenance are those of exactly the resources exported.
+      const queries = [exportQuery(this.base, plan), ...(plan.associated ? [provenanceQuery(this.base, plan)] : [])];
+      for (const query of queries) {
+        const compiled = query.compile();
+        cursor = client.query(new Cursor<Row>(compiled.sql, [...compiled.parameters]));
+        for (;;) {
+          if (signal.aborted) throw new Error('aborted');
+          const rows = await Promise.race([cursor.read(this.batchSize), lost]);
+          if (rows.length === 0) break;
+          await write(rows);
+        }
+        await Promise.race([cursor.close(), lost]);
+        cursor = undefined;
       }
-      await Promise.race([cursor.close(), lost]);
-      cursor = undefined;
       await client.query('COMMIT');
       const output = await files.finish();
       if (!(await completeJob(this.db, id, exported, output))) await rm(dir, { recursive: true, force: true });

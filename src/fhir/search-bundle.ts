@@ -35,6 +35,11 @@ export function searchBundle(p: SearchBundleParts): string {
   return p.summary === 'count' ? json : `${json.slice(0, -1)},"entry":[${entries.join(',')}]}`;
 }
 
+/** Only `elements` (plus id, meta and the mandatory elements), tagged SUBSETTED: what `_elements` does (also for bulk export). */
+export function subsetElements(content: string, type: string, elements: string[]): string {
+  return shape(content, type, undefined, elements);
+}
+
 const subsetted = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' };
 
 function shape(content: string, type: string, summary: SearchRequest['summary'], elements: string[] | undefined): string {

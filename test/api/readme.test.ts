@@ -49,8 +49,9 @@ beforeAll(async () => {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  // The environment every block starts from: this Node first on PATH (npm run … uses it), the server's data and database.
-  const env: Record<string, string> = { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? os.tmpdir(), DATA_DIR: dataDir, DATABASE_URL: databaseUrl, AUTH_ISSUER: '' };
+  // The environment every block starts from: this Node first on PATH (npm run … uses it), the server's data and database,
+  // and a TMPDIR removed afterwards (the SMART walk-through keeps its client's key in a `mktemp -d` folder).
+  const env: Record<string, string> = { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? os.tmpdir(), DATA_DIR: dataDir, DATABASE_URL: databaseUrl, AUTH_ISSUER: '', TMPDIR: dataDir };
   writeFileSync(state, Object.entries(env).map(([k, v]) => `export ${k}=${JSON.stringify(v)}`).join('\n') + '\n');
 }, 120_000);
 

@@ -122,6 +122,8 @@ describe('token endpoint', () => {
     ['unknown kid', async () => assertion(client, aud, { kid: 'not-registered', key: (await newClientKey('ES384')).privateKey }), 401, 'invalid_client'],
     ['signed by another key under the registered kid', async () => assertion(client, aud, { key: (await newClientKey('ES384')).privateKey }), 401, 'invalid_client'],
     ['wrong algorithm (ES256)', async () => assertion(client, aud, { alg: 'ES256', key: (await newClientKey('ES256')).privateKey }), 401, 'invalid_client'],
+    ['wrong algorithm (HS384, a shared secret under the registered kid)', () => assertion(client, aud, { alg: 'HS384', key: new TextEncoder().encode(JSON.stringify(client.publicJwk)) }), 401, 'invalid_client'],
+    ['sub other than iss', () => assertion(client, aud, { sub: 'someone-else' }), 401, 'invalid_client'],
     ['unregistered client', () => assertion(client, aud, { iss: 'nobody-registered-this' }), 401, 'invalid_client'],
   ];
   for (const [what, make, status, error] of refusals) {
@@ -200,6 +202,25 @@ describe('two instances on one database', () => {
       expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 401]);
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe('rate limit', () => {
+  test('the token endpoint is rate limited per address like every public path', async () => {
+    const limited = await buildApp({ databaseUrl: inject('databaseUrl'), logger: false, auth: testAuth, rateLimitPerMinute: 3, profileEnforcement: 'declared', exportDir });
+    try {
+      const remoteAddress = `10.19.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await limited.inject({ method: 'POST', url: '/auth/token', headers: formHeaders, payload: tokenForm(await assertion(client, aud)), remoteAddress });
+        statuses.push(res.statusCode);
+        if (res.statusCode === 429) expect(res.headers['retry-after']).toMatch(/^\d+$/);
+      }
+      expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+      expect(statuses.slice(3)).toEqual([429, 429]);
+    } finally {
+      await limited.close();
     }
   });
 });

@@ -42,8 +42,10 @@ export interface AssertionOptions {
   jti?: string;
   kid?: string;
   alg?: string;
-  key?: CryptoKey;
+  key?: CryptoKey | Uint8Array;
   iss?: string;
+  /** Default: the same as `iss`. */
+  sub?: string;
 }
 
 export function assertion(client: SmartClient, aud: string, o: AssertionOptions = {}): Promise<string> {
@@ -51,7 +53,7 @@ export function assertion(client: SmartClient, aud: string, o: AssertionOptions 
   return new SignJWT({})
     .setProtectedHeader({ alg: o.alg ?? client.alg, kid: o.kid ?? client.kid, typ: 'JWT' })
     .setIssuer(o.iss ?? client.clientId)
-    .setSubject(o.iss ?? client.clientId)
+    .setSubject(o.sub ?? o.iss ?? client.clientId)
     .setAudience(o.aud ?? aud)
     .setJti(o.jti ?? randomUUID())
     .setExpirationTime(now + (o.expiresIn ?? 240))

@@ -49,8 +49,8 @@ export async function exportStatus(req: FhirRequest, ctx: FhirContext): Promise<
     request: job.request,
     requiresAccessToken: true,
     output: job.output.map((f) => ({ type: f.type, url: `${ctx.baseUrl}/$export-file/${job.id}.${f.name}`, count: f.count })),
-    // Parameters ignored under handling=lenient: one OperationOutcome in an NDJSON file, as the IG's `error` entries are.
-    error: job.plan.ignored?.length ? [{ type: 'OperationOutcome', url: `${ctx.baseUrl}/$export-file/${job.id}.${ignoredFile}` }] : [],
+    // What handling=lenient left out: one OperationOutcome in an NDJSON file, as the IG's `error` entries are.
+    error: hasNotes(job) ? [{ type: 'OperationOutcome', url: `${ctx.baseUrl}/$export-file/${job.id}.${ignoredFile}` }] : [],
   };
   return { status: 200, headers: { 'cache-control': 'no-store' }, contentType: 'application/json; charset=utf-8', body: JSON.stringify(manifest) };
 }
@@ -63,9 +63,14 @@ export async function cancelExport(req: FhirRequest, ctx: FhirContext): Promise<
 
 const ignoredFile = 'OperationOutcome-0.ndjson';
 
-function ignoredOutcome(ignored: readonly string[]): string {
-  const body = outcome(ignored.map((p) => issue('not-supported', { es: `Parámetro ignorado (Prefer: handling=lenient): ${p}`, en: `Parameter ignored (Prefer: handling=lenient): ${p}` }, p, 'warning')));
-  return `${JSON.stringify(body)}\n`;
+function hasNotes(job: ExportJob): boolean {
+  return Boolean(job.plan.ignored?.length || job.plan.notes?.length);
+}
+
+function ignoredOutcome(job: ExportJob): string {
+  const ignored = (job.plan.ignored ?? []).map((p) => issue('not-supported', { es: `Parámetro ignorado (Prefer: handling=lenient): ${p}`, en: `Parameter ignored (Prefer: handling=lenient): ${p}` }, p, 'warning'));
+  const notes = (job.plan.notes ?? []).map((n) => issue('not-supported', { es: `Omitido (Prefer: handling=lenient): ${n.es}`, en: `Left out (Prefer: handling=lenient): ${n.en}` }, n.expression, 'warning'));
+  return `${JSON.stringify(outcome([...ignored, ...notes]))}\n`;
 }
 
 const fileId = /^([0-9a-f-]{36})\.([A-Z][A-Za-z]+-\d+\.ndjson)$/;
@@ -76,8 +81,8 @@ export async function exportFile(req: FhirRequest, ctx: FhirContext): Promise<Fh
   if (!match) throw missing;
   const [, id = '', name = ''] = match;
   const job = await ownJob(ctx, id);
-  if (name === ignoredFile && job.status === 'completed' && job.plan.ignored?.length) {
-    return { status: 200, contentType: 'application/fhir+ndjson', body: ignoredOutcome(job.plan.ignored) };
+  if (name === ignoredFile && job.status === 'completed' && hasNotes(job)) {
+    return { status: 200, contentType: 'application/fhir+ndjson', body: ignoredOutcome(job) };
   }
   // Only names the job wrote: nothing else on disk can be reached.
   if (job.status !== 'completed' || !job.output.some((f) => f.name === name)) throw missing;

@@ -12,14 +12,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Group, OperationDefinition } from '@medplum/fhirtypes';
 import type { Actor } from '../../auth/actor.ts';
-import { canSee, forbidden } from '../../auth/guard.ts';
-import type { ExportLevel, ExportPlan } from '../../export/export-plan.ts';
-import { planTypes } from '../../export/export-plan.ts';
+import { authorizeTraversal, canSee, forbidden } from '../../auth/guard.ts';
+import { rowAccessFor } from '../../auth/readable.ts';
+import { parseAssociated } from '../../export/associated-data.ts';
+import { parseElements } from '../../export/export-elements.ts';
+import type { ExportLevel, ExportNote, ExportPlan } from '../../export/export-plan.ts';
+import { planTypes, readable } from '../../export/export-plan.ts';
+import { parseTypeFilters } from '../../export/type-filter.ts';
 import { exportOwner } from '../../export/export-owner.ts';
 import { patientCompartmentTypes, patientIdOf } from '../compartment.ts';
 import { isResourceType, resourceTypes } from '../definitions.ts';
-import { badRequest, FhirError, issue, outcome } from '../errors.ts';
-import { parseInstantParam, single } from '../params.ts';
+import { badRequest, FhirError, issue, outcome, type Message } from '../errors.ts';
+import { parseInstantParam, single, values } from '../params.ts';
 import { parsePrefer } from '../prefer.ts';
 import { readExisting } from '../read.ts';
 import type { FhirContext, FhirRequest, FhirResult } from '../types.ts';
@@ -33,7 +37,7 @@ export const groupExportOperationDefinition = definition('group-export', ['Group
 
 const ndjsonFormats = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
 /** IG parameters this server does not implement: refused unless Prefer: handling=lenient. */
-const unsupported = ['_typeFilter', '_elements', 'includeAssociatedData', '_until', 'organizeOutputBy', 'allowPartialManifests'];
+const unsupported = ['_until', 'organizeOutputBy', 'allowPartialManifests'];
 
 function requestedTypes(req: FhirRequest): string[] | undefined {
   const raw = req.query._type;
@@ -44,8 +48,8 @@ function requestedTypes(req: FhirRequest): string[] | undefined {
   return list.length > 0 ? list : undefined;
 }
 
-/** Checks the kick-off; returns the unsupported parameters ignored under handling=lenient. */
-function checkParameters(req: FhirRequest): string[] {
+/** Checks the kick-off; returns the unsupported parameters ignored under handling=lenient, and whether it is lenient. */
+function checkParameters(req: FhirRequest): { ignored: string[]; lenient: boolean } {
   const accept = req.headers.accept?.trim();
   // The IG: the kick-off's own answer (an OperationOutcome) is application/fhir+json only; */* is what generic clients send.
   if (accept && !accept.split(',').some((a) => ['application/fhir+json', '*/*'].includes(a.split(';')[0]?.trim().toLowerCase() ?? ''))) {
@@ -59,11 +63,60 @@ function checkParameters(req: FhirRequest): string[] {
   if (format !== undefined && !ndjsonFormats.has(format)) {
     throw badRequest({ es: `_outputFormat no admitido "${format}": solo application/fhir+ndjson`, en: `Unsupported _outputFormat "${format}": only application/fhir+ndjson` }, '_outputFormat');
   }
+  const lenient = prefer.handling === 'lenient';
   const present = unsupported.filter((p) => req.query[p] !== undefined);
-  if (present.length > 0 && prefer.handling !== 'lenient') {
+  if (present.length > 0 && !lenient) {
     throw new FhirError(400, present.map((p) => issue('not-supported', { es: `Parámetro no admitido en $export: ${p} (use Prefer: handling=lenient para ignorarlo)`, en: `Parameter not supported by $export: ${p} (use Prefer: handling=lenient to ignore it)` }, p)));
   }
-  return present;
+  return { ignored: present, lenient };
+}
+
+type Rejected = { entry: string; message: Message }[];
+
+/**
+ * `_typeFilter`, `_elements` and `includeAssociatedData` (IG v2): parsed and
+ * checked against the types the export holds. What cannot be honoured is a
+ * 400 (not-supported) unless Prefer: handling=lenient, where it is left out
+ * and reported in the manifest's error file (`notes`).
+ */
+function refinements(req: FhirRequest, ctx: FhirContext, level: ExportLevel, types: readonly string[], lenient: boolean): Pick<ExportPlan, 'typeFilter' | 'elements' | 'associated' | 'access' | 'notes'> {
+  const notes: ExportNote[] = [];
+  const refuse = (rejected: Rejected, expression: string): void => {
+    if (rejected.length === 0) return;
+    if (!lenient) throw new FhirError(400, rejected.map((r) => issue('not-supported', { es: `${r.message.es} (use Prefer: handling=lenient para omitirlo)`, en: `${r.message.en} (use Prefer: handling=lenient to leave it out)` }, expression)));
+    notes.push(...rejected.map((r) => ({ expression, ...r.message })));
+  };
+  const out: Pick<ExportPlan, 'typeFilter' | 'elements' | 'associated' | 'access' | 'notes'> = {};
+  const filters = parseTypeFilters(values(req.query, '_typeFilter'));
+  for (const f of filters) {
+    if (ctx.actor && !readable(ctx.actor, f.type)) throw forbidden({ es: `El token no permite leer ${f.type} (_typeFilter)`, en: `The token may not read ${f.type} (_typeFilter)` }, '_typeFilter');
+    if (!types.includes(f.type)) throw badRequest({ es: `_typeFilter: ${f.type} no es un tipo de esta exportación (vea _type)`, en: `_typeFilter: ${f.type} is not a type of this export (see _type)` }, '_typeFilter');
+    // Chains and _has pass only through types the token may search (403 otherwise), as in a search.
+    authorizeTraversal(ctx.actor, f.request.filters);
+    // Left out under lenient, a parameter widens the query: the export holds more, never less, than asked.
+    refuse(f.request.ignored.map((i) => ({ entry: i.name, message: { es: `_typeFilter ${f.type}?${f.search}: ${i.reason.es}`, en: `_typeFilter ${f.type}?${f.search}: ${i.reason.en}` } })), '_typeFilter');
+  }
+  if (filters.length > 0) out.typeFilter = { queries: filters.map(({ type, search }) => ({ type, search })), baseUrl: ctx.baseUrl, now: ctx.now().toISOString() };
+  const elements = values(req.query, '_elements');
+  if (elements.length > 0) {
+    const parsed = parseElements(elements, types);
+    refuse(parsed.rejected, '_elements');
+    if (parsed.elements.length > 0) out.elements = parsed.elements;
+  }
+  const associated = parseAssociated(values(req.query, 'includeAssociatedData'));
+  refuse(associated.rejected, 'includeAssociatedData');
+  if (associated.associated) {
+    if (ctx.actor && !readable(ctx.actor, 'Provenance')) throw forbidden({ es: 'El token no permite leer Provenance (includeAssociatedData)', en: 'The token may not read Provenance (includeAssociatedData)' }, 'includeAssociatedData');
+    out.associated = associated.associated;
+  } else if (level !== 'system' && types.includes('Provenance')) {
+    // The IG: without a provenance value, a Patient or Group export holds every Provenance whose target it exports,
+    // not only those in a patient compartment (a Provenance is there only when it targets the Patient itself).
+    out.associated = 'relevant';
+  }
+  const access = rowAccessFor(ctx.actor);
+  if (access && (out.typeFilter || out.associated)) out.access = access;
+  if (notes.length > 0) out.notes = notes;
+  return out;
 }
 
 /** Without authentication (benchmarks of the bare server only) an export sees every type asked for. */
@@ -109,7 +162,7 @@ async function kickOff(level: ExportLevel, req: FhirRequest, ctx: FhirContext): 
   if (!service) {
     throw new FhirError(501, [issue('not-supported', { es: 'Este servidor no tiene exportación masiva configurada', en: 'Bulk export is not configured on this server' })]);
   }
-  const ignored = checkParameters(req);
+  const { ignored, lenient } = checkParameters(req);
   const since = parseInstantParam(req.query, '_since');
   if (since && since.getTime() > ctx.now().getTime()) {
     throw badRequest({ es: `_since está en el futuro (${since.toISOString()})`, en: `_since is in the future (${since.toISOString()})` }, '_since');
@@ -119,7 +172,9 @@ async function kickOff(level: ExportLevel, req: FhirRequest, ctx: FhirContext): 
   const patients = requestedPatients(req, level);
   const members = patients && group ? patients.filter((p) => group.includes(p)) : (patients ?? group);
   const candidates = level === 'system' ? resourceTypes() : patientCompartmentTypes();
-  const plan: ExportPlan = { level, ...typesFor(ctx.actor, requested, candidates), ...(members ? { members } : {}), ...(since ? { since: since.toISOString() } : {}), ...(ignored.length > 0 ? { ignored } : {}) };
+  const types = typesFor(ctx.actor, requested, candidates);
+  const refined = refinements(req, ctx, level, [...types.unrestricted, ...types.patientScoped], lenient);
+  const plan: ExportPlan = { level, ...types, ...(members ? { members } : {}), ...(since ? { since: since.toISOString() } : {}), ...(ignored.length > 0 ? { ignored } : {}), ...refined };
   for (const id of [...(members ?? []), ...(plan.patient ? [plan.patient] : [])]) ctx.audit?.patients.add(id);
   const id = randomUUID();
   const path = level === 'system' ? '$export' : level === 'patient' ? 'Patient/$export' : `Group/${req.id ?? ''}/$export`;
