@@ -50,12 +50,13 @@ function startFlags(): string[] {
   return (scripts.start ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
-export async function startServer(options: { security?: boolean; env?: Record<string, string> } = {}): Promise<Server> {
+/** `pgDir`: a PostgreSQL data folder kept between runs (a scenario that generates much data can reuse it). */
+export async function startServer(options: { security?: boolean; env?: Record<string, string>; pgDir?: string } = {}): Promise<Server> {
   const security = options.security !== false;
   const env = options.env ?? {};
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'ecu-bench-pg-'));
+  const dir = options.pgDir ?? (await mkdtemp(path.join(os.tmpdir(), 'ecu-bench-pg-')));
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ecu-bench-data-'));
-  const db: EmbeddedDb = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
+  const db: EmbeddedDb = await startEmbeddedPostgres({ dataDir: dir, persistent: options.pgDir !== undefined });
   const migrator = connect({ databaseUrl: db.url, maxConnections: 1 });
   await migrateToLatest(migrator);
   await migrator.destroy();
@@ -85,7 +86,7 @@ export async function startServer(options: { security?: boolean; env?: Record<st
       child.kill('SIGTERM');
       await exited;
       await db.stop();
-      await rm(dir, { recursive: true, force: true });
+      if (options.pgDir === undefined) await rm(dir, { recursive: true, force: true });
       await rm(dataDir, { recursive: true, force: true });
     },
   };

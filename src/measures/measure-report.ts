@@ -9,7 +9,7 @@ import type { CodeableConcept, Extension, MeasureReport, MeasureReportGroup, Mea
 import { cluesSystem, ecuCanonicalBase } from '../mx/systems.ts';
 import { actCodeSystem } from '../referral/systems.ts';
 import { levelSystem } from '../summary/units.ts';
-import { measureUrl, stratifierSystem, type Dimension, type MeasureDef, type StratifierDef } from './definitions.ts';
+import { measureUrl, relacionTemporalSystem, stratifierSystem, type Dimension, type MeasureDef, type StratifierDef } from './definitions.ts';
 import { groupingMask, usedDimensions, type MeasureRow } from './measure-sql.ts';
 
 export const p90Extension = `${ecuCanonicalBase}/StructureDefinition/percentil-90`;
@@ -51,6 +51,10 @@ const fixedDisplays: Displays = {
     ['II', 'Grupo II (psicotrópicos)'],
     ['III', 'Grupo III (psicotrópicos)'],
   ]),
+  relacion: new Map([
+    ['primera-vez', 'Primera vez'],
+    ['subsecuente', 'Subsecuente'],
+  ]),
   modalidad: new Map([
     ['CT', 'Tomografía computarizada'],
     ['MR', 'Resonancia magnética'],
@@ -71,6 +75,7 @@ const dimensionSystems: Partial<Record<Dimension, string>> = {
   clase: actCodeSystem,
   estado: 'http://hl7.org/fhir/task-status',
   modalidad: 'http://dicom.nema.org/resources/ontology/DCM',
+  relacion: relacionTemporalSystem,
 };
 
 export const noValue = { code: 'sin-dato', display: 'Sin dato' };
