@@ -232,6 +232,10 @@ describe('consultas', () => {
     expect(strata(g, 'especialidad-relacion-temporal')).toEqual(['394579002+subsecuente=2', '419192003+subsecuente=2', '394579002+primera-vez=1', '394582007+primera-vez=1', '419192003+primera-vez=1', 'sin-dato+sin-dato=1']);
     const tele = await evaluate(`/fhir/Measure/teleconsultas/$evaluate-measure?${week}&stratifier=relacion-temporal`);
     expect(strata(tele.group?.[0], 'relacion-temporal')).toEqual(['subsecuente=1']);
+    // The code system is published.
+    const cs = await t.request({ method: 'GET', url: '/fhir/CodeSystem/relacion-temporal', token: auditor });
+    expect(cs.statusCode).toBe(200);
+    expect(cs.json().concept.map((c: { code: string }) => c.code)).toEqual(['primera-vez', 'subsecuente']);
     // CSV: the same strata, Spanish labels.
     const csv = await t.request({ method: 'GET', url: `/fhir/Measure/consultas/$evaluate-measure?${week}&stratifier=relacion-temporal`, token: auditor, headers: { accept: 'text/csv' } });
     expect(csv.body).toContain(`${base}/Measure/consultas,2026-11-30,2026-12-06,Consultas otorgadas,Primera vez o subsecuente,Primera vez,primera-vez,3,,`);
