@@ -56,22 +56,30 @@ function encounterRows(q: MeasureQuery, classes: readonly string[], withReferrer
     ? sql`(SELECT rf.requester_clues FROM sp_reference b JOIN referral rf ON rf.service_request_id = b.target_id
            WHERE b.resource_type = 'Encounter' AND b.id = e.id AND b.param = 'based-on' AND b.target_type = 'ServiceRequest' LIMIT 1)`
     : sql`NULL::text`;
-  // Each fact of an Encounter is a scalar subquery (an index-only lookup by resource and parameter, see
-  // migrations/20261201020000_measure_index_only.ts) on the week's rows: as joins, the planner would hash all
-  // 1,000,000 Encounters' class or status rows to keep ~20,000.
-  const fact = (param: string, column: 'code' | 'target_id', table: 'sp_token' | 'sp_reference', extra = sql``) =>
-    sql`(SELECT x.${sql.ref(column)} FROM ${sql.table(table)} AS x WHERE x.resource_type = 'Encounter' AND x.id = d.id AND x.param = ${param} ${extra} LIMIT 1)`;
+  // An Encounter's facts are read with one index descent per table, not one per fact: its sp_token rows
+  // (status, class, type, serviceType) lie side by side in the index that leads with the resource's id
+  // (migrations/20261201020000_measure_index_only.ts, covering: no table page is read), and one aggregate picks
+  // each fact out. The week's ids come from the date index alone. As joins, the planner would hash all 1,000,000
+  // Encounters' class or status rows to keep ~20,000. serviceType is 0..1 on Encounter, so its codings are one
+  // group (grp 0) and the first by (system, code) is what firstServiceType picks elsewhere.
   return sql`
     SELECT e.id, u.clues AS unidad, u.nivel, e.especialidad, e.clase, ${periods(sql.ref('e.lo'))}, ${referrer} AS unidad_referente,
       NULL::text AS estado, NULL::text AS modalidad, NULL::text AS equipo, NULL::text AS procedimiento, NULL::text AS evento, NULL::text AS grupo, NULL::numeric AS dias, e.relacion
     FROM (
-      SELECT d.id, d.lo,
-        ${fact('status', 'code', 'sp_token')} AS status,
-        ${fact('class', 'code', 'sp_token', sql`AND x.system = ${actCodeSystem}`)} AS clase,
-        ${fact('service-provider', 'target_id', 'sp_reference', sql`AND x.target_type = 'Organization'`)} AS provider,
-        ${firstServiceType('Encounter', sql.ref('d.id'))} AS especialidad,
-        ${fact('type', 'code', 'sp_token', sql`AND x.system = ${relacionTemporalSystem}`)} AS relacion
+      SELECT d.id, d.lo, t.status, t.clase, t.especialidad, t.relacion, p.provider
       FROM sp_date d
+      CROSS JOIN LATERAL (
+        SELECT min(x.code) FILTER (WHERE x.param = 'status') AS status,
+          min(x.code) FILTER (WHERE x.param = 'class' AND x.system = ${actCodeSystem}) AS clase,
+          (array_agg(x.code ORDER BY x.system, x.code) FILTER (WHERE x.param = 'service-type'))[1] AS especialidad,
+          min(x.code) FILTER (WHERE x.param = 'type' AND x.system = ${relacionTemporalSystem}) AS relacion
+        FROM sp_token AS x
+        WHERE x.resource_type = 'Encounter' AND x.id = d.id AND x.param IN ('status', 'class', 'service-type', 'type')
+      ) AS t
+      LEFT JOIN LATERAL (
+        SELECT x.target_id AS provider FROM sp_reference AS x
+        WHERE x.resource_type = 'Encounter' AND x.id = d.id AND x.param = 'service-provider' AND x.target_type = 'Organization' LIMIT 1
+      ) AS p ON true
       WHERE d.resource_type = 'Encounter' AND d.param = 'date' AND d.lo >= ${q.from} AND d.lo < ${q.to}
     ) AS e
     LEFT JOIN units u ON u.id = e.provider
@@ -196,11 +204,15 @@ export function measureSql(def: MeasureDef, q: MeasureQuery): RawBuilder<Record<
     return seen.has(key) ? false : (seen.add(key), true);
   });
   const used = usedDimensions(sets);
+  // Only referrals have a turnaround; an ordered-set aggregate would also force every grouping set through a sort.
+  const percentiles = def.turnaround
+    ? sql`(percentile_cont(0.5) WITHIN GROUP (ORDER BY dias))::text AS median, (percentile_cont(0.9) WITHIN GROUP (ORDER BY dias))::text AS p90`
+    : sql`NULL::text AS median, NULL::text AS p90`;
   const groupingSets = sql.join(sets.map((s) => sql`(${s.length > 0 ? sql.join(s.map((d) => sql.ref(d))) : sql``})`));
   return sql<Record<string, unknown>>`
     WITH ${unitsCte(q)}, rows AS (${rowSource(def, q)})
     SELECT ${used.length > 0 ? sql`GROUPING(${sql.join(used.map((d) => sql.ref(d)))})` : sql`0`}::int AS mask, ${count}::int AS count, ${measured}::int AS measured,
-      (percentile_cont(0.5) WITHIN GROUP (ORDER BY dias))::text AS median, (percentile_cont(0.9) WITHIN GROUP (ORDER BY dias))::text AS p90,
+      ${percentiles},
       ${sql.join(allDimensions.map((d) => (used.includes(d) ? sql.ref(d) : sql`NULL::text AS ${sql.ref(d)}`)))}
     FROM rows ${unitFilter}
     GROUP BY GROUPING SETS (${groupingSets})`;
