@@ -4,7 +4,7 @@
  * scenario runs several rounds; we report medians because the machine is
  * shared and noisy.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -50,20 +50,29 @@ function startFlags(): string[] {
   return (scripts.start ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
-/** `pgDir`: a PostgreSQL data folder kept between runs (a scenario that generates much data can reuse it). */
-export async function startServer(options: { security?: boolean; env?: Record<string, string>; pgDir?: string } = {}): Promise<Server> {
+/**
+ * `root`: another checkout of this repository, built (its dist/), whose server
+ * runs on its own migrations: an earlier commit measured beside this one.
+ * `pgDir`: a PostgreSQL data folder kept between runs (a scenario that generates much data can reuse it).
+ */
+export async function startServer(options: { security?: boolean; env?: Record<string, string>; entry?: string; root?: string; pgDir?: string } = {}): Promise<Server> {
   const security = options.security !== false;
   const env = options.env ?? {};
   const dir = options.pgDir ?? (await mkdtemp(path.join(os.tmpdir(), 'ecu-bench-pg-')));
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ecu-bench-data-'));
   const db: EmbeddedDb = await startEmbeddedPostgres({ dataDir: dir, persistent: options.pgDir !== undefined });
-  const migrator = connect({ databaseUrl: db.url, maxConnections: 1 });
-  await migrateToLatest(migrator);
-  await migrator.destroy();
+  if (options.root) {
+    execFileSync(process.execPath, ['src/store/migrate-cli.ts'], { cwd: options.root, env: { ...process.env, DATABASE_URL: db.url }, stdio: 'ignore' });
+  } else {
+    const migrator = connect({ databaseUrl: db.url, maxConnections: 1 });
+    await migrateToLatest(migrator);
+    await migrator.destroy();
+  }
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [...startFlags(), 'dist/bench/server.js'], {
+  const child: ChildProcess = spawn(process.execPath, [...startFlags(), options.entry ?? 'dist/bench/server.js'], {
     env: { ...process.env, AUTH_ISSUER: '', DATA_DIR: dataDir, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', BENCH_SECURITY: security ? 'on' : 'off', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
+    ...(options.root ? { cwd: options.root } : {}),
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 120; i++) {

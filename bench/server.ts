@@ -20,6 +20,7 @@ const app = await buildApp({
   searchIndexing: process.env.BENCH_INDEXING !== 'off',
   exportDir: path.resolve(config.dataDir, 'exports'),
   profileEnforcement: config.profileEnforcement,
+  auditReadCommit: config.auditReadCommit,
   subscriptions: { outbox: process.env.BENCH_OUTBOX !== 'off', worker: process.env.BENCH_SUBSCRIPTIONS === 'on', pollMs: 50, endpoints: { allowed: ['http://127.0.0.1'] } },
 });
 // As src/main.ts: drop start-up garbage before serving (harness runs node with npm start's flags).

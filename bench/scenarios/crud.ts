@@ -19,14 +19,15 @@ export async function crudScenarios(server: Server, s: BenchSettings, only?: rea
   const pick = () => ids[Math.floor(Math.random() * ids.length)]!;
   const common = { url: server.url, connections: s.connections, durationSeconds: s.durationSeconds, rounds: s.rounds, server };
   const json = { 'content-type': 'application/fhir+json', ...server.auth };
-  const body = JSON.stringify(mexicanPatient(1));
+  // An active Patient's CURP is unique: every create is a new person, every update keeps the patient's own.
+  let next = ids.length;
   const wanted = (name: CrudScenario) => !only || only.includes(name);
   const out: Measure[] = [];
   if (wanted('read')) {
     out.push(await load({ ...common, name: `read Patient by id${label}`, requests: [{ method: 'GET', headers: server.auth, setupRequest: (req) => ({ ...req, path: `/fhir/Patient/${pick()}` }) }] }));
   }
   if (wanted('create')) {
-    out.push(await load({ ...common, name: `create Patient${label}`, requests: [{ method: 'POST', path: '/fhir/Patient', headers: { ...json, prefer: 'return=representation' }, body }] }));
+    out.push(await load({ ...common, name: `create Patient${label}`, requests: [{ method: 'POST', path: '/fhir/Patient', headers: { ...json, prefer: 'return=representation' }, setupRequest: (req) => ({ ...req, body: JSON.stringify(mexicanPatient(next++)) }) }] }));
   }
   if (wanted('update')) {
     out.push(
@@ -38,8 +39,9 @@ export async function crudScenarios(server: Server, s: BenchSettings, only?: rea
             method: 'PUT',
             headers: json,
             setupRequest: (req) => {
-              const id = pick();
-              return { ...req, path: `/fhir/Patient/${id}`, body: JSON.stringify({ ...mexicanPatient(2), id }) };
+              const n = Math.floor(Math.random() * ids.length);
+              const id = ids[n]!;
+              return { ...req, path: `/fhir/Patient/${id}`, body: JSON.stringify({ ...mexicanPatient(n), id, telecom: [{ system: 'phone', value: `+52 55 5555 ${String(next++ % 10_000).padStart(4, '0')}`, use: 'mobile' }] }) };
             },
           },
         ],

@@ -4,16 +4,17 @@
  * resolve inside it, then measures $summary and $resumen-medico latency on the
  * patient with the largest record.
  *
- * Corpus: BENCH_SYNTHEA_DIR (default /work/shared/corpus/synthea, else the
- * three bundles in test/fixtures/synthea). The fhir-data-pipes-hiv bundles use
- * conditional references (`Practitioner?identifier=…`) that need search, which
- * this branch does not have: the loader resolves them itself from the
+ * Corpus: BENCH_SYNTHEA_DIR (default: the project's copy of the Synthea corpus,
+ * test/fixtures/synthea-corpus). The HIV-module bundles use conditional
+ * references (`Practitioner?identifier=…`); so that the summaries measured do
+ * not depend on how they are resolved, the loader resolves them itself from the
  * hospital/practitioner information bundles, adding each referenced
  * Organization/Location/Practitioner as a PUT with an id derived from its
  * identifier, and rewriting the references.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { corpusFiles } from '../synthea-replay.ts';
 import path from 'node:path';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { validateBase } from '../../src/validation/validate-base.ts';
@@ -35,13 +36,18 @@ function bundleFiles(root: string): string[] {
   });
 }
 
+interface NamedBundle {
+  name: string;
+  bundle: Bundle;
+}
+
 const conditional = /^([A-Z][A-Za-z]+)\?identifier=(.+)$/;
 
 /** `Type?identifier=system|value` → the directory resource carrying it, from the information bundles. */
-function directoryIndex(files: readonly string[]): Map<string, Resource> {
+function directoryIndex(files: readonly NamedBundle[]): Map<string, Resource> {
   const index = new Map<string, Resource>();
-  for (const file of files.filter((f) => /(hospital|practitioner)Information/.test(f))) {
-    for (const e of (JSON.parse(readFileSync(file, 'utf8')) as Bundle).entry ?? []) {
+  for (const file of files.filter((f) => /(hospital|practitioner)Information/.test(f.name))) {
+    for (const e of file.bundle.entry ?? []) {
       const r = e.resource as (Resource & { identifier?: { system?: string; value?: string }[] }) | undefined;
       for (const id of r?.identifier ?? []) index.set(`${r?.resourceType}?identifier=${id.system}|${id.value}`, r as Resource);
     }
@@ -80,22 +86,23 @@ function resolveConditional(bundle: Bundle, index: Map<string, Resource>, added:
 }
 
 export async function loadCorpus(server: Server): Promise<{ name: string; patientId: string; resources: number }[]> {
-  const configured = process.env.BENCH_SYNTHEA_DIR ?? '/work/shared/corpus/synthea';
-  const root = existsSync(configured) ? configured : path.resolve(import.meta.dirname, '../../test/fixtures/synthea');
-  const files = bundleFiles(root);
+  const dir = process.env.BENCH_SYNTHEA_DIR;
+  const files: NamedBundle[] = dir
+    ? bundleFiles(dir).map((file) => ({ name: path.basename(file, '.json'), bundle: JSON.parse(readFileSync(file, 'utf8')) as Bundle }))
+    : corpusFiles().map((f) => ({ name: path.basename(f.name), bundle: f.bundle }));
   const index = directoryIndex(files);
   const added = new Set<string>();
   const out: { name: string; patientId: string; resources: number }[] = [];
-  for (const file of files.filter((f) => !/Information/.test(f))) {
-    const source = JSON.parse(readFileSync(file, 'utf8')) as Bundle;
+  for (const file of files.filter((f) => !/Information/.test(f.name))) {
+    const source = file.bundle;
     if (source.type !== 'transaction' || !source.entry?.some((e) => e.resource?.resourceType === 'Patient')) continue;
     const bundle = resolveConditional(source, index, added);
     const res = await fetch(`${server.url}/fhir`, { method: 'POST', headers: { 'content-type': 'application/fhir+json', ...server.auth }, body: JSON.stringify(bundle) });
-    if (res.status !== 200) throw new Error(`${path.basename(file)}: ${res.status} ${(await res.text()).slice(0, 400)}`);
+    if (res.status !== 200) throw new Error(`${file.name}: ${res.status} ${(await res.text()).slice(0, 400)}`);
     const answer = (await res.json()) as Bundle;
     const at = bundle.entry?.findIndex((e) => e.resource?.resourceType === 'Patient') ?? -1;
     const patientId = /Patient\/([^/]+)/.exec(answer.entry?.[at]?.response?.location ?? '')?.[1] ?? '';
-    out.push({ name: path.basename(file, '.json'), patientId, resources: source.entry?.length ?? 0 });
+    out.push({ name: file.name, patientId, resources: source.entry?.length ?? 0 });
   }
   return out;
 }

