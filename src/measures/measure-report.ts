@@ -107,7 +107,7 @@ function stratifierCode(s: StratifierDef): CodeableConcept {
   return { coding: [{ system: stratifierSystem, code: s.code, display: s.display }], text: s.display };
 }
 
-/** Most frequent first; among equals by value, 'Sin dato' last. Keys made once per row (a national report has ~12,000 strata). */
+/** Most frequent first; among equals by value, 'Sin dato' last. Keys made once per row (a national report: up to 1,000 units × 12 specialties). */
 function byCountThenValue(rows: readonly MeasureRow[], dims: readonly Dimension[]): MeasureRow[] {
   const keyed = rows.map((r) => ({ r, key: dims.map((d) => r.values[d] ?? '\uffff').join('\u0000') }));
   keyed.sort((a, b) => (b.r.count !== a.r.count ? b.r.count - a.r.count : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
