@@ -12,7 +12,7 @@ import { parsePrefer } from './prefer.ts';
 import { searchBundle } from './search-bundle.ts';
 import type { FhirContext, FhirRequest, FhirResult, Query } from './types.ts';
 import { parseSearch } from '../search/parse-search.ts';
-import { countMatches, estimateMatches, runPage, type Paging } from '../search/run-search.ts';
+import { countMatches, estimateMatches, runPage, type Page, type Paging } from '../search/run-search.ts';
 import { searchDb } from '../search/index-tables.ts';
 import type { SearchRequest } from '../search/search-request.ts';
 import type { CompileOptions } from '../search/compile-search.ts';
@@ -23,8 +23,8 @@ export async function search(req: FhirRequest, ctx: FhirContext): Promise<FhirRe
   const query = searchQuery(req);
   const parsed = parseRequest(req.resourceType, query, req.headers.prefer);
   const options = searchOptions(ctx, parsed);
-  const page = parsed.summary === 'count' ? { rows: [] } : await runPage(ctx.db, parsed, options, paging(ctx, req.resourceType, query));
-  const total = await totalOf(ctx, parsed, page.rows.length, page.next !== undefined || parsed.cursor !== undefined, options);
+  const page: Page = parsed.summary === 'count' ? { rows: [] } : await runPage(ctx.db, parsed, options, paging(ctx, req.resourceType, query));
+  const total = await totalOf(ctx, parsed, page, options);
   const included = await loadIncludes(searchDb(ctx.db), parsed.include, parsed.revinclude, page.rows, options.access);
   const path = req.resourceType ?? '';
   const links: BundleLink[] = [{ relation: 'self', url: linkUrl(ctx.baseUrl, path, query, parsed.cursor) }];
@@ -103,8 +103,12 @@ function systemTypes(query: Query): string[] {
   return [...new Set(list)];
 }
 
-async function totalOf(ctx: FhirContext, req: SearchRequest, rows: number, paged: boolean, options: Omit<CompileOptions, 'cursor'>): Promise<number | undefined> {
+async function totalOf(ctx: FhirContext, req: SearchRequest, page: Page, options: Omit<CompileOptions, 'cursor'>): Promise<number | undefined> {
   if (req.total === 'none') return undefined;
+  // The page query of a driven search counted its matches on the way: exact, and free (so also the answer to estimate).
+  if (page.total !== undefined) return page.total;
+  const rows = page.rows.length;
+  const paged = page.next !== undefined || req.cursor !== undefined;
   // The planner's estimate comes from statistics over every row, readable or not: a restricted caller gets the count.
   if (req.total === 'estimate' && !options.access) return estimateMatches(ctx.db, req, options);
   // All matches are on this one page: the total is free.

@@ -9,6 +9,7 @@
  * encounters; the default is `required`.
  */
 import type { Consent, Encounter } from '@medplum/fhirtypes';
+import { rowAccessFor } from '../auth/readable.ts';
 import { unprocessable } from '../fhir/errors.ts';
 import type { WrittenVersion } from '../fhir/persist.ts';
 import type { FhirContext } from '../fhir/types.ts';
@@ -36,7 +37,7 @@ export async function encounterHook(tx: Db, { stored, previous }: WrittenVersion
   }
   const patientId = idOf('Patient', next.subject?.reference);
   const consents = patientId
-    ? await findResources<Consent>(tx, ctx, 'Consent', { patient: `Patient/${patientId}`, status: 'active', category: `${consentCategorySystem}|${telemedicineConsent}` })
+    ? await findResources<Consent>(tx, ctx, 'Consent', { patient: `Patient/${patientId}`, status: 'active', category: `${consentCategorySystem}|${telemedicineConsent}` }, rowAccessFor(ctx.actor))
     : [];
   if (!consents.some((c) => consentCovers(c, ctx.now()))) {
     throw unprocessable(

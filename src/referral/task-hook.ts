@@ -6,9 +6,11 @@
  * referral), and a referral's Task is never deleted.
  */
 import type { Composition, Task } from '@medplum/fhirtypes';
+import { rowAccessFor } from '../auth/readable.ts';
 import { conflict, unprocessable } from '../fhir/errors.ts';
 import type { WrittenVersion } from '../fhir/persist.ts';
 import type { FhirContext } from '../fhir/types.ts';
+import type { RowAccess } from '../search/row-access.ts';
 import type { Db } from '../store/resource-store.ts';
 import { parseContent, readResource, referralByRequest, referralByTask } from './referral-store.ts';
 import { sideOf } from './side.ts';
@@ -43,7 +45,7 @@ export async function taskHook(tx: Db, { stored, previous }: WrittenVersion, ctx
   const move = checkTransition({ from: before.status, to: next.status, side, heldFrom: (row.held_from ?? undefined) as TaskStatus | undefined });
   checkTaskFields({ before, after: next, side, move });
   if (move?.requires === 'output') {
-    await checkContrarreferencia(tx, next, row.patient_id);
+    await checkContrarreferencia(tx, next, row.patient_id, rowAccessFor(ctx.actor));
   }
   if (move) {
     const heldFrom = move.to === 'on-hold' && holdable.has(before.status) ? before.status : null;
@@ -52,9 +54,9 @@ export async function taskHook(tx: Db, { stored, previous }: WrittenVersion, ctx
 }
 
 /** Each Composition in output exists, is a consult note (LOINC 11488-4, nota de interconsulta) and is about the referred patient. */
-async function checkContrarreferencia(tx: Db, task: Task, patientId: string): Promise<void> {
+async function checkContrarreferencia(tx: Db, task: Task, patientId: string, access: RowAccess | undefined): Promise<void> {
   for (const id of outputCompositions(task)) {
-    const composition = await readResource<Composition>(tx, 'Composition', id);
+    const composition = await readResource<Composition>(tx, 'Composition', id, access);
     const ok = composition !== undefined && hasCoding(composition.type, loinc, consultNote) && idOf('Patient', composition.subject?.reference) === patientId && composition.status !== 'entered-in-error';
     if (!ok) {
       throw unprocessable(

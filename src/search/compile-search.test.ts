@@ -16,18 +16,33 @@ function compile(type: string, qs: string) {
 }
 
 describe('compiled SQL', () => {
-  test('token identifier: the ids come from sp_token first, then each resource by primary key; values bound', () => {
+  test('token identifier: the ids come from sp_token first, only the page is read from resource (by primary key); values bound', () => {
     const c = compile('Patient', 'identifier=urn:oid:2.16.840.1.113883.4.629|VIRB840210MDFGMN05');
     expect(c.sql).toBe(
-      'select "r"."resource_type", "r"."id", "r"."content", r.resource_type as "k0", r.id as "k1" from (SELECT res.* FROM (SELECT DISTINCT d0.id FROM sp_token AS d0 WHERE d0.resource_type = $1 AND d0.param = $2 AND ("d0"."code" = $3 AND "d0"."system" = $4)) AS d CROSS JOIN LATERAL (SELECT * FROM resource WHERE resource_type = $5 AND id = d.id OFFSET 0) AS res) as "r" where (r.resource_type = $6 AND NOT r.deleted) order by r.resource_type ASC, r.id ASC limit $7',
+      'with "m" as materialized (SELECT "d"."id", $1::text AS "k0", "d"."id" AS "k1" FROM (SELECT DISTINCT d0.id FROM sp_token AS d0 WHERE d0.resource_type = $2 AND d0.param = $3 AND ("d0"."code" = $4 AND "d0"."system" = $5)) AS d WHERE true) select r.resource_type as "resource_type", r.id as "id", r.content as "content", "p"."k0" as "k0", "p"."k1" as "k1", (SELECT count(*) FROM m) as "total" from (SELECT * FROM m WHERE true ORDER BY "k0" ASC, "k1" ASC LIMIT $6) as "p" cross join lateral (SELECT resource_type, id, content FROM resource WHERE resource_type = $7 AND id = p.id AND NOT deleted OFFSET 0) as "r" order by "k0" ASC, "k1" ASC',
     );
-    expect(c.parameters).toEqual(['Patient', 'identifier', 'VIRB840210MDFGMN05', 'urn:oid:2.16.840.1.113883.4.629', 'Patient', 'Patient', 21]);
+    expect(c.parameters).toEqual(['Patient', 'Patient', 'identifier', 'VIRB840210MDFGMN05', 'urn:oid:2.16.840.1.113883.4.629', 21, 'Patient']);
   });
 
   test('reference by subject: target id and type, local only, as the driving set', () => {
     const c = compile('Observation', 'subject=Patient/123&_count=5');
-    expect(c.sql).toContain('(SELECT DISTINCT d0.id FROM sp_reference AS d0 WHERE d0.resource_type = $1 AND d0.param = $2 AND ("d0"."target_id" = $3 AND "d0"."url" IS NULL AND "d0"."target_type" = $4))');
-    expect(c.parameters).toEqual(['Observation', 'subject', '123', 'Patient', 'Observation', 'Observation', 6]);
+    expect(c.sql).toContain('(SELECT DISTINCT d0.id FROM sp_reference AS d0 WHERE d0.resource_type = $2 AND d0.param = $3 AND ("d0"."target_id" = $4 AND "d0"."url" IS NULL AND "d0"."target_type" = $5))');
+    expect(c.parameters).toEqual(['Observation', 'Observation', 'subject', '123', 'Patient', 6, 'Observation']);
+  });
+
+  test('a driven search filters, sorts and counts on the index tables; resource is read for the page only, after the LIMIT', () => {
+    const c = compile('Task', 'owner=Organization/u1&status=requested,received,accepted,in-progress&_sort=-priority,authored-on');
+    const [candidates, rest] = c.sql.split(' select r.resource_type');
+    // The matches (filters and sort keys) never read a resource row.
+    expect(candidates).not.toMatch(/resource AS|"resource"|FROM resource/);
+    expect(candidates).toContain('EXISTS (SELECT 1 FROM "sp_token" AS "s1" WHERE "s1"."resource_type" = $');
+    expect(candidates).toContain('FROM "sp_date" AS "o1"');
+    // The total counts the same set; rows come from resource only once the page is cut.
+    expect(rest).toContain('(SELECT count(*) FROM m) as "total"');
+    expect(rest).toMatch(/LIMIT \$\d+\) as "p" cross join lateral \(SELECT resource_type, id, content FROM resource WHERE/);
+    const count = countQuery(db, parseSearch(['Task'], { owner: 'Organization/u1', status: 'requested' }), { now }).compile();
+    expect(count.sql).toMatch(/^select count\(\*\) as "n" from \(SELECT "d"."id" FROM \(SELECT DISTINCT d0.id FROM sp_reference/);
+    expect(count.sql).not.toContain('resource AS');
   });
 
   test('a low-selectivity token (status) is an EXISTS on the type, not a driving set', () => {
@@ -38,8 +53,10 @@ describe('compiled SQL', () => {
 
   test('_id drives before an identifier, an identifier before a reference; the others stay EXISTS', () => {
     const c = compile('Patient', 'general-practitioner=Practitioner/9&identifier=x|y&_id=a,b');
-    expect(c.sql).toContain('SELECT DISTINCT unnest($1::text[]) AS id');
+    expect(c.sql).toContain('SELECT DISTINCT unnest($2::text[]) AS id');
     expect(c.sql.match(/EXISTS/g)).toHaveLength(2);
+    // Ids from the request, not an index: each must be a live Patient.
+    expect(c.sql).toContain('AS d CROSS JOIN LATERAL (SELECT 1 FROM resource AS rx WHERE rx.resource_type = $3 AND rx.id = "d"."id" AND NOT rx.deleted OFFSET 0) AS rx WHERE');
     const d = compile('Patient', 'general-practitioner=Practitioner/9&identifier=x|y');
     expect(d.sql).toContain('FROM sp_token AS d0');
     expect(d.sql).toContain('EXISTS (SELECT 1 FROM "sp_reference"');
@@ -115,6 +132,15 @@ describe('the readable set in the SQL', () => {
     const c = compiled('Observation', 'code=8310-5');
     expect(c.sql).toMatch(/where \(r\.resource_type = \$1 AND NOT r\.deleted AND r\.patients @> ARRAY\[\$2\]::text\[\] AND EXISTS/);
     expect(c.parameters[1]).toBe('p1');
+  });
+
+  test('a driven search on a compartment-limited type: the patient is checked inside the matches, before ORDER BY, LIMIT and the count', () => {
+    const c = compiled('Observation', 'subject=Patient/p2&_sort=-date');
+    const [candidates] = c.sql.split(' select r.resource_type');
+    expect(candidates).toMatch(/ AS d CROSS JOIN LATERAL \(SELECT 1 FROM resource AS rx WHERE rx\.resource_type = \$\d+ AND rx\.id = "d"\."id" AND NOT rx\.deleted AND "rx"\."patients" @> ARRAY\[\$\d+\]::text\[\] OFFSET 0\) AS rx WHERE true\)$/);
+    expect(c.parameters).toContain('p1');
+    const count = countQuery(db, parseSearch(['Observation'], { subject: 'Patient/p2' }), { now, access }).compile();
+    expect(count.sql).toContain('"rx"."patients" @> ARRAY[');
   });
 
   test('a fully readable type is not restricted; a chain onto a limited one checks the hop', () => {

@@ -4,7 +4,8 @@
  * in sort order with their key values (for the cursor), one row more than
  * asked so the caller knows whether a next page exists.
  */
-import { sql, type SqlBool } from 'kysely';
+import { sql, type CompiledQuery, type SqlBool } from 'kysely';
+import { candidateCount, candidateKeys, candidatePage } from './compile-candidates.ts';
 import { drivenResource, drivingSet } from './compile-driver.ts';
 import { compileFilter, type CompileContext, type Outer } from './compile-filter.ts';
 import { keysetCondition, orderBy, orderKeys, type OrderKey } from './compile-sort.ts';
@@ -36,9 +37,17 @@ export function whereClause(req: SearchRequest, options: CompileOptions): Cond {
   return and(parts);
 }
 
-export function pageQuery(db: SearchDb, req: SearchRequest, options: CompileOptions): { keys: OrderKey[]; query: ReturnType<typeof build> } {
+/** A page query: its rows carry `k0`… (the key values); `total` (the count of every match) when `counts`. */
+export interface PageSql {
+  compile(): CompiledQuery;
+  execute(): Promise<unknown[]>;
+}
+
+export function pageQuery(db: SearchDb, req: SearchRequest, options: CompileOptions): { keys: OrderKey[]; query: PageSql; counts: boolean } {
+  const driver = drivingSet(req, options.baseUrl);
+  if (driver) return { keys: candidateKeys(req), query: candidatePage(db, req, options, driver), counts: true };
   const keys = orderKeys(req.sort);
-  return { keys, query: build(db, req, options, keys) };
+  return { keys, query: build(db, req, options, keys), counts: false };
 }
 
 interface ResourceRow {
@@ -72,6 +81,8 @@ function build(db: SearchDb, req: SearchRequest, options: CompileOptions, keys: 
 }
 
 export function countQuery(db: SearchDb, req: SearchRequest, options: CompileOptions) {
+  const driver = drivingSet(req, options.baseUrl);
+  if (driver) return candidateCount(db, req, options, driver);
   const { from, rest } = source(req, options);
   return db
     .selectFrom(from)

@@ -38,24 +38,33 @@ function priorityRank(code: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`CASE ${code} WHEN 'stat' THEN 4 WHEN 'asap' THEN 3 WHEN 'urgent' THEN 2 WHEN 'routine' THEN 1 WHEN 'normal' THEN 1 WHEN 'deferred' THEN 0 END`;
 }
 
-export function orderKeys(sort: SortKey[]): OrderKey[] {
+/** The row the keys are computed for: the resource row `r` by default, or only its type and id (index tables first). */
+export interface KeyRow {
+  type: RawBuilder<unknown>;
+  id: RawBuilder<unknown>;
+  lastUpdated: RawBuilder<unknown>;
+}
+
+const resourceRow: KeyRow = { type: sql`r.resource_type`, id: sql`r.id`, lastUpdated: sql`r.last_updated` };
+
+export function orderKeys(sort: SortKey[], row: KeyRow = resourceRow): OrderKey[] {
   const keys: OrderKey[] = sort.map((k, n) => {
-    if (k.kind === 'id') return { expr: sql`r.id`, descending: k.descending, cast: 'text', nullable: false };
-    if (k.kind === 'lastUpdated') return { expr: sql`r.last_updated`, descending: k.descending, cast: 'timestamptz', nullable: false };
+    if (k.kind === 'id') return { expr: row.id, descending: k.descending, cast: 'text', nullable: false };
+    if (k.kind === 'lastUpdated') return { expr: row.lastUpdated, descending: k.descending, cast: 'timestamptz', nullable: false };
     const c = valueColumn[k.kind]!;
     const column = k.descending ? c.desc : c.asc;
     const table = tableOf[k.kind];
     const a = `o${n}`;
     const agg = k.descending ? sql.raw('max') : sql.raw('min');
     if (k.kind === 'token' && (k.param?.code ?? k.name) === 'priority') {
-      const expr = sql`(SELECT ${agg}(${priorityRank(sql.ref(`${a}.code`))}) FROM sp_token AS ${sql.id(a)} WHERE ${sql.ref(`${a}.resource_type`)} = r.resource_type AND ${sql.ref(`${a}.id`)} = r.id AND ${sql.ref(`${a}.param`)} = 'priority')`;
+      const expr = sql`(SELECT ${agg}(${priorityRank(sql.ref(`${a}.code`))}) FROM sp_token AS ${sql.id(a)} WHERE ${sql.ref(`${a}.resource_type`)} = ${row.type} AND ${sql.ref(`${a}.id`)} = ${row.id} AND ${sql.ref(`${a}.param`)} = 'priority')`;
       return { expr, descending: k.descending, cast: 'numeric' as const, nullable: true };
     }
-    const expr = sql`(SELECT ${agg}(${sql.ref(`${a}.${column}`)}) FROM ${sql.table(table)} AS ${sql.id(a)} WHERE ${sql.ref(`${a}.resource_type`)} = r.resource_type AND ${sql.ref(`${a}.id`)} = r.id AND ${sql.ref(`${a}.param`)} = ${k.param?.code ?? k.name})`;
+    const expr = sql`(SELECT ${agg}(${sql.ref(`${a}.${column}`)}) FROM ${sql.table(table)} AS ${sql.id(a)} WHERE ${sql.ref(`${a}.resource_type`)} = ${row.type} AND ${sql.ref(`${a}.id`)} = ${row.id} AND ${sql.ref(`${a}.param`)} = ${k.param?.code ?? k.name})`;
     return { expr, descending: k.descending, cast: c.cast, nullable: true };
   });
-  keys.push({ expr: sql`r.resource_type`, descending: false, cast: 'text', nullable: false });
-  keys.push({ expr: sql`r.id`, descending: false, cast: 'text', nullable: false });
+  keys.push({ expr: row.type, descending: false, cast: 'text', nullable: false });
+  keys.push({ expr: row.id, descending: false, cast: 'text', nullable: false });
   return keys;
 }
 

@@ -18,6 +18,8 @@ export interface Page {
   /** Cursors for the neighbouring pages, when there are rows there. */
   next?: string;
   previous?: string;
+  /** The number of every match, when the page query counted them on the way (driven searches). */
+  total?: number;
 }
 
 /** Sealing of paging cursors: the shared keys, and what a cursor is bound to (the search and its caller). */
@@ -37,14 +39,16 @@ export async function runPage(db: Db, req: SearchRequest, options: Omit<CompileO
     cursor = openCursor(await paging.keys.ring(cursorKeyId(req.cursor)), req.cursor, paging.bound, keys);
   }
   if (req.count === 0) return { rows: [] };
-  const { query } = pageQuery(sdb, req, { ...options, cursor });
-  const found = (await query.execute()) as unknown as Record<string, unknown>[];
+  const { query, counts } = pageQuery(sdb, req, { ...options, cursor });
+  const found = (await query.execute()) as Record<string, unknown>[];
   const more = found.length > req.count;
   const backwards = cursor?.direction === 'previous';
   const page = found.slice(0, req.count);
   if (backwards) page.reverse();
   const values = (row: Record<string, unknown> | undefined) => keys.map((_, i) => cursorValue(row?.[`k${i}`]));
   const out: Page = { rows: page.map((r) => ({ resource_type: String(r.resource_type), id: String(r.id), content: r.content as string | null })) };
+  // Every row carries the count of all matches; no row after a cursor says nothing about the rows before it.
+  if (counts && (found.length > 0 || cursor === undefined)) out.total = Number(found[0]?.total ?? 0);
   if (!paging || page.length === 0) return out;
   const wantsNext = backwards || more;
   const wantsPrevious = backwards ? more : cursor !== undefined;

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { fhirJson, useTestApp } from '../support/app.ts';
 import type { Bundle } from '@medplum/fhirtypes';
 import { consent, put, referral, type ReferralWorld, referralWorld, sendReferral } from '../support/referral.ts';
+import { roleToken } from '../support/tokens.ts';
 
 // Two app instances on one database, as behind a load balancer.
 const a = useTestApp({ profileEnforcement: 'strict' });
@@ -99,6 +100,19 @@ describe('telemedicine consent', () => {
     }
     expect((await post(a, vr())).statusCode).toBe(422);
     expect((await post(a, { ...vr(), class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' } })).statusCode).toBe(201);
+  });
+
+  test('the consent is looked for as the writer may read: a token that reads no Consent finds none (422, whether one exists or not)', async () => {
+    // A receiving clinician whose token records encounters but reads no Consent.
+    const blind = await roleToken('clinician', { clues: w.cmn.clues, fhirUser: `Practitioner/${w.cmn.practitionerId}`, scope: 'user/Encounter.cruds user/Patient.rs user/Organization.rs' }, `ciego-${w.tag}`);
+    const asBlind = (body: object) => a.request({ method: 'POST', url: '/fhir/Encounter', headers: fhirJson, payload: body, token: blind });
+    const before = await asBlind(vr());
+    expect((await a.request({ method: 'POST', url: '/fhir/Consent', headers: fhirJson, payload: consent(w) })).statusCode).toBe(201);
+    const after = await asBlind(vr());
+    expect(after.statusCode, after.body).toBe(422);
+    expect(after.json().issue).toEqual(before.json().issue);
+    // Whoever may read the consent records the encounter.
+    expect((await post(a, vr())).statusCode).toBe(201);
   });
 
   test('TELEMEDICINE_CONSENT=off records a VR encounter without consent', async () => {

@@ -3,7 +3,7 @@ import type { Bundle, OperationOutcome, ServiceRequest, Task } from '@medplum/fh
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { fhirJson, uniqueTag, useTestApp } from '../support/app.ts';
-import { dermatology, moveTask, put, referral, type ReferralWorld, referralWorld, sendReferral, taskOf } from '../support/referral.ts';
+import { contrarreferencia, dermatology, moveTask, put, referral, type ReferralWorld, referralWorld, sendReferral, taskOf } from '../support/referral.ts';
 import { roleToken } from '../support/tokens.ts';
 
 const t = useTestApp({ profileEnforcement: 'strict' });
@@ -112,6 +112,24 @@ describe('moving the Task', () => {
     expect(missing.statusCode).toBe(422);
     expect(expressions(missing)).toEqual(['Task.output']);
     expect(text(missing)).toMatch(/no es una contrarreferencia de este paciente/);
+  });
+
+  test('the contrarreferencia is checked as the completer may read it: one it cannot read is not there (422, same answer as none)', async () => {
+    const noteId = `contra-lectura-${uniqueTag()}`;
+    expect((await put(t, contrarreferencia(w, noteId), w.cmn.doctor)).statusCode).toBe(201);
+    // A receiving clinician whose token moves Tasks but reads no Composition.
+    const blind = await roleToken('clinician', { clues: w.cmn.clues, fhirUser: `Practitioner/${w.cmn.practitionerId}`, scope: 'user/Task.cruds user/ServiceRequest.rs' }, `ciego-${w.tag}`);
+    const sr = await sent();
+    for (const s of ['received', 'accepted', 'in-progress']) expect((await moveTask(t, sr, w.cmn.doctor, to(s))).statusCode).toBe(200);
+    const complete = (id: string) => (x: Task) => {
+      x.status = 'completed';
+      x.output = [{ type: { text: 'Contrarreferencia' }, valueReference: { reference: `Composition/${id}` } }];
+    };
+    const unreadable = await moveTask(t, sr, blind, complete(noteId));
+    const absent = await moveTask(t, sr, blind, complete('no-existe'));
+    expect(unreadable.statusCode, unreadable.body).toBe(422);
+    expect(text(unreadable)).toBe(text(absent).replaceAll('no-existe', noteId));
+    expect((await moveTask(t, sr, w.cmn.doctor, complete(noteId))).statusCode).toBe(200);
   });
 });
 
