@@ -53,13 +53,14 @@ function startFlags(): string[] {
 /**
  * `root`: another checkout of this repository, built (its dist/), whose server
  * runs on its own migrations: an earlier commit measured beside this one.
+ * `pgDir`: a PostgreSQL data folder kept between runs (a scenario that generates much data can reuse it).
  */
-export async function startServer(options: { security?: boolean; env?: Record<string, string>; entry?: string; root?: string } = {}): Promise<Server> {
+export async function startServer(options: { security?: boolean; env?: Record<string, string>; entry?: string; root?: string; pgDir?: string } = {}): Promise<Server> {
   const security = options.security !== false;
   const env = options.env ?? {};
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'ecu-bench-pg-'));
+  const dir = options.pgDir ?? (await mkdtemp(path.join(os.tmpdir(), 'ecu-bench-pg-')));
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ecu-bench-data-'));
-  const db: EmbeddedDb = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
+  const db: EmbeddedDb = await startEmbeddedPostgres({ dataDir: dir, persistent: options.pgDir !== undefined });
   if (options.root) {
     execFileSync(process.execPath, ['src/store/migrate-cli.ts'], { cwd: options.root, env: { ...process.env, DATABASE_URL: db.url }, stdio: 'ignore' });
   } else {
@@ -94,7 +95,7 @@ export async function startServer(options: { security?: boolean; env?: Record<st
       child.kill('SIGTERM');
       await exited;
       await db.stop();
-      await rm(dir, { recursive: true, force: true });
+      if (options.pgDir === undefined) await rm(dir, { recursive: true, force: true });
       await rm(dataDir, { recursive: true, force: true });
     },
   };

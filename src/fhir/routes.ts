@@ -77,9 +77,7 @@ const baseRoutes: readonly FhirRoute[] = [
   // Productivity statistics (src/measures): the built-in Measures, read-only; $evaluate-measure authorizes by measure (auditor/admin, the measure's type).
   { method: 'GET', path: '/Measure', resourceType: 'Measure', interaction: 'search-type', handler: searchMeasures },
   { method: 'GET', path: '/Measure/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
-  { method: 'POST', path: '/Measure/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
   { method: 'GET', path: '/Measure/:id/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
-  { method: 'POST', path: '/Measure/:id/$evaluate-measure', resourceType: 'Measure', interaction: 'operation', formats: [measureCsvType], access: () => undefined, handler: evaluateMeasureOperation },
   { method: 'GET', path: '/Measure/:id', resourceType: 'Measure', interaction: 'read', handler: readMeasure },
   // Writes of a built-in Measure answer 405; other Measures are ordinary resources.
   { method: 'POST', path: '/Measure', resourceType: 'Measure', interaction: 'create', handler: guardBuiltInMeasure(conditionalCreate) },

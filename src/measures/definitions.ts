@@ -21,7 +21,8 @@ export type Dimension =
   | 'equipo'
   | 'procedimiento'
   | 'evento'
-  | 'grupo';
+  | 'grupo'
+  | 'relacion';
 
 export interface StratifierDef {
   code: string;
@@ -41,6 +42,12 @@ export interface MeasureDef {
   description: string;
   /** The resource type counted: the caller must be allowed to search it. */
   basis: string;
+  /**
+   * Other types whose records the SQL reads (a unit from an Organization, a scanner from a Device…): for a caller who
+   * may not read every record of one of them, what comes from it is unknown ("Sin dato") or, for rows that are
+   * such records (dispenses), not counted (measure-sql.ts).
+   */
+  reads: readonly string[];
   /** Dimensions holding a unit's CLUES: a unit-level caller sees rows where one of them is its unit. */
   unitDimensions: readonly Dimension[];
   stratifiers: readonly StratifierDef[];
@@ -50,6 +57,12 @@ export interface MeasureDef {
 
 /** Criteria are our SQL (measure-sql.ts), named by dimension; the binding is extensible, the typings list only three codes. */
 const computedInSql = 'text/x-ecu-sql' as 'text/fhirpath';
+
+/**
+ * First-time or follow-up consultation ("relación temporal" of the SIS/SINBA outpatient form: primera vez,
+ * subsecuente), recorded as an Encounter.type coding of this system (fhir-profiles/src/CodeSystem-relacion-temporal.json).
+ */
+export const relacionTemporalSystem = `${ecuCanonicalBase}/CodeSystem/relacion-temporal`;
 
 export const measureCanonicalBase = `${ecuCanonicalBase}/Measure`;
 export const stratifierSystem = `${ecuCanonicalBase}/CodeSystem/estratificador-medida`;
@@ -65,8 +78,9 @@ export const measureDefs: readonly MeasureDef[] = [
     id: 'consultas',
     title: 'Consultas otorgadas',
     description:
-      'Consultas terminadas (Encounter status finished, class AMB o VR) cuyo periodo empieza en el periodo del informe, por unidad (CLUES de serviceProvider), nivel de atención, especialidad (serviceType) y periodo.',
+      'Consultas terminadas (Encounter status finished, class AMB o VR) cuyo periodo empieza en el periodo del informe, por unidad (CLUES de serviceProvider), nivel de atención, especialidad (serviceType), primera vez o subsecuente (Encounter.type del sistema relacion-temporal, si se registró) y periodo.',
     basis: 'Encounter',
+    reads: ['Organization'],
     unitDimensions: ['unidad'],
     stratifiers: [
       { code: 'unidad', display: 'Unidad (CLUES)', dimensions: ['unidad'] },
@@ -74,6 +88,9 @@ export const measureDefs: readonly MeasureDef[] = [
       { code: 'especialidad', display: 'Especialidad', dimensions: ['especialidad'] },
       { code: 'unidad-especialidad', display: 'Unidad y especialidad', dimensions: ['unidad', 'especialidad'] },
       { code: 'clase', display: 'Modalidad (presencial o telemedicina)', dimensions: ['clase'] },
+      { code: 'relacion-temporal', display: 'Primera vez o subsecuente', dimensions: ['relacion'] },
+      { code: 'unidad-relacion-temporal', display: 'Unidad y primera vez o subsecuente', dimensions: ['unidad', 'relacion'] },
+      { code: 'especialidad-relacion-temporal', display: 'Especialidad y primera vez o subsecuente', dimensions: ['especialidad', 'relacion'] },
       ...periodStrata,
     ],
   },
@@ -83,12 +100,14 @@ export const measureDefs: readonly MeasureDef[] = [
     description:
       'Consultas virtuales terminadas (Encounter class VR, status finished) por unidad receptora (serviceProvider) y unidad que refirió (la de la referencia en basedOn).',
     basis: 'Encounter',
+    reads: ['Organization', 'ServiceRequest'],
     unitDimensions: ['unidad', 'unidad_referente'],
     stratifiers: [
       { code: 'unidad-receptora', display: 'Unidad receptora (CLUES)', dimensions: ['unidad'] },
       { code: 'unidad-referente', display: 'Unidad que refiere (CLUES)', dimensions: ['unidad_referente'] },
       { code: 'receptora-referente', display: 'Unidad receptora y unidad que refiere', dimensions: ['unidad', 'unidad_referente'] },
       { code: 'especialidad', display: 'Especialidad', dimensions: ['especialidad'] },
+      { code: 'relacion-temporal', display: 'Primera vez o subsecuente', dimensions: ['relacion'] },
       ...periodStrata,
     ],
   },
@@ -98,6 +117,7 @@ export const measureDefs: readonly MeasureDef[] = [
     description:
       'Referencias (Task de la red de referencia) solicitadas en el periodo, por estado, unidad receptora y especialidad; tiempo de respuesta en días desde la solicitud hasta la conclusión (historial de la Task): mediana y percentil 90.',
     basis: 'Task',
+    reads: [],
     unitDimensions: ['unidad', 'unidad_referente'],
     turnaround: true,
     stratifiers: [
@@ -115,6 +135,7 @@ export const measureDefs: readonly MeasureDef[] = [
     description:
       'Estudios de imagen (ImagingStudy, no cancelados ni erróneos) iniciados en el periodo, por unidad (dueña del equipo), modalidad (series.modality) y equipo (series.performer Device).',
     basis: 'ImagingStudy',
+    reads: ['Device', 'Organization'],
     unitDimensions: ['unidad'],
     stratifiers: [
       { code: 'unidad', display: 'Unidad (CLUES)', dimensions: ['unidad'] },
@@ -130,6 +151,7 @@ export const measureDefs: readonly MeasureDef[] = [
     description:
       'Procedimientos terminados (Procedure status completed) realizados en el periodo, por código (p. ej. trasplantes) y unidad (serviceProvider del Encounter del procedimiento).',
     basis: 'Procedure',
+    reads: ['Encounter', 'Organization'],
     unitDimensions: ['unidad'],
     stratifiers: [
       { code: 'procedimiento', display: 'Procedimiento', dimensions: ['procedimiento'] },
@@ -144,6 +166,7 @@ export const measureDefs: readonly MeasureDef[] = [
     description:
       'Recetas electrónicas firmadas en el periodo (emitida, una por folio), surtidos contados en el libro de surtido (surtida, uno por MedicationDispense) y líneas de receta cuya vigencia terminó en el periodo sin surtirse por completo (vencida), por unidad que emitió (CLUES) y grupo de medicamento controlado (LGS art. 226).',
     basis: 'MedicationRequest',
+    reads: ['MedicationDispense'],
     unitDimensions: ['unidad'],
     stratifiers: [
       { code: 'evento', display: 'Evento (emitida, surtida, vencida)', dimensions: ['evento'] },

@@ -8,8 +8,9 @@ import type { MeasureReport, ValueSet } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
 import type { Actor } from '../auth/actor.ts';
 import { authorize, forbidden } from '../auth/guard.ts';
-import { allows } from '../auth/scopes.ts';
+import { rowAccessFor } from '../auth/readable.ts';
 import { notFound } from '../fhir/errors.ts';
+import { typeAccess } from '../search/row-access.ts';
 import type { Db } from '../store/resource-store.ts';
 import { conformanceById } from '../validation/profiles/registry.ts';
 import type { Dimension, MeasureDef } from './definitions.ts';
@@ -33,6 +34,16 @@ export function authorizeMeasure(actor: Actor | undefined, def: MeasureDef): voi
     throw forbidden({ es: 'Un token de paciente no ejecuta medidas poblacionales', en: 'A patient token does not run population measures' });
   }
   authorize(actor, { permission: 's', resourceType: def.basis });
+  // A count is over every record of the type: a token that reads them only in a patient's compartment may not run it.
+  if (typeAccess(rowAccessFor(actor), def.basis) !== 'all') {
+    throw forbidden({ es: `Contar ${def.basis} requiere leer todos sus registros (user/${def.basis}.rs), no solo los de un paciente`, en: `Counting ${def.basis} requires reading all its records (user/${def.basis}.rs), not a patient's only` });
+  }
+}
+
+/** The measure's other types the caller may not read in full (measure-sql.ts leaves out what comes from them). */
+export function hiddenTypes(actor: Actor | undefined, def: MeasureDef): Set<string> {
+  const access = rowAccessFor(actor);
+  return new Set(def.reads.filter((type) => typeAccess(access, type) !== 'all'));
 }
 
 let specialtyNames: Map<string, string> | undefined;
@@ -60,7 +71,8 @@ function valuesOf(rows: readonly MeasureRow[], dims: readonly Dimension[]): stri
 
 /** Names of units and scanners, from resources the caller may read (otherwise the CLUES or id alone). */
 async function displaysFor(db: Db, actor: Actor | undefined, rows: readonly MeasureRow[]): Promise<Displays> {
-  const readable = (type: string) => !actor || allows(actor.scopes, type, 'r') || allows(actor.scopes, type, 's');
+  const access = rowAccessFor(actor);
+  const readable = (type: string) => typeAccess(access, type) === 'all';
   const clues = readable('Organization') ? valuesOf(rows, ['unidad', 'unidad_referente']) : [];
   const devices = readable('Device') ? valuesOf(rows, ['equipo']) : [];
   const units =
@@ -110,7 +122,7 @@ export async function evaluateMeasure(db: Db, actor: Actor | undefined, def: Mea
     }
     units = [clues];
   }
-  const query = measureSql(def, { from: params.from, to: params.to, now, units, sets: stratifiers.map((s) => s.dimensions) });
+  const query = measureSql(def, { from: params.from, to: params.to, now, units, sets: stratifiers.map((s) => s.dimensions), hidden: hiddenTypes(actor, def) });
   const rows = toMeasureRows((await query.execute(db)).rows);
   return measureReport({
     def,

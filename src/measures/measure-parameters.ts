@@ -1,9 +1,8 @@
 /**
  * $evaluate-measure's input, from the query string (GET) or a Parameters
- * body (POST), checked into one shape. Pure; every refusal names the
+ * body (POST, merged into the query by by-post.ts), checked into one shape. Pure; every refusal names the
  * parameter. https://hl7.org/fhir/R4/measure-operation-evaluate-measure.html
  */
-import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/errors.ts';
 import type { Query } from '../fhir/types.ts';
 import { dateRange } from '../search/date-range.ts';
@@ -23,29 +22,12 @@ export interface MeasureParameters {
 
 const known = new Set(['measure', 'periodStart', 'periodEnd', 'reportType', 'subject', 'stratifier', '_format']);
 
-function valueOf(p: ParametersParameter): string | undefined {
-  const v = p.valueDate ?? p.valueDateTime ?? p.valueString ?? p.valueCode ?? p.valueCanonical ?? p.valueUri ?? p.valueReference?.reference;
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** Name → values, from either form. */
-export function collectParameters(query: Query, body: unknown): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  const add = (name: string, value: string) => out.set(name, [...(out.get(name) ?? []), value]);
-  for (const [name, raw] of Object.entries(query)) {
-    for (const v of [raw].flat()) if (typeof v === 'string') add(name, v);
-  }
-  if (body !== undefined && body !== null && (typeof body !== 'object' || (body as Parameters).resourceType !== 'Parameters')) {
-    throw badRequest({ es: 'El cuerpo de $evaluate-measure debe ser un recurso Parameters', en: 'The body of $evaluate-measure must be a Parameters resource' }, 'Parameters');
-  }
-  for (const p of (body as Parameters | undefined)?.parameter ?? []) {
-    const value = valueOf(p);
-    if (value === undefined) {
-      throw badRequest({ es: `El parámetro ${p.name ?? '?'} no tiene un valor de tipo admitido`, en: `Parameter ${p.name ?? '?'} has no value of a supported type` }, `Parameters.parameter.where(name = '${p.name ?? ''}')`);
-    }
-    add(p.name ?? '', value);
-  }
-  return out;
+/**
+ * Name → values of the query: a POST's Parameters body is already merged into it
+ * (src/fhir/operations/by-post.ts), so both forms arrive here alike.
+ */
+export function collectParameters(query: Query): Map<string, string[]> {
+  return new Map(Object.entries(query).map(([name, raw]) => [name, [raw].flat().filter((v): v is string => typeof v === 'string')]));
 }
 
 function single(params: Map<string, string[]>, name: string): string | undefined {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { isFhirError } from '../fhir/errors.ts';
+import { withParameters } from '../fhir/operations/by-post.ts';
 import { findMeasure, measureDefs, measureResource } from './definitions.ts';
 import { csvField, measureReportCsv } from './measure-csv.ts';
 import { collectParameters, parseMeasureParameters, selectStratifiers } from './measure-parameters.ts';
@@ -29,7 +30,7 @@ describe('grouping masks', () => {
 });
 
 describe('parameters', () => {
-  const parse = (query: Record<string, string | string[]>, body?: unknown) => parseMeasureParameters(collectParameters(query, body));
+  const parse = (query: Record<string, string | string[]>, body?: unknown) => parseMeasureParameters(collectParameters(withParameters(query, body)));
 
   test('period as [start, end of periodEnd]; stratifiers comma-separated or repeated', () => {
     const p = parse({ periodStart: '2026-11-30', periodEnd: '2026-12-06', stratifier: ['unidad,nivel', 'semana'] });

@@ -56,3 +56,16 @@ test('recetas issued, dispensed and expired by unit, controlled dispensations by
   const none = await t.request({ method: 'GET', url: '/fhir/Measure/recetas/$evaluate-measure?periodStart=2026-11-30&periodEnd=2026-12-06&stratifier=evento', token: other });
   expect((none.json() as MeasureReport).group?.[0]?.population?.[0]?.count).toBe(0);
 });
+
+test('dispenses come from MedicationDispense records: a token that may not read them counts none', async () => {
+  const narrow = await roleToken('auditor', { scope: 'user/MedicationRequest.rs' }, 'auditor-sin-surtidos');
+  const res = await t.request({ method: 'GET', url: '/fhir/Measure/recetas/$evaluate-measure?periodStart=2026-11-30&periodEnd=2026-12-06&stratifier=evento', token: narrow });
+  expect(res.statusCode, res.body).toBe(200);
+  const g = (res.json() as MeasureReport).group?.[0];
+  expect(g?.population?.[0]?.count).toBe(4);
+  expect(strata(g, 'evento')).toEqual(['emitida=3', 'vencida=1']);
+  // Dispenses readable only in one patient's compartment are not "every dispense": still none counted.
+  const compartment = await roleToken('auditor', { scope: 'user/MedicationRequest.rs patient/MedicationDispense.rs', patient: 'alguien' }, 'auditor-compartimento');
+  const partial = await t.request({ method: 'GET', url: '/fhir/Measure/recetas/$evaluate-measure?periodStart=2026-11-30&periodEnd=2026-12-06&stratifier=evento', token: compartment });
+  expect(strata((partial.json() as MeasureReport).group?.[0], 'evento')).toEqual(['emitida=3', 'vencida=1']);
+});

@@ -44,6 +44,11 @@ function encounter(org: string, classCode: string, start: string, specialty?: { 
   };
 }
 
+const relacionSystem = 'https://ecu-fhir.org/fhir/CodeSystem/relacion-temporal';
+function typed(e: Encounter, relacion: 'primera-vez' | 'subsecuente'): Encounter {
+  return { ...e, type: [{ coding: [{ system: relacionSystem, code: relacion, display: relacion === 'primera-vez' ? 'Primera vez' : 'Subsecuente' }] }] };
+}
+
 function study(device: string, modality: string, started: string, status: ImagingStudy['status'] = 'available'): ImagingStudy {
   return {
     resourceType: 'ImagingStudy',
@@ -89,18 +94,19 @@ beforeAll(async () => {
   now = new Date('2026-12-08T12:00:00Z');
 
   const { umf, cmn, outside } = w;
+  // First-time (primera vez) or follow-up (subsecuente), as an Encounter.type coding; the last one has another type only.
   const counted = [
-    encounter(umf.id, 'AMB', '2026-11-30T15:00:00Z', internal),
-    encounter(umf.id, 'AMB', '2026-11-30T16:00:00Z', internal),
-    encounter(umf.id, 'AMB', '2026-11-30T17:00:00Z', internal),
-    encounter(umf.id, 'AMB', '2026-12-02T15:00:00Z', derma),
-    encounter(cmn.id, 'AMB', '2026-12-01T15:00:00Z', cardio),
-    encounter(cmn.id, 'AMB', '2026-12-01T18:00:00Z', cardio),
-    encounter(cmn.id, 'VR', '2026-12-03T16:00:00Z', cardio, 'finished', referralIds[0]),
-    encounter(outside.id, 'AMB', '2026-12-06T23:30:00Z'),
+    typed(encounter(umf.id, 'AMB', '2026-11-30T15:00:00Z', internal), 'primera-vez'),
+    typed(encounter(umf.id, 'AMB', '2026-11-30T16:00:00Z', internal), 'subsecuente'),
+    typed(encounter(umf.id, 'AMB', '2026-11-30T17:00:00Z', internal), 'subsecuente'),
+    typed(encounter(umf.id, 'AMB', '2026-12-02T15:00:00Z', derma), 'primera-vez'),
+    typed(encounter(cmn.id, 'AMB', '2026-12-01T15:00:00Z', cardio), 'primera-vez'),
+    typed(encounter(cmn.id, 'AMB', '2026-12-01T18:00:00Z', cardio), 'subsecuente'),
+    typed(encounter(cmn.id, 'VR', '2026-12-03T16:00:00Z', cardio, 'finished', referralIds[0]), 'subsecuente'),
+    { ...encounter(outside.id, 'AMB', '2026-12-06T23:30:00Z'), type: [{ coding: [{ system: 'http://snomed.info/sct', code: '11429006', display: 'Consultation' }] }] },
   ];
   const notCounted = [
-    encounter(umf.id, 'AMB', '2026-12-02T16:00:00Z', internal, 'in-progress'),
+    typed(encounter(umf.id, 'AMB', '2026-12-02T16:00:00Z', internal, 'in-progress'), 'primera-vez'),
     encounter(umf.id, 'AMB', '2026-12-07T01:00:00Z', internal),
     encounter(umf.id, 'AMB', '2026-11-29T23:59:00Z', internal),
     encounter(umf.id, 'EMER', '2026-12-01T15:00:00Z', internal),
@@ -207,6 +213,32 @@ describe('consultas', () => {
     expect(nivel?.stratum?.[0]?.value?.text).toBe('Primer nivel');
     const esp = g?.stratifier?.find((s) => s.code?.[0]?.coding?.[0]?.code === 'especialidad');
     expect(esp?.stratum?.map((s) => s.value?.text)).toEqual(['Cardiología', 'Medicina interna', 'Dermatología', 'Sin dato']);
+  });
+
+  test('first-time (primera vez) and follow-up (subsecuente) consultations, as recorded in Encounter.type', async () => {
+    const r = await evaluate(`/fhir/Measure/consultas/$evaluate-measure?${week}&stratifier=relacion-temporal,unidad-relacion-temporal,especialidad-relacion-temporal`);
+    const g = r.group?.[0];
+    expect(g?.population?.[0]?.count).toBe(8);
+    // The in-progress first-time one does not count; a type of another system is no answer ("Sin dato").
+    expect(strata(g, 'relacion-temporal')).toEqual(['subsecuente=4', 'primera-vez=3', 'sin-dato=1']);
+    const relacion = g?.stratifier?.find((s) => s.code?.[0]?.coding?.[0]?.code === 'relacion-temporal');
+    expect(relacion?.stratum?.map((s) => s.value?.text)).toEqual(['Subsecuente', 'Primera vez', 'Sin dato']);
+    expect(relacion?.stratum?.[0]?.value?.coding?.[0]?.system).toBe(relacionSystem);
+    const { umf, cmn, outside } = w;
+    expect(strata(g, 'unidad-relacion-temporal').sort()).toEqual(
+      [`${umf.clues}+primera-vez=2`, `${umf.clues}+subsecuente=2`, `${cmn.clues}+subsecuente=2`, `${cmn.clues}+primera-vez=1`, `${outside.clues}+sin-dato=1`].sort(),
+    );
+    expect(strata(g, 'unidad-relacion-temporal').slice(-2).map((x) => x.split('=')[1])).toEqual(['1', '1']);
+    expect(strata(g, 'especialidad-relacion-temporal')).toEqual(['394579002+subsecuente=2', '419192003+subsecuente=2', '394579002+primera-vez=1', '394582007+primera-vez=1', '419192003+primera-vez=1', 'sin-dato+sin-dato=1']);
+    const tele = await evaluate(`/fhir/Measure/teleconsultas/$evaluate-measure?${week}&stratifier=relacion-temporal`);
+    expect(strata(tele.group?.[0], 'relacion-temporal')).toEqual(['subsecuente=1']);
+    // The code system is published.
+    const cs = await t.request({ method: 'GET', url: '/fhir/CodeSystem/relacion-temporal', token: auditor });
+    expect(cs.statusCode).toBe(200);
+    expect(cs.json().concept.map((c: { code: string }) => c.code)).toEqual(['primera-vez', 'subsecuente']);
+    // CSV: the same strata, Spanish labels.
+    const csv = await t.request({ method: 'GET', url: `/fhir/Measure/consultas/$evaluate-measure?${week}&stratifier=relacion-temporal`, token: auditor, headers: { accept: 'text/csv' } });
+    expect(csv.body).toContain(`${base}/Measure/consultas,2026-11-30,2026-12-06,Consultas otorgadas,Primera vez o subsecuente,Primera vez,primera-vez,3,,`);
   });
 
   test('by measure URL, stratifier selection, subject, and POST with Parameters give the same numbers', async () => {
@@ -361,5 +393,66 @@ describe('teleconsultas, referencias, estudios-imagen', () => {
     expect(proc?.stratum?.map((s) => s.value?.text)).toEqual(['Trasplante de riñón', 'Apendicectomía']);
     const cmn = await roleToken('auditor', { clues: w.cmn.clues }, 'auditor-cmn');
     expect(strata((await evaluate(`/fhir/Measure/procedimientos/$evaluate-measure?${week}&stratifier=procedimiento`, cmn)).group?.[0], 'procedimiento')).toEqual(['70536003=2']);
+  });
+});
+
+describe('counts never use what the caller may not read', () => {
+  test('the measured type only in a patient compartment: refused, not a national count', async () => {
+    const token = await roleToken('auditor', { scope: 'patient/Encounter.rs user/Organization.rs', patient: w.patientId }, 'auditor-compartimento');
+    const res = await t.request({ method: 'GET', url: `/fhir/Measure/consultas/$evaluate-measure?${week}`, token });
+    expect(res.statusCode, res.body).toBe(403);
+    expect(res.json().resourceType).toBe('OperationOutcome');
+  });
+
+  test('units of consultations come from Organizations: without them, "Sin dato", and a unit token counts none', async () => {
+    const token = await roleToken('auditor', { scope: 'user/Encounter.rs' }, 'auditor-sin-unidades');
+    const r = await evaluate(`/fhir/Measure/consultas/$evaluate-measure?${week}&stratifier=unidad,nivel,especialidad`, token);
+    expect(r.group?.[0]?.population?.[0]?.count).toBe(8);
+    expect(strata(r.group?.[0], 'unidad')).toEqual(['sin-dato=8']);
+    expect(strata(r.group?.[0], 'nivel')).toEqual(['sin-dato=8']);
+    expect(strata(r.group?.[0], 'especialidad')).toEqual(['394579002=3', '419192003=3', '394582007=1', 'sin-dato=1']);
+    const unit = await roleToken('auditor', { scope: 'user/Encounter.rs', clues: w.umf.clues }, 'sin-unidades-umf');
+    expect((await evaluate(`/fhir/Measure/consultas/$evaluate-measure?${week}&stratifier=unidad`, unit)).group?.[0]?.population?.[0]?.count).toBe(0);
+  });
+
+  test('the referring unit of a teleconsultation comes from its ServiceRequest', async () => {
+    const token = await roleToken('auditor', { scope: 'user/Encounter.rs user/Organization.rs' }, 'auditor-sin-solicitudes');
+    const r = await evaluate(`/fhir/Measure/teleconsultas/$evaluate-measure?${week}`, token);
+    expect(strata(r.group?.[0], 'unidad-receptora')).toEqual([`${w.cmn.clues}=1`]);
+    expect(strata(r.group?.[0], 'unidad-referente')).toEqual(['sin-dato=1']);
+    // The referring unit's token counted it through the referral (test above); without ServiceRequest it cannot.
+    const umf = await roleToken('auditor', { scope: 'user/Encounter.rs user/Organization.rs', clues: w.umf.clues }, 'sin-solicitudes-umf');
+    expect((await evaluate(`/fhir/Measure/teleconsultas/$evaluate-measure?${week}`, umf)).group?.[0]?.population?.[0]?.count).toBe(0);
+  });
+
+  test('a scanner\'s unit comes from its Device: without Device, the studies count but their unit is unknown', async () => {
+    const token = await roleToken('auditor', { scope: 'user/ImagingStudy.rs user/Organization.rs' }, 'auditor-sin-equipos');
+    const r = await evaluate(`/fhir/Measure/estudios-imagen/$evaluate-measure?${week}`, token);
+    const g = r.group?.[0];
+    expect(g?.population?.[0]?.count).toBe(4);
+    expect(strata(g, 'unidad')).toEqual(['sin-dato=4']);
+    // The scanner a study names is the study's own data; the Device's name is not shown.
+    expect(strata(g, 'equipo')).toEqual([`tc256-${w.tag}=2`, `rm-${w.tag}=1`, `tc-fuera-${w.tag}=1`]);
+    const equipo = g?.stratifier?.find((s) => s.code?.[0]?.coding?.[0]?.code === 'equipo');
+    expect(equipo?.stratum?.[0]?.value?.text).toBe(`tc256-${w.tag}`);
+    const cmn = await roleToken('auditor', { scope: 'user/ImagingStudy.rs user/Organization.rs', clues: w.cmn.clues }, 'auditor-cmn-sin-equipos');
+    expect((await evaluate(`/fhir/Measure/estudios-imagen/$evaluate-measure?${week}`, cmn)).group?.[0]?.population?.[0]?.count).toBe(0);
+    const withDevices = await roleToken('auditor', { scope: 'user/ImagingStudy.rs user/Organization.rs user/Device.rs', clues: w.cmn.clues }, 'auditor-cmn-equipos');
+    expect((await evaluate(`/fhir/Measure/estudios-imagen/$evaluate-measure?${week}`, withDevices)).group?.[0]?.population?.[0]?.count).toBe(3);
+  });
+
+  test('a procedure\'s unit comes from its Encounter', async () => {
+    const token = await roleToken('auditor', { scope: 'user/Procedure.rs user/Organization.rs' }, 'auditor-sin-encuentros');
+    const r = await evaluate(`/fhir/Measure/procedimientos/$evaluate-measure?${week}&stratifier=procedimiento,unidad`, token);
+    expect(r.group?.[0]?.population?.[0]?.count).toBe(3);
+    expect(strata(r.group?.[0], 'procedimiento')).toEqual(['70536003=2', '80146002=1']);
+    expect(strata(r.group?.[0], 'unidad')).toEqual(['sin-dato=3']);
+  });
+
+  test('turnaround reads the referral Task\'s own history: a Task-only token gets the same figures', async () => {
+    const token = await roleToken('auditor', { scope: 'user/Task.rs' }, 'auditor-solo-tareas-2');
+    const r = await evaluate(`/fhir/Measure/referencias/$evaluate-measure?${week}&stratifier=estado`, token);
+    expect(r.group?.[1]?.population?.[0]?.count).toBe(3);
+    expect(r.group?.[1]?.measureScore?.value).toBe(3);
   });
 });

@@ -99,7 +99,7 @@ function wantsCsv(req: FhirRequest): boolean {
 }
 
 export async function evaluateMeasureOperation(req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
-  const params = parseMeasureParameters(collectParameters(req.query, req.method === 'POST' ? req.body : undefined));
+  const params = parseMeasureParameters(collectParameters(req.query));
   let def: MeasureDef;
   if (req.id !== undefined) {
     def = builtIn(req.id);
