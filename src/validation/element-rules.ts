@@ -17,6 +17,7 @@ import { getAllDataTypes, getDataType, isPrimitiveType, parseFhirPath, toTypedVa
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { isResourceType } from '../fhir/definitions.ts';
 import { issue } from '../fhir/errors.ts';
+import { elementPlan } from './element-plan.ts';
 import { narrativeProblems } from './narrative-xhtml.ts';
 
 interface Invariant {
@@ -40,10 +41,6 @@ const handledElsewhere = new Set(['ele-1', 'txt-1', 'txt-2']);
 const plans = new Map<string, ReadonlyMap<string, Step>>();
 const typeInvariants = new Map<string, readonly Invariant[]>();
 
-function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
 function invariantsOf(type: string): readonly Invariant[] {
   let list = typeInvariants.get(type);
   if (!list) {
@@ -62,27 +59,12 @@ function invariantsOf(type: string): readonly Invariant[] {
 }
 
 function planFor(type: string): ReadonlyMap<string, Step> {
-  const cached = plans.get(type);
-  if (cached) return cached;
-  const plan = new Map<string, Step>();
-  plans.set(type, plan);
-  let schema;
-  try {
-    schema = getDataType(type);
-  } catch {
-    return plan;
-  }
-  for (const [name, element] of Object.entries(schema.elements)) {
-    const choice = name.endsWith('[x]');
+  return elementPlan<Step>(plans, type, (element, code) => {
+    if (code === 'Resource') return { kind: 'resource' };
+    if (isPrimitiveType(code) || code.startsWith('http://')) return { kind: 'primitive', type: code };
     const declared = new Set((element.constraints ?? []).map((c) => c.key));
-    for (const t of element.type ?? []) {
-      const key = choice ? name.slice(0, -3) + capitalize(t.code) : name;
-      if (t.code === 'Resource') plan.set(key, { kind: 'resource' });
-      else if (isPrimitiveType(t.code) || t.code.startsWith('http://')) plan.set(key, { kind: 'primitive', type: t.code });
-      else plan.set(key, { kind: 'type', type: t.code, invariants: invariantsOf(t.code).filter((i) => !declared.has(i.key)) });
-    }
-  }
-  return plan;
+    return { kind: 'type', type: code, invariants: invariantsOf(code).filter((i) => !declared.has(i.key)) };
+  });
 }
 
 interface Walk {

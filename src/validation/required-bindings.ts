@@ -5,9 +5,10 @@
  * following the R4 type definitions into data types, backbone elements and
  * contained/inline resources. https://hl7.org/fhir/R4/terminologies.html#required
  */
-import { getAllDataTypes, getDataType, isPrimitiveType } from '@medplum/core';
+import { getAllDataTypes, isPrimitiveType } from '@medplum/core';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { issue } from '../fhir/errors.ts';
+import { elementPlan } from './element-plan.ts';
 import { isResourceType } from '../fhir/definitions.ts';
 import { valueSetCodes } from './value-sets.ts';
 
@@ -18,45 +19,17 @@ type Step =
 
 const plans = new Map<string, ReadonlyMap<string, Step>>();
 
-function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
 /** Per type: for each JSON key that can hold a bound code or lead to one, what to do with it. */
 function planFor(type: string): ReadonlyMap<string, Step> {
-  const cached = plans.get(type);
-  if (cached) {
-    return cached;
-  }
-  const plan = new Map<string, Step>();
-  plans.set(type, plan);
-  let schema;
-  try {
-    schema = getDataType(type);
-  } catch {
-    return plan;
-  }
-  for (const [name, element] of Object.entries(schema.elements)) {
-    const choice = name.endsWith('[x]');
-    for (const t of element.type ?? []) {
-      const key = choice ? name.slice(0, -3) + capitalize(t.code) : name;
-      let step: Step | undefined;
-      if (t.code === 'code' && element.binding?.strength === 'required' && element.binding.valueSet) {
-        const codes = valueSetCodes(element.binding.valueSet);
-        if (codes) {
-          step = { kind: 'code', valueSet: element.binding.valueSet.split('|')[0] ?? '', codes };
-        }
-      } else if (t.code === 'Resource') {
-        step = { kind: 'resource' };
-      } else if (!isPrimitiveType(t.code) && !t.code.startsWith('http://')) {
-        step = { kind: 'type', type: t.code };
-      }
-      if (step) {
-        plan.set(key, step);
-      }
+  return elementPlan<Step>(plans, type, (element, code) => {
+    if (code === 'code' && element.binding?.strength === 'required' && element.binding.valueSet) {
+      const codes = valueSetCodes(element.binding.valueSet);
+      return codes ? { kind: 'code', valueSet: element.binding.valueSet.split('|')[0] ?? '', codes } : undefined;
     }
-  }
-  return plan;
+    if (code === 'Resource') return { kind: 'resource' };
+    if (!isPrimitiveType(code) && !code.startsWith('http://')) return { kind: 'type', type: code };
+    return undefined;
+  });
 }
 
 function describeCodes(codes: ReadonlySet<string>): string {
