@@ -12,8 +12,8 @@ import { signatureHeader } from '../../src/subscriptions/notification.ts';
 import { heartbeatPeriodUrl, secretExtensionUrl } from '../../src/subscriptions/subscription-rules.ts';
 import { fhirJson, uniqueTag } from '../support/app.ts';
 import { createOwnDatabase } from '../support/own-database.ts';
-import { startReceiver, statusOf, type Receiver } from '../support/receiver.ts';
-import { adminToken, roleToken, testAuth } from '../support/tokens.ts';
+import { startReceiver, statusOf, subscriptionAppOptions, type Receiver } from '../support/receiver.ts';
+import { adminToken, roleToken } from '../support/tokens.ts';
 
 const apps: FastifyInstance[] = [];
 const receivers: Receiver[] = [];
@@ -24,14 +24,7 @@ beforeAll(async () => {
   const databaseUrl = await createOwnDatabase(inject('databaseUrl'));
   for (let i = 0; i < 2; i++) {
     apps.push(
-      await buildApp({
-        databaseUrl,
-        logger: false,
-        auth: testAuth,
-        rateLimitPerMinute: 0,
-        profileEnforcement: 'declared',
-        subscriptions: { worker: true, pollMs: 50, endpoints: { allowed: ['http://127.0.0.1'] }, retry: { baseMs: 50, maxDelayMs: 300, giveUpAfterMs: 24 * 3_600_000 } },
-      }),
+      await buildApp(subscriptionAppOptions(databaseUrl)),
     );
   }
   [a, b] = apps as [FastifyInstance, FastifyInstance];

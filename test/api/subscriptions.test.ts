@@ -14,9 +14,9 @@ import { secretExtensionUrl } from '../../src/subscriptions/subscription-rules.t
 import { topicBase } from '../../src/subscriptions/topics.ts';
 import { fhirJson, uniqueTag, type TestApp, type TestRequest } from '../support/app.ts';
 import { createOwnDatabase } from '../support/own-database.ts';
-import { startReceiver, statusOf, type Receiver } from '../support/receiver.ts';
+import { startReceiver, statusOf, subscriptionAppOptions, type Receiver } from '../support/receiver.ts';
 import { referral, referralWorld, sendReferral, taskOf } from '../support/referral.ts';
-import { adminToken, roleToken, testAuth } from '../support/tokens.ts';
+import { adminToken, roleToken } from '../support/tokens.ts';
 
 let databaseUrl: string;
 const apps: FastifyInstance[] = [];
@@ -36,15 +36,7 @@ function asTestApp(app: FastifyInstance): TestApp {
 }
 
 async function instance(extra: Partial<AppOptions> = {}): Promise<TestApp> {
-  const app = await buildApp({
-    databaseUrl,
-    logger: false,
-    auth: testAuth,
-    rateLimitPerMinute: 0,
-    profileEnforcement: 'declared',
-    subscriptions: { worker: true, pollMs: 50, endpoints: { allowed: ['http://127.0.0.1'] }, retry: { baseMs: 50, maxDelayMs: 300, giveUpAfterMs: 24 * 3_600_000 } },
-    ...extra,
-  });
+  const app = await buildApp({ ...subscriptionAppOptions(databaseUrl), ...extra });
   apps.push(app);
   return asTestApp(app);
 }

@@ -2,6 +2,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Bundle, Parameters } from '@medplum/fhirtypes';
+import type { AppOptions } from '../../src/app.ts';
+import { testAuth } from './tokens.ts';
 
 export interface Received {
   at: number;
@@ -67,5 +69,20 @@ export function statusOf(b: Bundle): { eventNumbers: number[]; since: number; ty
     since: Number(p.parameter?.find((x) => x.name === 'events-since-subscription-start')?.valueString),
     type: p.parameter?.find((x) => x.name === 'type')?.valueCode,
     focus: events.flatMap((e) => e.part?.filter((q) => q.name === 'focus').map((q) => q.valueReference?.reference ?? '') ?? []),
+  };
+}
+
+/**
+ * A server instance as the subscription tests run it: delivery worker on,
+ * a fast poll, receivers on 127.0.0.1 allowed, retries in milliseconds.
+ */
+export function subscriptionAppOptions(databaseUrl: string): AppOptions {
+  return {
+    databaseUrl,
+    logger: false,
+    auth: testAuth,
+    rateLimitPerMinute: 0,
+    profileEnforcement: 'declared',
+    subscriptions: { worker: true, pollMs: 50, endpoints: { allowed: ['http://127.0.0.1'] }, retry: { baseMs: 50, maxDelayMs: 300, giveUpAfterMs: 24 * 3_600_000 } },
   };
 }
