@@ -14,7 +14,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { cpuPer, cpuStart, post, startServer, type CpuPerRequest, type Server } from './harness.ts';
+import { cpuPer, cpuStart, median, post, startServer, type CpuPerRequest, type Server } from './harness.ts';
 import { mexicanPatient } from './fixtures.ts';
 
 const baselineRoot = path.resolve(process.env.BENCH_BASELINE ?? process.cwd());
@@ -105,11 +105,6 @@ const chosen = scenarios.filter((sc) => only.test(sc.name));
 const sides = [await prepare('baseline', baselineRoot, false, envOf(process.env.BENCH_BASELINE_ENV)), await prepare('this commit', process.cwd(), false, envOf(process.env.BENCH_THIS_ENV))];
 const ceiling = await prepare('ceiling', process.cwd(), true);
 const settingsLine = `baseline: ${process.env.BENCH_BASELINE ?? 'this checkout'} ${process.env.BENCH_BASELINE_ENV ?? ''}; this commit: ${process.env.BENCH_THIS_ENV ?? ''}`;
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const rows: string[] = [];
 try {
   for (const scenario of chosen) {

@@ -167,7 +167,7 @@ export function cpuStart(server: Server): { server: number; postgres: number; cl
   return { ...cpuSeconds(server), client: process.cpuUsage() };
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;

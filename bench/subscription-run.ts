@@ -19,7 +19,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { ceilingScenarios, ofCeiling } from './ceiling.ts';
-import { load, post, startServer, type Server } from './harness.ts';
+import { load, median, post, startServer, type Server } from './harness.ts';
 
 const seconds = Number(process.env.BENCH_DURATION ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -30,11 +30,6 @@ const started = new Date();
 
 const observation = (code: string) =>
   JSON.stringify({ resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'urn:bench', code }] }, valueQuantity: { value: 72, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' } });
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const cpu = (name: string) => (cpuOf[name] ? `${median(cpuOf[name]).toFixed(0)} (rounds: ${cpuOf[name].join(', ')})` : '');
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))] ?? NaN;
 
