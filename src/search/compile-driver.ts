@@ -8,9 +8,9 @@
  * search, conditional create/update, conditional references), `:identifier`
  * references and reference matches (compartment reads) — the ids come from
  * their index first, in a subquery the planner cannot flatten (DISTINCT),
- * and each resource row is then fetched by primary key through a LATERAL
- * subquery behind `OFFSET 0`, which the planner can neither pull up nor
- * reorder: the join can only run from the index rows to `resource`.
+ * and the search runs on those candidates (compile-candidates.ts), reading
+ * `resource` only by primary key for the page's rows: the join can only run
+ * from the index rows to `resource`.
  * Low-selectivity parameters (status, gender, category…) are not drivers:
  * walking the type in sort order and stopping at the page size is right for them.
  */
@@ -63,7 +63,3 @@ export function drivingSet(req: SearchRequest, baseUrl: string | undefined): Dri
   return { index: chosen.index, ids: sql`SELECT DISTINCT d0.id FROM sp_reference AS d0 WHERE d0.resource_type = ${type} AND d0.param = ${f.param.code} AND ${cond}` };
 }
 
-/** `resource` as `r`, restricted to the driver's ids and fetched row by row by primary key. */
-export function drivenResource(type: string, driver: Driver): RawBuilder<unknown> {
-  return sql`(SELECT res.* FROM (${driver.ids}) AS d CROSS JOIN LATERAL (SELECT * FROM resource WHERE resource_type = ${type} AND id = d.id OFFSET 0) AS res)`;
-}

@@ -6,7 +6,7 @@
  */
 import { sql, type CompiledQuery, type SqlBool } from 'kysely';
 import { candidateCount, candidateKeys, candidatePage } from './compile-candidates.ts';
-import { drivenResource, drivingSet } from './compile-driver.ts';
+import { drivingSet } from './compile-driver.ts';
 import { compileFilter, type CompileContext, type Outer } from './compile-filter.ts';
 import { keysetCondition, orderBy, orderKeys, type OrderKey } from './compile-sort.ts';
 import { and, type Cond } from './compile-values.ts';
@@ -50,29 +50,12 @@ export function pageQuery(db: SearchDb, req: SearchRequest, options: CompileOpti
   return { keys, query: build(db, req, options, keys), counts: false };
 }
 
-interface ResourceRow {
-  resource_type: string;
-  id: string;
-  content: string | null;
-  last_updated: Date;
-  deleted: boolean;
-  patients: string[];
-}
-
-/** Where the rows come from: `resource`, or only the ids a selective filter names (see compile-driver.ts), that filter then left out. */
-function source(req: SearchRequest, options: CompileOptions) {
-  const driver = drivingSet(req, options.baseUrl);
-  if (!driver) return { from: sql<ResourceRow>`${sql.table('resource')}`.as('r'), rest: req };
-  return { from: sql<ResourceRow>`${drivenResource(req.types[0]!, driver)}`.as('r'), rest: { ...req, filters: req.filters.filter((_, i) => i !== driver.index) } };
-}
-
 function build(db: SearchDb, req: SearchRequest, options: CompileOptions, keys: OrderKey[]) {
   const reverse = options.cursor?.direction === 'previous';
-  const { from, rest } = source(req, options);
-  const conds = [whereClause(rest, options)];
+  const conds = [whereClause(req, options)];
   if (options.cursor) conds.push(keysetCondition(keys, options.cursor.values, reverse));
   return db
-    .selectFrom(from)
+    .selectFrom('resource as r')
     .select(['r.resource_type', 'r.id', 'r.content'])
     .select(keys.map((k, i) => k.expr.as(`k${i}`)))
     .where(and(conds))
@@ -83,9 +66,8 @@ function build(db: SearchDb, req: SearchRequest, options: CompileOptions, keys: 
 export function countQuery(db: SearchDb, req: SearchRequest, options: CompileOptions) {
   const driver = drivingSet(req, options.baseUrl);
   if (driver) return candidateCount(db, req, options, driver);
-  const { from, rest } = source(req, options);
   return db
-    .selectFrom(from)
+    .selectFrom('resource as r')
     .select(sql<string>`count(*)`.as('n'))
-    .where(whereClause(rest, options));
+    .where(whereClause(req, options));
 }
