@@ -1,7 +1,7 @@
 /** The compiler needs no database: these assert the SQL text and bound parameters of Kysely's .compile(). */
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
 import { describe, expect, test } from 'vitest';
-import { countQuery, pageQuery } from './compile-search.ts';
+import { countQuery, pageKeys, pageQuery } from './compile-search.ts';
 import type { SearchDatabase } from './index-tables.ts';
 import { parseSearch } from './parse-search.ts';
 
@@ -107,6 +107,15 @@ describe('compiled SQL', () => {
     expect(c.sql).toContain('(SELECT min("o1"."code") FROM "sp_token" AS "o1"');
     // Each key's subquery is evaluated once per row: the order names its column, missing values last.
     expect(c.sql).toMatch(/order by "k0" DESC NULLS LAST, "k1" ASC NULLS LAST, r.resource_type ASC, r.id ASC/);
+  });
+
+  test('pageKeys are the keys of the page query (a cursor is opened with them before the query is built)', () => {
+    for (const qs of ['identifier=s|v', '_id=a,b&_has:Observation:subject:code=1234', 'subject=Patient/1&_sort=-date', 'family=x&birthdate=ge1980&_sort=birthdate,-_lastUpdated', '']) {
+      const req = parseSearch(['Observation'], Object.fromEntries(new URLSearchParams(qs)));
+      const built = pageQuery(db, req, { now }).keys;
+      const keys = pageKeys(req);
+      expect(keys.map((k) => [k.cast, k.nullable, k.descending, k.expr.compile(db).sql]), qs).toEqual(built.map((k) => [k.cast, k.nullable, k.descending, k.expr.compile(db).sql]));
+    }
   });
 
   test('count query shares the filters', () => {

@@ -6,7 +6,7 @@
  */
 import { sql, type CompiledQuery, type SqlBool } from 'kysely';
 import { candidateCount, candidateKeys, candidatePage } from './compile-candidates.ts';
-import { drivingSet } from './compile-driver.ts';
+import { chooseDriver, drivingSet } from './compile-driver.ts';
 import { compileFilter, type CompileContext, type Outer } from './compile-filter.ts';
 import { keysetCondition, orderBy, orderKeys, type OrderKey } from './compile-sort.ts';
 import { and, type Cond } from './compile-values.ts';
@@ -41,6 +41,11 @@ export function whereClause(req: SearchRequest, options: CompileOptions): Cond {
 export interface PageSql {
   compile(): CompiledQuery;
   execute(): Promise<unknown[]>;
+}
+
+/** The sort keys of the page query (what a cursor holds), without building the query. */
+export function pageKeys(req: SearchRequest): OrderKey[] {
+  return chooseDriver(req) ? candidateKeys(req) : orderKeys(req.sort);
 }
 
 export function pageQuery(db: SearchDb, req: SearchRequest, options: CompileOptions): { keys: OrderKey[]; query: PageSql; counts: boolean } {

@@ -1,7 +1,7 @@
 /** Runs a parsed search on Postgres: one page (keyset), its total, nothing else. */
 import { flushPending } from '../store/pending-writes.ts';
 import type { Db } from '../store/resource-store.ts';
-import { countQuery, pageQuery, type CompileOptions } from './compile-search.ts';
+import { countQuery, pageKeys, pageQuery, type CompileOptions } from './compile-search.ts';
 import { cursorKeyId, invalidCursor, openCursor, sealCursor, type Cursor } from './cursor.ts';
 import type { CursorKeys } from './cursor-keys.ts';
 import { searchDb } from './index-tables.ts';
@@ -32,7 +32,7 @@ export interface Paging {
 export async function runPage(db: Db, req: SearchRequest, options: Omit<CompileOptions, 'cursor'>, paging?: Paging): Promise<Page> {
   await flushPending(db);
   const sdb = searchDb(db);
-  const { keys } = pageQuery(sdb, req, options);
+  const keys = pageKeys(req);
   let cursor: Cursor | undefined;
   if (req.cursor !== undefined) {
     if (!paging) throw invalidCursor();
