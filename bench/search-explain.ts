@@ -6,6 +6,7 @@
  * request, each server running with `--cpu-prof` (profiles in PROFILE_DIR/<side>/ when it stops).
  * BENCH_ONLY: a regular expression of scenario names. For "where does a search's time go, here and there".
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -43,8 +44,11 @@ interface Side {
 
 async function prepare(label: string, root: string): Promise<Side> {
   const env = { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(profileDir, label.replace(/\W+/g, '-'))}`, AUDIT_READ_COMMIT: 'fast' };
-  const server = await startServer(root === process.cwd() ? { env } : { root, env });
-  for (let i = 0; i < 500; i++) await post(server, '/fhir/Patient', mexicanPatient(i));
+  // BENCH_PG_DIR: each side's database is kept there, loaded once, for runs that only look at the SQL.
+  const pgDir = process.env.BENCH_PG_DIR ? path.join(process.env.BENCH_PG_DIR, label.replace(/\W+/g, '-')) : undefined;
+  const loadedBefore = pgDir !== undefined && existsSync(path.join(pgDir, 'PG_VERSION'));
+  const server = await startServer({ ...(root === process.cwd() ? {} : { root }), env, ...(pgDir ? { pgDir } : {}) });
+  if (!loadedBefore) for (let i = 0; i < 500; i++) await post(server, '/fhir/Patient', mexicanPatient(i));
   const mod = async <T>(p: string) => (await import(path.join(root, p))) as T;
   const { loadReplayed } = await mod<typeof import('./synthea-replay.ts')>('bench/synthea-replay.ts');
   const { connect } = await mod<typeof import('../src/store/connect.ts')>('src/store/connect.ts');
@@ -54,7 +58,8 @@ async function prepare(label: string, root: string): Promise<Side> {
   const { searchDb } = await mod<typeof import('../src/search/index-tables.ts')>('src/search/index-tables.ts');
   loadDefinitions();
   const db = connect({ databaseUrl: server.databaseUrl, maxConnections: 2 });
-  const loaded = await loadReplayed(db, patients, label);
+  const { replayedPatient } = await mod<typeof import('./synthea-replay.ts')>('bench/synthea-replay.ts');
+  const loaded = loadedBefore ? { patients: Array.from({ length: patients }, (_, i) => replayedPatient(i)) } : await loadReplayed(db, patients, label);
   const who = loaded.patients.map((p) => ({ patientId: p.patientId, identifier: `${p.identifier.system}|${p.identifier.value}`, family: p.family }));
   const compile = (type: string, query: Record<string, string>) => {
     const parsed = parseSearch([type], query);
@@ -83,6 +88,22 @@ try {
         times.push(performance.now() - t0);
       }
       console.log(`SQL alone (client-side round trip), median of ${repeat} random patients: ${median(times).toFixed(3)} ms`);
+      const planning: number[] = [];
+      const execution: number[] = [];
+      for (const w2 of side.who.slice(0, 40)) {
+        const c = side.compile(sc.type, sc.query(w2));
+        const r = await side.db.executeQuery<{ 'QUERY PLAN': [{ 'Planning Time': number; 'Execution Time': number }] }>({ ...c, sql: `EXPLAIN (ANALYZE, FORMAT JSON) ${c.sql}` });
+        planning.push(r.rows[0]!['QUERY PLAN'][0]['Planning Time']);
+        execution.push(r.rows[0]!['QUERY PLAN'][0]['Execution Time']);
+      }
+      if (process.env.BENCH_SLOWEST) {
+        const slowest = side.who.slice(0, 40)[execution.indexOf(Math.max(...execution))]!;
+        const c = side.compile(sc.type, sc.query(slowest));
+        const r = await side.db.executeQuery<{ 'QUERY PLAN': string }>({ ...c, sql: `EXPLAIN (ANALYZE, BUFFERS) ${c.sql}` });
+        console.log(`slowest of the 40 (${slowest.patientId}):\n${r.rows.map((x) => x['QUERY PLAN']).join('\n')}`);
+      }
+      const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0).toFixed(1);
+      console.log(`EXPLAIN ANALYZE over the first 40 patients: planning ${sum(planning)} ms, execution ${sum(execution)} ms in all`);
     }
     if (duration <= 0) continue;
     const tallies = sides.map(() => ({ rps: [] as number[], server: [] as number[], postgres: [] as number[] }));

@@ -62,11 +62,22 @@ export function searchOptions(ctx: FhirContext, parsed: SearchRequest): Omit<Com
  */
 function paging(ctx: FhirContext, path: string | undefined, query: Query): Paging | undefined {
   if (!ctx.cursorKeys) return undefined;
-  const params = Object.entries(query)
-    .filter(([k, v]) => v !== undefined && k !== '_cursor' && k !== '_format' && k !== '_pretty')
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const who = ctx.actor ? [ctx.actor.issuer ?? '', ctx.actor.subject] : [];
-  return { keys: ctx.cursorKeys, bound: JSON.stringify([who, path ?? '', params]) };
+  let bound: string | undefined;
+  // Worked out only when a cursor is opened or sealed: most searches fit in one page.
+  const bind = () => {
+    const params = Object.entries(query)
+      .filter(([k, v]) => v !== undefined && k !== '_cursor' && k !== '_format' && k !== '_pretty')
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const who = ctx.actor ? [ctx.actor.issuer ?? '', ctx.actor.subject] : [];
+    return JSON.stringify([who, path ?? '', params]);
+  };
+  return {
+    keys: ctx.cursorKeys,
+    get bound() {
+      bound ??= bind();
+      return bound;
+    },
+  };
 }
 
 /** The search parameters of a request: the URL query, plus the form body of POST _search. */

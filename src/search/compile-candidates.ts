@@ -53,7 +53,8 @@ export function candidateKeys(req: SearchRequest): OrderKey[] {
 export function candidateSet(req: SearchRequest, options: CandidateOptions, driver: Driver, keys: OrderKey[]): RawBuilder<{ id: string }> {
   const type = req.types[0]!;
   const ctx: CompileContext = { baseUrl: options.baseUrl, now: options.now, aliases: 0, access: options.access };
-  const outer = { type: sql`${type}`, id: candidate };
+  const driving = req.filters[driver.index]!;
+  const outer = { type: sql`${type}`, id: candidate, ids: driving.kind === 'id' ? driving.ids : undefined };
   const conds: Cond[] = req.filters.flatMap((f, i) => (i === driver.index ? [] : [compileFilter(f, outer, ctx)]));
   const readable = rowCondition(options.access, sql.ref('rx.resource_type'), sql.ref('rx.patients'), type);
   // The resource row, when it must be looked at, by primary key behind OFFSET 0: as an EXISTS the planner may turn it

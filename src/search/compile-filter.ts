@@ -16,6 +16,8 @@ export interface Outer {
   id: RawBuilder<unknown>;
   /** Present when the outer resource row is in scope (top level). */
   lastUpdated?: RawBuilder<unknown>;
+  /** The ids `id` can only be, when the request lists them (`_id`): told to the planner as constants. */
+  ids?: readonly string[];
 }
 
 export interface CompileContext {
@@ -57,7 +59,11 @@ export function compileFilter(f: Filter, outer: Outer, ctx: CompileContext): Con
       const a = alias(ctx);
       const hop = hopCondition(ctx.access, f.sourceType, sql.ref(`${a}.id`), () => alias(ctx));
       const inner = and([...(hop ? [hop] : []), compileFilter(f.filter, { type: sql`${f.sourceType}`, id: sql.ref(`${a}.id`) }, ctx)]);
-      return sql<SqlBool>`EXISTS (SELECT 1 FROM sp_reference AS ${sql.id(a)} WHERE ${sql.ref(`${a}.resource_type`)} = ${f.sourceType} AND ${sql.ref(`${a}.param`)} = ${f.param.code} AND ${sql.ref(`${a}.target_type`)} = ${outer.type} AND ${sql.ref(`${a}.target_id`)} = ${outer.id} AND ${sql.ref(`${a}.url`)} IS NULL AND ${inner})`;
+      // With the outer ids known (`Patient?_id=x&_has:…`), the same condition with them as constants lets the planner
+      // estimate how many rows point at them (the patient's hundreds of Observations, not the average of one) and choose
+      // between probing each of those rows for the inner filter and starting from the inner filter's own index.
+      const known = outer.ids ? sql<SqlBool>` AND ${sql.ref(`${a}.target_id`)} = ANY(${[...outer.ids]}::text[])` : sql``;
+      return sql<SqlBool>`EXISTS (SELECT 1 FROM sp_reference AS ${sql.id(a)} WHERE ${sql.ref(`${a}.resource_type`)} = ${f.sourceType} AND ${sql.ref(`${a}.param`)} = ${f.param.code} AND ${sql.ref(`${a}.target_type`)} = ${outer.type} AND ${sql.ref(`${a}.target_id`)} = ${outer.id}${known} AND ${sql.ref(`${a}.url`)} IS NULL AND ${inner})`;
     }
   }
 }

@@ -118,6 +118,15 @@ describe('compiled SQL', () => {
     }
   });
 
+  test('_has with the outer ids listed (_id) also names them as constants, so the planner knows how many rows point at them', () => {
+    const listed = compile('Patient', '_id=p1,p2&_has:Observation:subject:code=1234');
+    expect(listed.sql).toContain('"s1"."target_id" = "d"."id" AND "s1"."target_id" = ANY($');
+    expect(listed.parameters).toContainEqual(['p1', 'p2']);
+    const open = compile('Patient', '_has:Observation:subject:code=1234');
+    expect(open.sql).toContain('"s1"."target_id" = r.id AND "s1"."url" IS NULL');
+    expect(open.sql).not.toContain('ANY(');
+  });
+
   test('count query shares the filters', () => {
     const req = parseSearch(['Patient'], { family: 'x' });
     expect(countQuery(db, req, { now }).compile().sql).toMatch(/^select count\(\*\) as "n" from "resource" as "r" where .*EXISTS/);
