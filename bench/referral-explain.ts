@@ -1,0 +1,53 @@
+/**
+ * `BENCH_PG_DIR=<folder> node bench/referral-explain.ts`: on the database a
+ * referral bench run kept (bench/referral-run.ts with the same BENCH_PG_DIR),
+ * the receiving unit's worklist page query alone, as the compiler writes it:
+ * EXPLAIN (ANALYZE, BUFFERS) for one unit, then the planning and execution
+ * time of the same query for every receiving unit, so the database's share of
+ * the request time is known.
+ */
+import { loadDefinitions } from '../src/fhir/definitions.ts';
+import { pageQuery } from '../src/search/compile-search.ts';
+import { searchDb } from '../src/search/index-tables.ts';
+import { parseSearch } from '../src/search/parse-search.ts';
+import { connect } from '../src/store/connect.ts';
+import { startEmbeddedPostgres } from '../src/store/embedded-postgres.ts';
+import { migrateToLatest } from '../src/store/migrate.ts';
+import { receivingUnits } from './scenarios/referral.ts';
+
+const dir = process.env.BENCH_PG_DIR;
+if (!dir) throw new Error('BENCH_PG_DIR: the folder of a kept referral bench database');
+loadDefinitions();
+const pg = await startEmbeddedPostgres({ dataDir: dir, persistent: true });
+const db = connect({ databaseUrl: pg.url, maxConnections: 1 });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+try {
+  await migrateToLatest(db);
+  const worklist = (unit: number) => {
+    const req = parseSearch(['Task'], { owner: `Organization/recv-${unit}`, status: 'requested,received,accepted,in-progress', _sort: '-priority,authored-on' });
+    return pageQuery(searchDb(db), req, { now: new Date() }).query.compile();
+  };
+  const first = worklist(7);
+  if (process.env.BENCH_SQL) console.log(first.sql, first.parameters);
+  const plan = await db.executeQuery<{ 'QUERY PLAN': string }>({ ...first, sql: `EXPLAIN (ANALYZE, BUFFERS) ${first.sql}` });
+  console.log(plan.rows.map((r) => r['QUERY PLAN']).join('\n'));
+  const planning: number[] = [];
+  const execution: number[] = [];
+  const wall: number[] = [];
+  for (let round = 0; round < 2; round++) {
+    for (let unit = 0; unit < receivingUnits; unit++) {
+      const q = worklist(unit);
+      const explained = await db.executeQuery<{ 'QUERY PLAN': { 'Planning Time': number; 'Execution Time': number }[] }>({ ...q, sql: `EXPLAIN (ANALYZE, FORMAT JSON) ${q.sql}` });
+      const p = explained.rows[0]!['QUERY PLAN'][0]!;
+      planning.push(p['Planning Time']);
+      execution.push(p['Execution Time']);
+      const started = performance.now();
+      await db.executeQuery(q);
+      wall.push(performance.now() - started);
+    }
+  }
+  console.log(`all ${receivingUnits} units ×2, median ms: planning ${median(planning).toFixed(2)}, execution ${median(execution).toFixed(2)}, round trip (no EXPLAIN) ${median(wall).toFixed(2)}`);
+} finally {
+  await db.destroy();
+  await pg.stop();
+}
