@@ -54,12 +54,12 @@ export function candidateSet(req: SearchRequest, options: CandidateOptions, driv
   const type = req.types[0]!;
   const ctx: CompileContext = { baseUrl: options.baseUrl, now: options.now, aliases: 0, access: options.access };
   const outer = { type: sql`${type}`, id: candidate };
-  const conds: Cond[] = req.filters.flatMap((f, i) => (i === driver.index ? [] : [compileFilter(f, outer, ctx)]));
+  const conds: Cond[] = req.filters.flatMap((f, i) => (driver.filters.includes(i) ? [] : [compileFilter(f, outer, ctx)]));
   const readable = rowCondition(options.access, sql.ref('rx.resource_type'), sql.ref('rx.patients'), type);
   // The resource row, when it must be looked at, by primary key behind OFFSET 0: as an EXISTS the planner may turn it
   // into a join that walks the type's rows (with stale statistics it did, for `_id`).
   const live =
-    readable || req.filters[driver.index]!.kind === 'id'
+    readable || driver.filters.some((i) => req.filters[i]!.kind === 'id')
       ? sql` CROSS JOIN LATERAL (SELECT 1 FROM resource AS rx WHERE rx.resource_type = ${type} AND rx.id = ${candidate} AND NOT rx.deleted${readable ? sql` AND ${readable}` : sql``} OFFSET 0) AS rx`
       : sql``;
   const columns = [sql`${candidate}`, ...keys.map((k, i) => sql`${k.expr} AS ${sql.id(`k${i}`)}`)];
