@@ -6,22 +6,29 @@ import { sql, type Kysely } from 'kysely';
  * worklist sends together (Task owner + status, requester + status), so such
  * a search reads exactly its matches from one index range. `key` is the
  * components' values joined by `|` (each `\` and `|` escaped), in the "C"
- * collation: keys are compared for equality only.
+ * collation: keys are compared for equality only. A row may carry the
+ * resource's value of a token and a date sort parameter (`code`, `lo`, `hi`;
+ * `carried` says whether it does), so a worklist's sort keys come from the
+ * same index range.
  * sp_replace() (the write path) now also replaces a resource's sp_combo rows;
  * the rows of resources already stored are filled here, in SQL, for the two
  * combinations defined with this migration.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await sql`CREATE TABLE sp_combo (resource_type text NOT NULL, id text NOT NULL, combo text NOT NULL, key text COLLATE "C" NOT NULL)`.execute(db);
-  await sql`CREATE INDEX sp_combo_key ON sp_combo (resource_type, combo, key) INCLUDE (id)`.execute(db);
+  await sql`CREATE TABLE sp_combo (resource_type text NOT NULL, id text NOT NULL, combo text NOT NULL, key text COLLATE "C" NOT NULL, carried boolean NOT NULL, code text, lo timestamptz, hi timestamptz)`.execute(db);
+  await sql`CREATE INDEX sp_combo_key ON sp_combo (resource_type, combo, key) INCLUDE (id, carried, code, lo, hi)`.execute(db);
   await sql`CREATE INDEX sp_combo_by_id ON sp_combo (id, resource_type)`.execute(db);
   const escape = (x: string) => sql.raw(`replace(replace(${x}, '\\', '\\\\'), '|', '\\|')`);
   for (const reference of ['owner', 'requester']) {
+    // Carried: priority and authored-on, when the Task has at most one of each.
     await sql`
-      INSERT INTO sp_combo (resource_type, id, combo, key)
-      SELECT DISTINCT r.resource_type, r.id, ${`${reference}+status`}, ${escape(`r.target_type || '/' || r.target_id`)} || '|' || ${escape('t.code')}
+      INSERT INTO sp_combo (resource_type, id, combo, key, carried, code, lo, hi)
+      SELECT DISTINCT r.resource_type, r.id, ${`${reference}+status`}, ${escape(`r.target_type || '/' || r.target_id`)} || '|' || ${escape('t.code')},
+        p.n <= 1 AND a.n <= 1, CASE WHEN p.n <= 1 AND a.n <= 1 THEN p.code END, CASE WHEN p.n <= 1 AND a.n <= 1 THEN a.lo END, CASE WHEN p.n <= 1 AND a.n <= 1 THEN a.hi END
       FROM sp_reference AS r
       JOIN sp_token AS t ON t.id = r.id AND t.resource_type = r.resource_type AND t.param = 'status' AND t.code IS NOT NULL
+      CROSS JOIN LATERAL (SELECT count(*) AS n, min(x.code) AS code FROM sp_token AS x WHERE x.id = r.id AND x.resource_type = r.resource_type AND x.param = 'priority') AS p
+      CROSS JOIN LATERAL (SELECT count(*) AS n, min(x.lo) AS lo, min(x.hi) AS hi FROM sp_date AS x WHERE x.id = r.id AND x.resource_type = r.resource_type AND x.param = 'authored-on') AS a
       WHERE r.resource_type = 'Task' AND r.param = ${reference} AND r.url IS NULL AND r.target_type IS NOT NULL AND r.target_id IS NOT NULL
     `.execute(db);
   }
@@ -38,8 +45,8 @@ async function replaceFunction(db: Kysely<unknown>, combo: boolean): Promise<voi
   const remove = combo ? sql.raw(`DELETE FROM sp_combo WHERE resource_type = p_type AND id = p_id;`) : sql.raw('');
   const insert = combo
     ? sql.raw(`IF rows ? 'sp_combo' THEN
-        INSERT INTO sp_combo (resource_type, id, combo, key)
-        SELECT p_type, p_id, x.combo, x.key FROM jsonb_to_recordset(rows->'sp_combo') AS x(combo text, key text);
+        INSERT INTO sp_combo (resource_type, id, combo, key, carried, code, lo, hi)
+        SELECT p_type, p_id, x.combo, x.key, x.carried, x.code, x.lo, x.hi FROM jsonb_to_recordset(rows->'sp_combo') AS x(combo text, key text, carried boolean, code text, lo timestamptz, hi timestamptz);
       END IF;`)
     : sql.raw('');
   await sql`

@@ -18,11 +18,19 @@ describe('combined parameters', () => {
       { param: 'requester', grp: 0, target_type: 'Organization', target_id: 'r1', url: null },
     );
     rows.sp_token.push({ param: 'status', grp: 0, system: 'http://hl7.org/fhir/task-status', code: 'requested', text: null });
+    rows.sp_token.push({ param: 'priority', grp: 0, system: 'http://hl7.org/fhir/request-priority', code: 'urgent', text: null });
+    const on = new Date('2026-03-01T10:00:00Z');
+    rows.sp_date.push({ param: 'authored-on', grp: 0, lo: on, hi: on });
+    // The sort values the worklists use ride along, when the Task has one of each.
+    const carried = { carried: true, code: 'urgent', lo: on, hi: on };
     expect(comboRowsOf('Task', rows)).toEqual([
-      { combo: 'owner+status', key: 'Organization/u1|requested' },
-      { combo: 'requester+status', key: 'Organization/r1|requested' },
+      { combo: 'owner+status', key: 'Organization/u1|requested', ...carried },
+      { combo: 'requester+status', key: 'Organization/r1|requested', ...carried },
     ]);
     expect(comboRowsOf('ServiceRequest', rows)).toEqual([]);
+    // Two priorities: nothing carried (the compiler reads that Task's keys from their tables).
+    rows.sp_token.push({ param: 'priority', grp: 1, system: null, code: 'stat', text: null });
+    expect(comboRowsOf('Task', rows).map((r) => [r.carried, r.code, r.lo])).toEqual([[false, null, null], [false, null, null]]);
     rows.sp_token.length = 0;
     expect(comboRowsOf('Task', rows)).toEqual([]);
   });
@@ -31,6 +39,7 @@ describe('combined parameters', () => {
     const match = (q: Record<string, string>) => matchCombo('Task', parseSearch(['Task'], q).filters);
     expect(match({ 'service-type': '1', owner: 'Organization/u1,Organization/u2', status: 'requested,received' })).toEqual({
       combo: 'owner+status',
+      carries: { token: 'priority', date: 'authored-on' },
       keys: ['Organization/u1|requested', 'Organization/u1|received', 'Organization/u2|requested', 'Organization/u2|received'],
       filters: [1, 2],
     });

@@ -10,27 +10,44 @@
  * parameters then match exactly as on their own tables:
  * - reference: a local reference `Type/id` (url NULL), as `owner=Organization/x`;
  * - token: the code, any system, as `status=requested`.
+ * A combination may also carry the values of one token and one date parameter
+ * that its searches sort by (`-priority,authored-on`): the sort keys then come
+ * from the same index range, no probe per match. They are carried only when the
+ * resource has at most one value of each (`carried`); otherwise the compiler
+ * reads them from their own tables for that row, as without a combination.
  * Adding a combination here needs `npm run reindex` for the rows already stored
- * (the migration that created the table filled the ones below).
+ * (the migration that created the table filled the ones below, without carried values).
  */
-import type { IndexRows } from './extract-index-values.ts';
+import type { DateRow, IndexRows } from './extract-index-values.ts';
 import type { Filter, ReferenceValue, TokenValue } from './search-request.ts';
 
 export interface Combo {
   type: string;
   /** Component parameter codes, in key order: each a reference or a token parameter of `type`. */
   params: readonly string[];
+  /** Sort parameters whose values the rows carry: a token and a date parameter of `type`. */
+  carries?: Carried;
+}
+
+export interface Carried {
+  token?: string;
+  date?: string;
 }
 
 export const combos: readonly Combo[] = [
   // The receiving unit's worklist and the referring unit's list (issue 17).
-  { type: 'Task', params: ['owner', 'status'] },
-  { type: 'Task', params: ['requester', 'status'] },
+  { type: 'Task', params: ['owner', 'status'], carries: { token: 'priority', date: 'authored-on' } },
+  { type: 'Task', params: ['requester', 'status'], carries: { token: 'priority', date: 'authored-on' } },
 ];
 
 export interface ComboRow {
   combo: string;
   key: string;
+  /** Whether `code`, `lo` and `hi` are the resource's only values of the carried parameters (null: none). */
+  carried: boolean;
+  code: string | null;
+  lo: Date | null;
+  hi: Date | null;
 }
 
 /** A combination's name in `sp_combo.combo`. */
@@ -63,7 +80,11 @@ export function comboRowsOf(type: string, rows: IndexRows): ComboRow[] {
   for (const c of combos) {
     if (c.type !== type) continue;
     const combo = comboName(c);
-    for (const values of product(c.params.map((p) => storedValues(rows, p)))) out.push({ combo, key: comboKey(values) });
+    const codes = c.carries?.token !== undefined ? rows.sp_token.filter((r) => r.param === c.carries!.token) : [];
+    const dates: DateRow[] = c.carries?.date !== undefined ? rows.sp_date.filter((r) => r.param === c.carries!.date) : [];
+    const carried = c.carries !== undefined && codes.length <= 1 && dates.length <= 1;
+    const values = carried ? { code: codes[0]?.code ?? null, lo: dates[0]?.lo ?? null, hi: dates[0]?.hi ?? null } : { code: null, lo: null, hi: null };
+    for (const key of product(c.params.map((p) => storedValues(rows, p)))) out.push({ combo, key: comboKey(key), carried, ...values });
   }
   return out;
 }
@@ -87,6 +108,7 @@ function queryValues(f: Filter, code: string): string[] | undefined {
 
 export interface ComboMatch {
   combo: string;
+  carries?: Carried;
   keys: string[];
   /** Indexes in the search's filters of the filters the combination answers. */
   filters: number[];
@@ -106,7 +128,7 @@ export function matchCombo(type: string, filters: readonly Filter[]): ComboMatch
       lists.push(queryValues(filters[index]!, code)!);
     }
     if (used.length !== c.params.length || lists.reduce((n, l) => n * l.length, 1) > maxKeys) continue;
-    if (!best || used.length > best.filters.length) best = { combo: comboName(c), keys: product(lists).map(comboKey), filters: used };
+    if (!best || used.length > best.filters.length) best = { combo: comboName(c), ...(c.carries ? { carries: c.carries } : {}), keys: product(lists).map(comboKey), filters: used };
   }
   return best;
 }

@@ -26,7 +26,7 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Driver } from './compile-driver.ts';
 import { compileFilter, type CompileContext } from './compile-filter.ts';
-import { keysetCondition, orderBy, orderKeys, type OrderKey } from './compile-sort.ts';
+import { keysetCondition, orderBy, orderKeys, priorityRank, ranksPriority, type OrderKey } from './compile-sort.ts';
 import { and, type Cond } from './compile-values.ts';
 import type { Cursor } from './cursor.ts';
 import type { SearchDb } from './index-tables.ts';
@@ -42,11 +42,24 @@ export interface CandidateOptions {
 
 const candidate = sql.ref('d.id');
 
-/** The sort keys of a candidate, computed from its type and id only. */
-export function candidateKeys(req: SearchRequest): OrderKey[] {
+/**
+ * The sort keys of a candidate, computed from its type and id only; a key the driver carries (a combined
+ * parameter's rows: combo-params.ts) is read from the driver's row when that row carries it, with no probe.
+ */
+export function candidateKeys(req: SearchRequest, driver?: Driver): OrderKey[] {
   const type = req.types[0]!;
   const lastUpdated = sql`(SELECT lu.last_updated FROM resource AS lu WHERE lu.resource_type = ${type} AND lu.id = ${candidate})`;
-  return orderKeys(req.sort, { type: sql`${type}::text`, id: candidate, lastUpdated });
+  const keys = orderKeys(req.sort, { type: sql`${type}::text`, id: candidate, lastUpdated });
+  const carries = driver?.carries;
+  if (!carries) return keys;
+  return keys.map((key, i) => {
+    const s = req.sort[i];
+    const code = s?.param?.code ?? s?.name;
+    let value: RawBuilder<unknown> | undefined;
+    if (s?.kind === 'token' && code === carries.token) value = ranksPriority(s) ? priorityRank(sql.ref('d.code')) : sql.ref('d.code');
+    else if (s?.kind === 'date' && code === carries.date) value = sql.ref(s.descending ? 'd.hi' : 'd.lo');
+    return value ? { ...key, expr: sql`CASE WHEN d.carried THEN ${value} ELSE ${key.expr} END`, carried: true } : key;
+  });
 }
 
 /** `(SELECT d.id[, k0, k1…] FROM (driver ids) d WHERE …)`: the matches of a driven search, from the index tables. */
@@ -70,13 +83,13 @@ export function candidateSet(req: SearchRequest, options: CandidateOptions, driv
 export function candidatePage(db: SearchDb, req: SearchRequest, options: CandidateOptions, driver: Driver) {
   const type = req.types[0]!;
   const reverse = options.cursor?.direction === 'previous';
-  const keys = candidateKeys(req);
+  const keys = candidateKeys(req, driver);
   // Outside `m` the keys are its columns.
   const named = keys.map((k, i) => ({ ...k, expr: sql`${sql.id(`k${i}`)}` }));
   const after = options.cursor ? keysetCondition(named, options.cursor.values, reverse) : sql<SqlBool>`true`;
   // With two index sort keys (`-priority,authored-on`), the second is read only for the rows the first does not
   // already place after the page: m holds the first key, `c` is the first key of the row just past the page.
-  const lazy = req.sort.length >= 2 && req.sort[0]!.kind !== 'id' && req.sort[1]!.kind !== 'id';
+  const lazy = req.sort.length >= 2 && req.sort[0]!.kind !== 'id' && req.sort[1]!.kind !== 'id' && !keys[1]!.carried;
   const set = candidateSet(req, options, driver, lazy ? keys.slice(0, 1) : keys);
   const source = lazy ? sql`(SELECT d.id, d.k0, ${sql.join(keys.slice(1).map((k, i) => sql`${k.expr} AS ${sql.id(`k${i + 1}`)}`))} FROM m AS d WHERE ${nearPage(keys[0]!, options.cursor?.values[0], options.cursor !== undefined, reverse)}) AS q` : sql`m`;
   const page = sql`(SELECT * FROM ${source} WHERE ${after} ORDER BY ${orderBy(named, reverse)} LIMIT ${req.count + 1})`;

@@ -17,7 +17,7 @@
  * one index range of exactly the matches, better than the owner's every Task.
  */
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
-import { matchCombo } from './combo-params.ts';
+import { matchCombo, type Carried } from './combo-params.ts';
 import { or, referenceCond, tokenCond } from './compile-values.ts';
 import type { Filter, ReferenceValue, SearchRequest, TokenValue } from './search-request.ts';
 
@@ -26,6 +26,8 @@ export interface Driver {
   filters: readonly number[];
   /** `SELECT DISTINCT id …`: the ids of the matches of that filter. */
   ids: RawBuilder<{ id: string }>;
+  /** Sort parameters the set also yields (columns `carried`, `code`, `lo`, `hi`: see combo-params.ts). */
+  carries?: Carried;
 }
 
 function isIdentifierToken(f: Extract<Filter, { kind: 'param' }>): boolean {
@@ -54,7 +56,13 @@ export function drivingSet(req: SearchRequest, baseUrl: string | undefined): Dri
   const type = req.types[0]!;
   const combo = req.types.length === 1 && (!chosen || chosen.rank >= 2) ? matchCombo(type, req.filters) : undefined;
   if (combo) {
-    return { filters: combo.filters, ids: sql`SELECT DISTINCT d0.id FROM sp_combo AS d0 WHERE d0.resource_type = ${type} AND d0.combo = ${combo.combo} AND d0.key = ANY(${combo.keys}::text[])` };
+    // A resource's carried values are the same on each of its rows, so DISTINCT still yields one row per id.
+    const carried = combo.carries ? sql`, d0.carried, d0.code, d0.lo, d0.hi` : sql``;
+    return {
+      filters: combo.filters,
+      ids: sql`SELECT DISTINCT d0.id${carried} FROM sp_combo AS d0 WHERE d0.resource_type = ${type} AND d0.combo = ${combo.combo} AND d0.key = ANY(${combo.keys}::text[])`,
+      ...(combo.carries ? { carries: combo.carries } : {}),
+    };
   }
   if (!chosen) return undefined;
   const f = req.filters[chosen.index]!;

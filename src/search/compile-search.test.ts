@@ -50,8 +50,11 @@ describe('compiled SQL', () => {
 
   test('owner + status (a combined parameter): the matches are one range of sp_combo keys, owner × status; no probe for either', () => {
     const c = compile('Task', 'owner=Organization/u1&status=requested,received&_sort=-priority,authored-on');
-    expect(c.sql).toContain('FROM (SELECT DISTINCT d0.id FROM sp_combo AS d0 WHERE d0.resource_type = $');
+    expect(c.sql).toContain('FROM (SELECT DISTINCT d0.id, d0.carried, d0.code, d0.lo, d0.hi FROM sp_combo AS d0 WHERE d0.resource_type = $');
     expect(c.sql).not.toContain('EXISTS (SELECT 1 FROM "sp_');
+    // The sort keys come from the combination's row when it carries them; probed only for a row that does not.
+    expect(c.sql).toContain(`CASE WHEN d.carried THEN CASE "d"."code" WHEN 'stat' THEN 4`);
+    expect(c.sql).toContain('CASE WHEN d.carried THEN "d"."lo" ELSE (SELECT min("o1"."lo") FROM "sp_date"');
     expect(c.parameters).toContainEqual(['Organization/u1|requested', 'Organization/u1|received']);
     // With a system, a modifier, or an owner without its type, the combination does not answer: the owner drives as before.
     for (const qs of ['owner=Organization/u1&status=http://hl7.org/fhir/task-status|requested', 'owner=Organization/u1&status:not=requested', 'owner=u1&status=requested']) {

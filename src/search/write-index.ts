@@ -50,7 +50,7 @@ function replaceCall(resourceType: string, id: string, rows: IndexRows | undefin
     any = true;
   }
   const combos = rows ? comboRowsOf(resourceType, rows) : [];
-  if (combos.length > 0) present.sp_combo = combos;
+  if (combos.length > 0) present.sp_combo = combos.map((c) => ({ ...c, lo: c.lo && timestamp(c.lo), hi: c.hi && timestamp(c.hi) }));
   if (!hadRows && !any) return undefined;
   // A plain JSON.stringify: a replacer function would put it on V8's slow path for every write.
   return sql`sp_replace(${resourceType}, ${id}, ${hadRows}, ${rows ? JSON.stringify(present) : null}::jsonb)`;
@@ -89,8 +89,9 @@ export function indexInsertStatements(items: IndexItem[], returning = false): Ra
   }
   const combos = items.flatMap((it) => comboRowsOf(it.resourceType, it.rows).map((c) => ({ rt: it.resourceType, id: it.id, ...c })));
   if (combos.length > 0) {
-    out.push(sql`INSERT INTO sp_combo (resource_type, id, combo, key)
-      SELECT * FROM unnest(${combos.map((c) => c.rt)}::text[], ${combos.map((c) => c.id)}::text[], ${combos.map((c) => c.combo)}::text[], ${combos.map((c) => c.key)}::text[])${returning ? sql` RETURNING 1` : sql``}`);
+    out.push(sql`INSERT INTO sp_combo (resource_type, id, combo, key, carried, code, lo, hi)
+      SELECT * FROM unnest(${combos.map((c) => c.rt)}::text[], ${combos.map((c) => c.id)}::text[], ${combos.map((c) => c.combo)}::text[], ${combos.map((c) => c.key)}::text[],
+        ${combos.map((c) => c.carried)}::boolean[], ${combos.map((c) => c.code)}::text[], ${combos.map((c) => c.lo && timestamp(c.lo))}::timestamptz[], ${combos.map((c) => c.hi && timestamp(c.hi))}::timestamptz[])${returning ? sql` RETURNING 1` : sql``}`);
   }
   return out;
 }
