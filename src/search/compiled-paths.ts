@@ -13,6 +13,7 @@
  * per Synthea resource), for expressions that are nearly all simple paths.
  */
 import {
+  AndAtom,
   DotAtom,
   EqualsAtom,
   fhirPathArrayEquals,
@@ -23,6 +24,7 @@ import {
   isEmpty,
   IsAtom,
   LiteralAtom,
+  OrAtom,
   removeDuplicates,
   SymbolAtom,
   toJsBoolean,
@@ -122,8 +124,6 @@ function symbolStep(name: string, paths: boolean): Step {
   };
 }
 
-type Predicate = (e: TypedValue) => boolean | undefined;
-
 /** FHIRPath's resolve() of one value, as the engine does it without a server: the type named by the reference. */
 function resolveOne(e: TypedValue): TypedValue | null | undefined {
   const value = e.value as unknown;
@@ -150,25 +150,80 @@ function resolveOne(e: TypedValue): TypedValue | null | undefined {
   return null;
 }
 
-/** The criteria of `where(…)` that parameters use: `resolve() is Type` and `element = 'literal'`. */
-function compilePredicate(atom: Atom): Predicate | undefined {
+type Criteria = (e: TypedValue) => TypedValue[] | undefined;
+
+const booleanResult = (value: boolean): TypedValue[] => [{ type: 'boolean', value }];
+
+/** The engine's singleton(collection, 'boolean'): null for empty, undefined for what would throw. */
+function singleBoolean(c: TypedValue[]): TypedValue | null | undefined {
+  if (c.length === 0) return null;
+  return c.length === 1 && c[0]!.type === 'boolean' ? c[0] : undefined;
+}
+
+/**
+ * The criteria of `where(…)` that parameters use, as the collection the
+ * engine's atoms give: `resolve() is Type`, `path = 'literal'`, `path.exists()`,
+ * `path.startsWith('literal')`, and `and` / `or` of those (their code follows
+ * the engine's AndAtom, OrAtom, exists and startsWith).
+ */
+function compileCriteria(atom: Atom, resourceType: string): Criteria | undefined {
   if (atom instanceof IsAtom && atom.left instanceof FunctionAtom && atom.left.name === 'resolve' && atom.left.args.length === 0 && atom.right instanceof SymbolAtom) {
     const typeName = atom.right.name;
     return (e) => {
       const resolved = resolveOne(e);
       if (resolved === undefined) return undefined;
-      return resolved !== null && !!resolved.value && fhirPathIs(resolved, typeName);
+      return resolved === null ? [] : booleanResult(fhirPathIs(resolved, typeName));
     };
   }
-  if (atom instanceof EqualsAtom && atom.left instanceof SymbolAtom && !atom.left.name.startsWith('%') && !atom.left.name.startsWith('$') && atom.right instanceof LiteralAtom) {
-    const name = atom.left.name;
+  if (atom instanceof EqualsAtom && atom.right instanceof LiteralAtom) {
+    const left = compileAtom(atom.left, resourceType, false, false);
     const literal = [atom.right.value];
-    const byType = new Map<string, Getter | null>();
+    return left && ((e) => {
+      const values = left([e]);
+      return values && fhirPathArrayEquals(values, literal);
+    });
+  }
+  if (atom instanceof AndAtom || atom instanceof OrAtom) {
+    const and = atom instanceof AndAtom;
+    const left = compileCriteria(atom.left, resourceType);
+    const right = compileCriteria(atom.right, resourceType);
+    if (!left || !right) return undefined;
     return (e) => {
-      const left: TypedValue[] = [];
-      if (!property(e, name, byType, left, false)) return undefined;
-      return toJsBoolean(fhirPathArrayEquals(left, literal));
+      const a = left(e);
+      const b = a && right(e);
+      if (!b) return undefined;
+      const l = singleBoolean(a!);
+      const r = singleBoolean(b);
+      if (l === undefined || r === undefined) return undefined;
+      if (and) {
+        if (l?.value === true && r?.value === true) return booleanResult(true);
+        return l?.value === false || r?.value === false ? booleanResult(false) : [];
+      }
+      if (l?.value === false && r?.value === false) return booleanResult(false);
+      return l?.value || r?.value ? booleanResult(true) : [];
     };
+  }
+  if (atom instanceof DotAtom && atom.right instanceof FunctionAtom) {
+    const fn = atom.right;
+    const path = compileAtom(atom.left, resourceType, false, false);
+    if (!path) return undefined;
+    if (fn.name === 'exists' && fn.args.length === 0) {
+      return (e) => {
+        const values = path([e]);
+        return values && booleanResult(values.length > 0 && values.every((v) => !isEmpty(v.value)));
+      };
+    }
+    const prefix = fn.args[0];
+    if (fn.name === 'startsWith' && fn.args.length === 1 && prefix instanceof LiteralAtom && typeof prefix.value.value === 'string') {
+      const text = prefix.value.value;
+      return (e) => {
+        const values = path([e]);
+        if (!values) return undefined;
+        if (values.length === 0) return [];
+        const value: unknown = values[0]!.value;
+        return values.length === 1 && typeof value === 'string' ? booleanResult(value.startsWith(text)) : undefined;
+      };
+    }
   }
   return undefined;
 }
@@ -200,14 +255,14 @@ function compileAtom(atom: Atom, resourceType: string, first: boolean, paths: bo
     };
   }
   if (atom instanceof FunctionAtom && atom.name === 'where' && !first && atom.args.length === 1) {
-    const predicate = compilePredicate(atom.args[0]!);
-    if (!predicate) return undefined;
+    const criteria = compileCriteria(atom.args[0]!, resourceType);
+    if (!criteria) return undefined;
     return (input) => {
       const out: TypedValue[] = [];
       for (const e of input) {
-        const keep = predicate(e);
-        if (keep === undefined) return undefined;
-        if (keep) out.push(e);
+        const result = criteria(e);
+        if (result === undefined) return undefined;
+        if (toJsBoolean(result)) out.push(e);
       }
       return out;
     };

@@ -39,7 +39,7 @@ describe('extractIndexValues', () => {
   test('compiled paths give the FHIRPath engine\'s typed values, in order, wherever they decide (HL7 examples and both Synthea corpora)', () => {
     let decided = 0;
     let evaluated = 0;
-    const all = [...corpus(), ...corpusResources('synthea-corpus')];
+    const all = [...corpus(), ...corpusResources('synthea-corpus'), ...corpusResources('mx')];
     for (const resource of all) {
       const root = toTypedValue(resource);
       for (const param of searchParamsOf(resource.resourceType).values()) {
@@ -57,10 +57,21 @@ describe('extractIndexValues', () => {
   }, 300_000);
 
   test('index rows with compiled paths are those of the FHIRPath engine (HL7 examples and both Synthea corpora)', () => {
-    for (const resource of [...corpus(), ...corpusResources('synthea-corpus')]) {
+    for (const resource of [...corpus(), ...corpusResources('synthea-corpus'), ...corpusResources('mx')]) {
       expect(extractIndexValues(resource), `${resource.resourceType}/${resource.id}`).toEqual(extractIndexValues(resource, true, false));
     }
   }, 300_000);
+
+  test('where() criteria with and, or, exists() and startsWith() are compiled (MX expediente)', () => {
+    const expediente = searchParamsOf('Patient').get('expediente')!;
+    const mr = { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, system: 'urn:example:x', value: 'A1' };
+    const bySystem = { system: 'https://ecu-fhir.org/fhir/sid/expediente/DFIST000011', value: 'B2' };
+    const neither = { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PI' }] }, system: 'urn:example:y', value: 'C3' };
+    const root = toTypedValue({ resourceType: 'Patient', identifier: [mr, bySystem, neither] });
+    const compiled = compilePath(expediente.expression, 'Patient')?.(root);
+    expect(compiled?.map((v) => (v.value as { value: string }).value)).toEqual(['A1', 'B2']);
+    expect(compiled).toEqual(evalFhirPathTyped(expediente.expression, [root], { '%resource': root }).map((v) => ({ type: v.type, value: v.value })));
+  });
 
   test('a primitive extension or an unknown property is left to FHIRPath', () => {
     const patient = toTypedValue({ resourceType: 'Patient', birthDate: '1980-01-01', _birthDate: { extension: [{ url: 'http://example.org/x', valueString: 'a' }] } });

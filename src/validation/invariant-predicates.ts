@@ -1,16 +1,20 @@
 /**
  * Exact JavaScript forms of the invariants evaluated most often on real data
  * (every Extension's ext-1, every Reference's ref-1, every resource's dom-*),
- * for the fast path of validation (surely-valid.ts). Each answers true (the
- * invariant holds), false (it is broken) or undefined (a case it does not
- * decide: the FHIRPath is evaluated instead), and applies only while the
- * definitions carry the very expression it was written for. The answers
- * are checked against the FHIRPath engine over the Synthea and HL7 corpora
- * (invariant-predicates.test.ts).
+ * for the fast path of validation (surely-valid.ts). Each gives what the
+ * FHIRPath would (true, false or the empty collection) or undefined for a case
+ * it does not decide (the FHIRPath is then evaluated), and applies only while
+ * the definitions carry the very expression it was written for. Every answer
+ * is checked against the FHIRPath engine over the Synthea and HL7 corpora and
+ * their mutations (surely-valid.test.ts).
  */
 import { getDataType } from '@medplum/core';
 
-export type NativePredicate = (value: unknown, resource: unknown, root: unknown) => boolean | undefined;
+/** What an invariant's FHIRPath gives: true, false or the empty collection. */
+export type FhirPathResult = 'true' | 'false' | 'empty';
+
+/** The FHIRPath result for `value` (the element the invariant is on), or undefined when the predicate does not decide. */
+export type NativePredicate = (value: unknown, resource: unknown, root: unknown) => FhirPathResult | undefined;
 
 type Json = Record<string, unknown>;
 
@@ -23,8 +27,37 @@ function absent(node: Json, key: string): boolean {
   return node[key] === undefined && node[`_${key}`] === undefined;
 }
 
-/** No `contained`: every `contained.…` path is empty. */
-const noContained: NativePredicate = (value) => (isObject(value) && absent(value, 'contained') ? true : undefined);
+/** A plain string FHIRPath sees as one value (non-empty, no primitive extension beside it). */
+function plainString(node: Json, key: string): string | undefined {
+  const v = node[key];
+  return typeof v === 'string' && v.length > 0 && node[`_${key}`] === undefined ? v : undefined;
+}
+
+/** The contained resources when each is an object (undefined otherwise, or when `_contained` muddles it). */
+function containedOf(value: unknown): Json[] | undefined {
+  if (!isObject(value) || value._contained !== undefined) return undefined;
+  const contained = value.contained;
+  if (contained === undefined) return [];
+  return Array.isArray(contained) && contained.every(isObject) ? contained : undefined;
+}
+
+/** dom-2 `contained.contained.empty()`. */
+const dom2: NativePredicate = (value) => {
+  const contained = containedOf(value);
+  return contained?.every((c) => absent(c, 'contained')) ? 'true' : undefined;
+};
+
+/** dom-4 `contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()`. */
+const dom4: NativePredicate = (value) => {
+  const contained = containedOf(value);
+  return contained?.every((c) => absent(c, 'meta') || (isObject(c.meta) && absent(c.meta, 'versionId') && absent(c.meta, 'lastUpdated'))) ? 'true' : undefined;
+};
+
+/** dom-5 `contained.meta.security.empty()`. */
+const dom5: NativePredicate = (value) => {
+  const contained = containedOf(value);
+  return contained?.every((c) => absent(c, 'meta') || (isObject(c.meta) && absent(c.meta, 'security'))) ? 'true' : undefined;
+};
 
 let extensionValueKeys: ReadonlySet<string> | undefined;
 
@@ -66,28 +99,47 @@ const ext1: NativePredicate = (value) => {
       return undefined;
     }
   }
-  return hasExtension !== hasValue;
+  return hasExtension !== hasValue ? 'true' : 'false';
 };
 
-/** ref-1: a reference that does not start with `#` satisfies it (`startsWith('#').not()` is true). */
+/**
+ * ref-1 `reference.startsWith('#').not() or (…contained.id)`: true for a
+ * reference not starting with `#`; empty without a reference (every operand
+ * is empty); a local reference is left to FHIRPath.
+ */
 const ref1: NativePredicate = (value) => {
   if (!isObject(value)) return undefined;
-  const ref = value.reference;
-  return typeof ref === 'string' && ref.length > 0 && !ref.startsWith('#') && value._reference === undefined ? true : undefined;
+  if (absent(value, 'reference')) return 'empty';
+  const ref = plainString(value, 'reference');
+  return ref !== undefined && !ref.startsWith('#') ? 'true' : undefined;
 };
 
-/** per-1: holds when start or end is missing (its `hasValue()` is false); comparing dates is left to FHIRPath. */
-const per1: NativePredicate = (value) => (isObject(value) && (absent(value, 'start') || absent(value, 'end')) ? true : undefined);
+/** per-1 `start.hasValue().not() or end.hasValue().not() or (start <= end)`: the engine compares the two strings. */
+const per1: NativePredicate = (value) => {
+  if (!isObject(value)) return undefined;
+  if (absent(value, 'start') || absent(value, 'end')) return 'true';
+  const start = plainString(value, 'start');
+  const end = plainString(value, 'end');
+  if (start === undefined || end === undefined) return undefined;
+  return start <= end ? 'true' : 'false';
+};
 
 /** qty-3 `code.empty() or system.exists()`. */
 const qty3: NativePredicate = (value) => {
   if (!isObject(value)) return undefined;
-  if (absent(value, 'code')) return true;
-  return typeof value.system === 'string' && value.system.length > 0 ? true : undefined;
+  if (absent(value, 'code')) return 'true';
+  return plainString(value, 'system') !== undefined ? 'true' : undefined;
 };
 
-/** Keys FHIRPath reads as the choice element `value` (valueQuantity, _valueString …). */
-function hasChoice(node: Json, name: string): boolean | undefined {
+/** att-1 `data.empty() or contentType.exists()`. */
+const att1: NativePredicate = (value) => {
+  if (!isObject(value)) return undefined;
+  if (absent(value, 'data')) return 'true';
+  return plainString(value, 'contentType') !== undefined ? 'true' : undefined;
+};
+
+/** Whether any key FHIRPath reads as the choice element `name` (valueQuantity, _valueString …) is there. */
+function hasChoice(node: Json, name: string): boolean {
   for (const key in node) {
     const bare = key.startsWith('_') ? key.slice(1) : key;
     if (bare.length > name.length && bare.startsWith(name) && bare.charCodeAt(name.length) >= 65 && bare.charCodeAt(name.length) <= 90) return true;
@@ -96,19 +148,20 @@ function hasChoice(node: Json, name: string): boolean | undefined {
 }
 
 /** obs-6 `dataAbsentReason.empty() or value.empty()`. */
-const obs6: NativePredicate = (value) => (isObject(value) && (absent(value, 'dataAbsentReason') || hasChoice(value, 'value') === false) ? true : undefined);
+const obs6: NativePredicate = (value) => (isObject(value) && (absent(value, 'dataAbsentReason') || !hasChoice(value, 'value')) ? 'true' : undefined);
 
-/** obs-7 `value.empty() or component.code.where(…).empty()`: holds when either side is empty for want of the element. */
-const obs7: NativePredicate = (value) => (isObject(value) && (absent(value, 'component') || hasChoice(value, 'value') === false) ? true : undefined);
+/** obs-7 `value.empty() or component.code.where(…).empty()`: true when either side is empty for want of the element. */
+const obs7: NativePredicate = (value) => (isObject(value) && (absent(value, 'component') || !hasChoice(value, 'value')) ? 'true' : undefined);
 
 const predicates: Record<string, { expression: string; test: NativePredicate }> = {
-  'dom-2': { expression: 'contained.contained.empty()', test: noContained },
-  'dom-4': { expression: 'contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()', test: noContained },
-  'dom-5': { expression: 'contained.meta.security.empty()', test: noContained },
+  'dom-2': { expression: 'contained.contained.empty()', test: dom2 },
+  'dom-4': { expression: 'contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()', test: dom4 },
+  'dom-5': { expression: 'contained.meta.security.empty()', test: dom5 },
   'ext-1': { expression: 'extension.exists() != value.exists()', test: ext1 },
   'ref-1': { expression: "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))", test: ref1 },
   'per-1': { expression: 'start.hasValue().not() or end.hasValue().not() or (start <= end)', test: per1 },
   'qty-3': { expression: 'code.empty() or system.exists()', test: qty3 },
+  'att-1': { expression: 'data.empty() or contentType.exists()', test: att1 },
   'obs-6': { expression: 'dataAbsentReason.empty() or value.empty()', test: obs6 },
   'obs-7': { expression: 'value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()', test: obs7 },
 };

@@ -71,7 +71,7 @@ describe('surelyValid: the fast path of base validation', () => {
   test('on every resource of the HL7 examples and the Synthea corpora, the same issues as full validation (none where it is sure)', () => {
     let synthea = 0;
     let sure = 0;
-    for (const name of ['r4-examples', 'synthea', 'synthea-corpus'] as const) {
+    for (const name of ['r4-examples', 'synthea', 'synthea-corpus', 'mx'] as const) {
       for (const resource of corpusResources(name)) {
         const fast = validateBase(resource, resource.resourceType);
         if (surelyValid(resource)) {
@@ -91,7 +91,7 @@ describe('surelyValid: the fast path of base validation', () => {
 
   test('on random mutations of those resources, the same issues as full validation', () => {
     const next = random(21);
-    const sample = [...corpusResources('r4-examples'), ...corpusResources('synthea-corpus').filter((_, i) => i % 7 === 0)].filter((r) => r.resourceType !== 'Bundle');
+    const sample = [...corpusResources('r4-examples'), ...corpusResources('mx'), ...corpusResources('synthea-corpus').filter((_, i) => i % 7 === 0)].filter((r) => r.resourceType !== 'Bundle');
     let refused = 0;
     let tried = 0;
     for (const resource of sample) {

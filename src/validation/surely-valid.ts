@@ -35,7 +35,7 @@ import {
 import { elementRulesPlan, isBase64Binary } from './element-rules.ts';
 import { narrativeProblems } from './narrative-xhtml.ts';
 import { bindingPlan } from './required-bindings.ts';
-import { nativePredicate, type NativePredicate } from './invariant-predicates.ts';
+import { nativePredicate, type FhirPathResult, type NativePredicate } from './invariant-predicates.ts';
 
 /** An invariant: its native predicate where one exists (undefined answer: not sure), else the parsed FHIRPath. */
 interface Check {
@@ -168,27 +168,29 @@ type Rule = 'exactly-true' | 'not-false';
  * result means the rule does not apply). An evaluation error is "not sure".
  */
 function satisfied(c: Check, rule: Rule, context: TypedValue, w: Walk): boolean {
-  if (c.native) {
-    const answer = c.native(context.value, w.resource.value, w.root.value);
-    if (answer !== undefined) {
-      if (shadow) shadow(c.key, answer, byFhirPath(c, rule, context, w));
-      return answer;
-    }
-  }
-  return byFhirPath(c, rule, context, w);
+  const answer = c.native?.(context.value, w.resource.value, w.root.value);
+  if (answer === undefined) return accepts(rule, byFhirPath(c, context, w));
+  if (shadow) shadow(c.key, answer, byFhirPath(c, context, w));
+  return accepts(rule, answer);
 }
 
-function byFhirPath(c: Check, rule: Rule, context: TypedValue, w: Walk): boolean {
+function accepts(rule: Rule, result: FhirPathResult | undefined): boolean {
+  return result === 'true' || (result === 'empty' && rule === 'not-false');
+}
+
+/** The invariant's FHIRPath result, classified; undefined for anything else (an error, a collection, a non-boolean). */
+function byFhirPath(c: Check, context: TypedValue, w: Walk): FhirPathResult | undefined {
   try {
     const result = c.atom.eval({ variables: { '%context': context, '%ucum': ucum, '%resource': w.resource, '%rootResource': w.root } }, [context]);
-    if (rule === 'not-false' && result.length === 0) return true;
-    return result.length === 1 && result[0]?.value?.valueOf() === true;
+    if (result.length === 0) return 'empty';
+    const value: unknown = result.length === 1 ? result[0]?.value?.valueOf() : undefined;
+    return value === true ? 'true' : value === false ? 'false' : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-let shadow: ((key: string, native: boolean, fhirPath: boolean) => void) | undefined;
+let shadow: ((key: string, native: FhirPathResult, fhirPath: FhirPathResult | undefined) => void) | undefined;
 
 /** Tests: also evaluate the FHIRPath of every invariant a native predicate answered, and report both answers. */
 export function shadowNativePredicates(report: typeof shadow): void {

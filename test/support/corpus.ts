@@ -2,7 +2,7 @@
  * The resources of the project's test corpora, bundles unpacked: the HL7 R4
  * examples (test/fixtures/r4-examples), the Synthea samples
  * (test/fixtures/synthea) and the Synthea corpus (test/fixtures/synthea-corpus,
- * gzipped bundles). For tests that prove two implementations agree on real data.
+ * gzipped bundles), and the MX examples (test/fixtures/mx). For tests that prove two implementations agree on real data.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 
 const fixtures = path.resolve(import.meta.dirname, '../fixtures');
 
-export type CorpusName = 'r4-examples' | 'synthea' | 'synthea-corpus';
+export type CorpusName = 'r4-examples' | 'synthea' | 'synthea-corpus' | 'mx';
 
 function unpack(r: Resource | undefined, out: Resource[]): void {
   if (!r) return;
