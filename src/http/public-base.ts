@@ -5,7 +5,6 @@
  * when set; else the request's Host only if it is in ALLOWED_HOSTS; else the
  * address the server listens on.
  */
-import type { AddressInfo } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 
 export interface PublicBaseOptions {
@@ -29,23 +28,22 @@ export function publicBase(options: PublicBaseOptions): (request: FastifyRequest
   };
 }
 
-// server.address() asks the OS each time (a system call per request); the bound address does not change once listening.
-const boundAddresses = new WeakMap<object, AddressInfo>();
-
-function boundAddress(request: FastifyRequest): AddressInfo | undefined {
-  const server = request.server.server;
-  const known = boundAddresses.get(server);
-  if (known) return known;
-  const address = server.address();
-  if (!address || typeof address !== 'object') return undefined;
-  boundAddresses.set(server, address);
-  return address;
-}
+/** Per connection: its local address does not change, and asking the socket for it is a system call per request. */
+const bySocket = new WeakMap<object, string>();
 
 /** The local address and port the request came in on (the server's own, not the client's say). */
 function listening(request: FastifyRequest): string {
-  const address = boundAddress(request);
-  if (address) {
+  const socket = request.socket as object | undefined;
+  const known = socket && bySocket.get(socket);
+  if (known) return known;
+  const found = listeningNow(request);
+  if (socket && found !== 'localhost') bySocket.set(socket, found);
+  return found;
+}
+
+function listeningNow(request: FastifyRequest): string {
+  const address = request.server.server.address();
+  if (address && typeof address === 'object') {
     // Bound to every interface: the one this connection arrived on.
     const bound = address.address === '::' || address.address === '0.0.0.0' ? (request.socket.localAddress ?? '127.0.0.1') : address.address;
     const ip = bound.replace(/^::ffff:/, '');

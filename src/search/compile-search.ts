@@ -6,7 +6,7 @@
  */
 import { sql, type CompiledQuery, type SqlBool } from 'kysely';
 import { candidateCount, candidateKeys, candidatePage } from './compile-candidates.ts';
-import { chooseDriver, drivingSet } from './compile-driver.ts';
+import { drivingSet } from './compile-driver.ts';
 import { compileFilter, type CompileContext, type Outer } from './compile-filter.ts';
 import { keysetCondition, orderBy, orderKeys, type OrderKey } from './compile-sort.ts';
 import { and, type Cond } from './compile-values.ts';
@@ -44,13 +44,14 @@ export interface PageSql {
 }
 
 /** The sort keys of the page query (what a cursor holds), without building the query. */
-export function pageKeys(req: SearchRequest): OrderKey[] {
-  return chooseDriver(req) ? candidateKeys(req) : orderKeys(req.sort);
+export function pageKeys(req: SearchRequest, baseUrl: string | undefined): OrderKey[] {
+  const driver = drivingSet(req, baseUrl);
+  return driver ? candidateKeys(req, driver) : orderKeys(req.sort);
 }
 
 export function pageQuery(db: SearchDb, req: SearchRequest, options: CompileOptions): { keys: OrderKey[]; query: PageSql; counts: boolean } {
   const driver = drivingSet(req, options.baseUrl);
-  if (driver) return { keys: candidateKeys(req), query: candidatePage(db, req, options, driver), counts: true };
+  if (driver) return { keys: candidateKeys(req, driver), query: candidatePage(db, req, options, driver), counts: true };
   const keys = orderKeys(req.sort);
   return { keys, query: build(db, req, options, keys), counts: false };
 }

@@ -32,7 +32,7 @@ export interface Paging {
 export async function runPage(db: Db, req: SearchRequest, options: Omit<CompileOptions, 'cursor'>, paging?: Paging): Promise<Page> {
   await flushPending(db);
   const sdb = searchDb(db);
-  const keys = pageKeys(req);
+  const keys = pageKeys(req, options.baseUrl);
   let cursor: Cursor | undefined;
   if (req.cursor !== undefined) {
     if (!paging) throw invalidCursor();
