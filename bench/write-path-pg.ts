@@ -16,6 +16,8 @@ import { loadDefinitions } from '../src/fhir/definitions.ts';
 import { startServer } from './harness.ts';
 import { prepareIngest } from './scenarios/exchange.ts';
 
+class Rollback extends Error {}
+
 loadDefinitions();
 const n = Number(process.argv[2] ?? 500);
 const load0 = os.loadavg()[0] ?? 0;
@@ -76,4 +78,3 @@ try {
   await server.stop();
 }
 
-class Rollback extends Error {}
