@@ -247,7 +247,7 @@ export class SubscriptionWorker {
   /**
    * A new version of the Subscription with the status the server gives it
    * (`active` after a handshake, `error` with the reason), written like any
-   * other (indexes, outbox); not when the client changed it meanwhile.
+   * other (indexes, audit; its history row is an event like any); not when the client changed it meanwhile.
    */
   private async markStatus(id: string, status: 'active' | 'error', reason?: string): Promise<void> {
     for (let attempt = 0; attempt < 3; attempt++) {
