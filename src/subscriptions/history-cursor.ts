@@ -3,7 +3,8 @@
  * 20261201160000_subscription_history_tail): the history rows written by the
  * writes themselves are the outbox, so a create costs no row of its own.
  *
- * History `seq` numbers are taken in time order, but transactions commit in
+ * History `seq` numbers are taken in time order (an identity with the
+ * default CACHE 1: one sequence, no per-session blocks), but transactions commit in
  * any order: when the fan-out reads, a number below a committed row may be
  * missing because its transaction is still running (it will commit later) or
  * rolled back (never). So the cursor is `high` (every row up to it was seen)
