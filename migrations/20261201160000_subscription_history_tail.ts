@@ -22,6 +22,11 @@ import { sql, type Kysely } from 'kysely';
  * pending event is lost by the migration), else at the end of history.
  * `subscription_state.first_history_seq` replaces `first_outbox_id`: a
  * subscription receives the versions after the last one written before it.
+ *
+ * `subscription_stamp` changes whenever the set of active subscriptions may
+ * have (a statement-level trigger on whatever sets `active`: every write of a
+ * Subscription, and the worker's error), so the fan-out lists them again only
+ * then, not at every poll.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
@@ -42,6 +47,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   `.execute(db);
   await sql`ALTER TABLE subscription_state ADD COLUMN first_history_seq bigint NOT NULL DEFAULT 0`.execute(db);
   await sql`ALTER TABLE subscription_state DROP COLUMN first_outbox_id`.execute(db);
+  await sql`CREATE TABLE subscription_stamp (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), stamp bigint NOT NULL)`.execute(db);
+  await sql`INSERT INTO subscription_stamp (stamp) VALUES (0)`.execute(db);
+  await sql`
+    CREATE FUNCTION subscription_stamp_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      UPDATE subscription_stamp SET stamp = stamp + 1;
+      RETURN NULL;
+    END
+    $$
+  `.execute(db);
+  await sql`
+    CREATE TRIGGER subscription_stamp_bump AFTER INSERT OR DELETE OR UPDATE OF active, first_history_seq, owner ON subscription_state
+    FOR EACH STATEMENT EXECUTE FUNCTION subscription_stamp_bump()
+  `.execute(db);
   await sql`DROP FUNCTION subscription_outbox_add(text, text, integer, jsonb, text[])`.execute(db);
   await sql`DROP TABLE subscription_outbox`.execute(db);
 }
@@ -65,5 +84,8 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   `.execute(db);
   await sql`ALTER TABLE subscription_state ADD COLUMN first_outbox_id bigint NOT NULL DEFAULT 0`.execute(db);
   await sql`ALTER TABLE subscription_state DROP COLUMN first_history_seq`.execute(db);
+  await sql`DROP TRIGGER subscription_stamp_bump ON subscription_state`.execute(db);
+  await sql`DROP FUNCTION subscription_stamp_bump()`.execute(db);
+  await sql`DROP TABLE subscription_stamp`.execute(db);
   await sql`DROP TABLE subscription_fanout`.execute(db);
 }

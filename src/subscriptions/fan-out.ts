@@ -27,6 +27,7 @@ import type { Filter, SearchRequest } from '../search/search-request.ts';
 import { mayMatch, requiredCodes } from './criteria-prefilter.ts';
 import { eventFacts, statusTypes } from './event-facts.ts';
 import { advance, type CursorState } from './history-cursor.ts';
+import { prepared } from '../store/prepared.ts';
 import type { Db } from '../store/resource-store.ts';
 import type { OwnerClaims } from './registry.ts';
 import { planSubscription, type SubscriptionPlan } from './subscription-rules.ts';
@@ -90,8 +91,21 @@ function compile(plan: SubscriptionPlan, owner: OwnerClaims): Compiled {
   return { plan, actor, topicUrl, criteriaKey, search, required: requiredCodes(search) };
 }
 
-async function activeSubscriptions(tx: Db, policy: EndpointPolicy): Promise<ActiveSubscription[]> {
-  // Only ids and versions per batch: content and owner are read (and compiled) once per Subscription version.
+/** The active subscriptions by database, as listed at a `subscription_stamp` value (migration 20261201160000). */
+const listCache = new WeakMap<Db, { stamp: string; policy: EndpointPolicy; subs: ActiveSubscription[] }>();
+
+/** The active subscriptions: listed again only when the stamp moved (a Subscription written, one put in error). */
+async function activeSubscriptions(tx: Db, db: Db, policy: EndpointPolicy, stamp: string): Promise<ActiveSubscription[]> {
+  const cached = listCache.get(db);
+  if (cached && cached.stamp === stamp && cached.policy === policy) return cached.subs;
+  const subs = await listActive(tx, policy);
+  // Listed in a snapshot at least as new as the stamp read: a change in between moves the stamp, so the next batch lists again.
+  listCache.set(db, { stamp, policy, subs });
+  return subs;
+}
+
+async function listActive(tx: Db, policy: EndpointPolicy): Promise<ActiveSubscription[]> {
+  // Only ids and versions per listing: content and owner are read (and compiled) once per Subscription version.
   const { rows } = await sql<{ subscription_id: string; first_history_seq: string; version_id: number }>`
     SELECT s.subscription_id, s.first_history_seq, r.version_id FROM subscription_state s
     CROSS JOIN LATERAL (SELECT version_id FROM resource WHERE resource_type = 'Subscription' AND id = s.subscription_id AND NOT deleted) r
@@ -186,7 +200,7 @@ function changeEvent(row: VersionRow): ChangeEvent {
 async function readVersions(tx: Db, state: CursorState, subs: readonly ActiveSubscription[], limit: number): Promise<VersionRow[]> {
   const all = subs.some((s) => !s.plan.criteria && (s.plan.topic?.resourceTypes.includes('*') ?? false));
   const types = [...new Set(subs.flatMap((s) => (s.plan.criteria ? [s.plan.criteria.resourceType] : [...(s.plan.topic?.resourceTypes ?? [])])))];
-  const { rows } = await sql<VersionRow>`
+  const { rows } = await sql<VersionRow>`${prepared}
     WITH h AS (
       SELECT h.seq, h.resource_type, h.id, h.version_id, h.last_updated, h.deleted, h.content, h.patients, true AS in_gap
       FROM unnest(${state.gaps.map((g) => g.lo)}::bigint[], ${state.gaps.map((g) => g.hi)}::bigint[]) AS g(lo, hi)
@@ -209,26 +223,29 @@ async function readVersions(tx: Db, state: CursorState, subs: readonly ActiveSub
  * inside its gaps since; returns how many rows after the cursor it read (0
  * when another instance holds the lock).
  */
-export async function fanOut(db: Db, ctx: FhirContext, policy: EndpointPolicy, limit = 200): Promise<number> {
-  // Every poll of every instance asks: nothing new costs one round trip, not a transaction's.
-  const { rows: probe } = await sql<{ work: boolean }>`
-    SELECT cardinality(f.gap_lo) > 0 OR EXISTS (SELECT 1 FROM resource_history h WHERE h.seq > f.high) AS work FROM subscription_fanout f`.execute(db);
-  if (!probe[0]?.work) return 0;
+export async function fanOut(db: Db, ctx: FhirContext, policy: EndpointPolicy, limit = 200, probe = true): Promise<number> {
+  // Every idle poll of every instance asks: nothing new costs one round trip, not a transaction's. (A busy worker
+  // skips it: the last batch found rows, the next one most likely will.)
+  if (probe) {
+    const { rows } = await sql<{ work: boolean }>`${prepared}
+      SELECT cardinality(f.gap_lo) > 0 OR EXISTS (SELECT 1 FROM resource_history h WHERE h.seq > f.high) AS work FROM subscription_fanout f`.execute(db);
+    if (!rows[0]?.work) return 0;
+  }
   return db.transaction().execute(async (tx) => {
     // The lock first, in a statement of its own: the cursor's read then sees what its last holder committed.
-    const { rows: lock } = await sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${fanOutLock}) AS locked`.execute(tx);
+    const { rows: lock } = await sql<{ locked: boolean }>`${prepared} SELECT pg_try_advisory_xact_lock(${fanOutLock}) AS locked`.execute(tx);
     if (!lock[0]?.locked) return 0;
     // A gap is decided when every transaction up to its xid has ended (history-cursor.ts). Nothing before the
     // rows' read may write: this transaction's own id, the xid of the gaps it finds, must be taken after that read.
-    const { rows: cursors } = await sql<{ high: string; gap_lo: string[]; gap_hi: string[]; gap_xid: string[]; final: boolean[]; fresh: boolean }>`
-      SELECT high, gap_lo, gap_hi, gap_xid::text[] AS gap_xid, pg_current_xact_id_if_assigned() IS NULL AS fresh,
+    const { rows: cursors } = await sql<{ high: string; gap_lo: string[]; gap_hi: string[]; gap_xid: string[]; final: boolean[]; fresh: boolean; stamp: string }>`${prepared}
+      SELECT high, gap_lo, gap_hi, gap_xid::text[] AS gap_xid, pg_current_xact_id_if_assigned() IS NULL AS fresh, (SELECT stamp FROM subscription_stamp) AS stamp,
         ARRAY(SELECT x < pg_snapshot_xmin(pg_current_snapshot()) FROM unnest(gap_xid) WITH ORDINALITY AS u(x, n) ORDER BY n) AS final
       FROM subscription_fanout`.execute(tx);
     const cursor = cursors[0];
     if (!cursor) return 0;
     if (!cursor.fresh) throw new Error('subscription fan-out: the transaction wrote before reading history');
     const state: CursorState = { high: Number(cursor.high), gaps: cursor.gap_lo.map((lo, i) => ({ lo: Number(lo), hi: Number(cursor.gap_hi[i]), xid: cursor.gap_xid[i] ?? null })) };
-    const subs = await activeSubscriptions(tx, policy);
+    const subs = await activeSubscriptions(tx, db, policy, cursor.stamp);
     if (subs.length === 0) {
       // No one to tell: no version written so far can concern a subscription created later (it starts after them).
       await sql`UPDATE subscription_fanout SET high = greatest(high, (SELECT coalesce(max(seq), 0) FROM resource_history)), gap_lo = '{}', gap_hi = '{}', gap_xid = '{}'`.execute(tx);
@@ -263,7 +280,7 @@ export async function fanOut(db: Db, ctx: FhirContext, policy: EndpointPolicy, l
     }
     if (rows.length > 0 || next.gaps.length !== state.gaps.length) {
       // The gaps this fan-out found get its own transaction id, assigned here at the latest (after the rows' read).
-      await sql`
+      await sql`${prepared}
         UPDATE subscription_fanout SET high = ${next.high}, gap_lo = ${next.gaps.map((g) => g.lo)}::bigint[], gap_hi = ${next.gaps.map((g) => g.hi)}::bigint[],
           gap_xid = ARRAY(SELECT coalesce(x::xid8, pg_current_xact_id()) FROM unnest(${next.gaps.map((g) => g.xid)}::text[]) WITH ORDINALITY AS u(x, n) ORDER BY n)`.execute(tx);
     }
