@@ -24,27 +24,32 @@ const typeOperations: Record<string, { name: string; definition: string }[]> = {
   Measure: [{ name: evaluateMeasureOperationDefinition.code ?? '', definition: evaluateMeasureOperationDefinition.url ?? '' }],
 };
 import { resumenMedicoOperationDefinition, summaryOperationDefinition } from './operations/summary.ts';
-import { implementedInteractions } from './routes.ts';
+import type { ImplementedInteractions } from './routes.ts';
 import { eventsOperationDefinition, statusOperationDefinition } from '../subscriptions/operations.ts';
 import { topics } from '../subscriptions/topics.ts';
 
 /** The Backport IG's way to list topics in R4: extensions on the Subscription resource entry. */
 const topicExtensionUrl = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/capabilitystatement-subscriptiontopic-canonical';
-import type { FhirContext, FhirRequest, FhirResult } from './types.ts';
+import type { FhirContext, FhirRequest, FhirResult, Interaction } from './types.ts';
 
 export const serverVersion = '0.1.0';
 const started = new Date().toISOString();
-let cached: { baseUrl: string; json: string } | undefined;
-
-export async function capabilities(_req: FhirRequest, ctx: FhirContext): Promise<FhirResult> {
-  if (cached?.baseUrl !== ctx.baseUrl) {
-    cached = { baseUrl: ctx.baseUrl, json: JSON.stringify(buildCapabilityStatement(ctx.baseUrl)) };
-  }
-  return { status: 200, body: cached.json };
+/**
+ * The route table passes its own interactions in (as it does to the bundle
+ * handler), so this module does not import the table that imports it.
+ */
+export function capabilities(interactions: () => ImplementedInteractions): Interaction {
+  let cached: { baseUrl: string; json: string } | undefined;
+  return async (_req: FhirRequest, ctx: FhirContext): Promise<FhirResult> => {
+    if (cached?.baseUrl !== ctx.baseUrl) {
+      cached = { baseUrl: ctx.baseUrl, json: JSON.stringify(buildCapabilityStatement(ctx.baseUrl, interactions())) };
+    }
+    return { status: 200, body: cached.json };
+  };
 }
 
-export function buildCapabilityStatement(baseUrl: string): CapabilityStatement {
-  const { system, type, fixed } = implementedInteractions();
+export function buildCapabilityStatement(baseUrl: string, implemented: ImplementedInteractions): CapabilityStatement {
+  const { system, type, fixed } = implemented;
   const profiles = profiledTypes();
   const search = searchCapabilities(resourceTypes());
   const resource: CapabilityStatementRestResource[] = resourceTypes().map((t) => ({

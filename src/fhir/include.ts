@@ -26,7 +26,7 @@ export async function loadIncludes(db: SearchDb, include: IncludeSpec[], revincl
   for (let round = 0; round < maxRounds && frontier.length > 0 && out.length < maxIncluded; round++) {
     const specs = (list: IncludeSpec[]) => (round === 0 ? list : list.filter((s) => s.iterate));
     const found: FoundRow[] = [];
-    for (const spec of specs(include)) found.push(...(await forward(db, spec, frontier, access)));
+    found.push(...(await forward(db, specs(include), frontier, access)));
     for (const spec of specs(revinclude)) found.push(...(await reverse(db, spec, frontier, access)));
     frontier = [];
     for (const row of found) {
@@ -43,19 +43,20 @@ function key(r: { resource_type: string; id: string }): string {
   return `${r.resource_type}/${r.id}`;
 }
 
-async function forward(db: SearchDb, spec: IncludeSpec, from: FoundRow[], access: RowAccess | undefined): Promise<FoundRow[]> {
-  const ids = from.filter((r) => r.resource_type === spec.sourceType).map((r) => r.id);
-  if (ids.length === 0) return [];
-  let refs = db
-    .selectFrom('sp_reference as ref')
-    .select(['ref.target_type', 'ref.target_id'])
-    .distinct()
-    .where('ref.resource_type', '=', spec.sourceType)
-    .where('ref.param', '=', spec.code)
-    .where('ref.id', '=', sql<string>`ANY(${ids}::text[])`)
-    .where('ref.url', 'is', null);
-  if (spec.targetType !== undefined) refs = refs.where('ref.target_type', '=', spec.targetType);
-  const readable = rowCondition(access, sql`r.resource_type`, sql`r.patients`, spec.targetType);
+/** Every forward spec of a round in one statement (one round trip and one plan, however many `_include`s). */
+async function forward(db: SearchDb, specs: IncludeSpec[], from: FoundRow[], access: RowAccess | undefined): Promise<FoundRow[]> {
+  const terms = specs.flatMap((spec) => {
+    const ids = from.filter((r) => r.resource_type === spec.sourceType).map((r) => r.id);
+    if (ids.length === 0) return [];
+    const target = spec.targetType !== undefined ? sql` AND ref.target_type = ${spec.targetType}` : sql``;
+    return [sql`SELECT ref.target_type, ref.target_id FROM sp_reference AS ref WHERE ref.resource_type = ${spec.sourceType} AND ref.param = ${spec.code} AND ref.id = ANY(${ids}::text[]) AND ref.url IS NULL${target}`];
+  });
+  if (terms.length === 0) return [];
+  // A UNION of one index-only read per spec (an OR of them would be a bitmap scan, reading the table's rows).
+  const refs = sql<{ target_type: string; target_id: string }>`(SELECT DISTINCT u.target_type, u.target_id FROM (${sql.join(terms, sql` UNION ALL `)}) AS u)`;
+  // One target type for all: the readable set as for that type; else as for any type (by the row's own type).
+  const types = new Set(specs.map((s) => s.targetType));
+  const readable = rowCondition(access, sql`r.resource_type`, sql`r.patients`, types.size === 1 ? [...types][0] : undefined);
   return db
     .selectFrom('resource as r')
     .innerJoin(refs.as('x'), (j) => j.onRef('x.target_type', '=', 'r.resource_type').onRef('x.target_id', '=', 'r.id'))

@@ -62,7 +62,7 @@ export interface FhirRoute {
 }
 
 const baseRoutes: readonly FhirRoute[] = [
-  { method: 'GET', path: '/metadata', handler: capabilities },
+  { method: 'GET', path: '/metadata', handler: capabilities(() => implementedInteractions()) },
   // Transaction and batch; each entry is authorized on its own, so the bundle itself needs no scope.
   { method: 'POST', path: '', interaction: 'transaction', access: () => undefined, handler: bundleInteraction(() => fhirRoutes) },
   // The audit trail is served from its own table; static paths win over /:type.
@@ -144,7 +144,13 @@ export const fhirRoutes: readonly FhirRoute[] = [...baseRoutes, ...postOperation
 
 const systemCodes: ReadonlySet<InteractionCode> = new Set(['transaction', 'batch', 'search-system', 'history-system']);
 
-export function implementedInteractions(): { system: InteractionCode[]; type: InteractionCode[]; fixed: Map<string, InteractionCode[]> } {
+export interface ImplementedInteractions {
+  system: InteractionCode[];
+  type: InteractionCode[];
+  fixed: Map<string, InteractionCode[]>;
+}
+
+export function implementedInteractions(): ImplementedInteractions {
   const codes: InteractionCode[] = [];
   // Routes of one fixed type (the audit trail) replace the generic interactions for that type.
   const fixed = new Map<string, InteractionCode[]>();

@@ -28,8 +28,20 @@ export function publicBase(options: PublicBaseOptions): (request: FastifyRequest
   };
 }
 
+/** Per connection: its local address does not change, and asking the socket for it is a system call per request. */
+const bySocket = new WeakMap<object, string>();
+
 /** The local address and port the request came in on (the server's own, not the client's say). */
 function listening(request: FastifyRequest): string {
+  const socket = request.socket as object | undefined;
+  const known = socket && bySocket.get(socket);
+  if (known) return known;
+  const found = listeningNow(request);
+  if (socket && found !== 'localhost') bySocket.set(socket, found);
+  return found;
+}
+
+function listeningNow(request: FastifyRequest): string {
   const address = request.server.server.address();
   if (address && typeof address === 'object') {
     // Bound to every interface: the one this connection arrived on.

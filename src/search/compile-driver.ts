@@ -12,17 +12,22 @@
  * `resource` only by primary key for the page's rows: the join can only run
  * from the index rows to `resource`.
  * Low-selectivity parameters (status, gender, category…) are not drivers:
- * walking the type in sort order and stopping at the page size is right for them.
+ * walking the type in sort order and stopping at the page size is right for them,
+ * except inside a combined parameter (combo-params.ts): `owner` + `status` is
+ * one index range of exactly the matches, better than the owner's every Task.
  */
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { matchCombo, type Carried } from './combo-params.ts';
 import { or, referenceCond, tokenCond } from './compile-values.ts';
 import type { Filter, ReferenceValue, SearchRequest, TokenValue } from './search-request.ts';
 
 export interface Driver {
-  /** Index in `req.filters` of the filter the set replaces (it is implied by the set). */
-  index: number;
+  /** Indexes in `req.filters` of the filters the set replaces (they are implied by the set). */
+  filters: readonly number[];
   /** `SELECT DISTINCT id …`: the ids of the matches of that filter. */
   ids: RawBuilder<{ id: string }>;
+  /** Sort parameters the set also yields (columns `carried`, `code`, `lo`, `hi`: see combo-params.ts). */
+  carries?: Carried;
 }
 
 function isIdentifierToken(f: Extract<Filter, { kind: 'param' }>): boolean {
@@ -35,7 +40,7 @@ function isReference(f: Extract<Filter, { kind: 'param' }>): boolean {
   return (f.modifier === undefined || /^[A-Z]/.test(f.modifier)) && f.values.every((v) => (v as ReferenceValue).id !== undefined || (v as ReferenceValue).url !== undefined);
 }
 
-/** The filter to start from, best first: `_id`, then an identifier, then a reference; none for multi-type searches. */
+/** The filter to start from, best first: `_id`, then an identifier, then a reference; none for multi-type searches (a combined parameter ranks between an identifier and a reference: see drivingSet). */
 export function chooseDriver(req: SearchRequest): { index: number; rank: number } | undefined {
   if (req.types.length !== 1) return undefined;
   let best: { index: number; rank: number } | undefined;
@@ -48,18 +53,29 @@ export function chooseDriver(req: SearchRequest): { index: number; rank: number 
 
 export function drivingSet(req: SearchRequest, baseUrl: string | undefined): Driver | undefined {
   const chosen = chooseDriver(req);
-  if (!chosen) return undefined;
   const type = req.types[0]!;
+  const combo = req.types.length === 1 && (!chosen || chosen.rank >= 2) ? matchCombo(type, req.filters) : undefined;
+  if (combo) {
+    // A resource's carried values are the same on each of its rows, so DISTINCT still yields one row per id.
+    const carried = combo.carries ? sql`, d0.carried, d0.code, d0.lo, d0.hi` : sql``;
+    return {
+      filters: combo.filters,
+      ids: sql`SELECT DISTINCT d0.id${carried} FROM sp_combo AS d0 WHERE d0.resource_type = ${type} AND d0.combo = ${combo.combo} AND d0.key = ANY(${combo.keys}::text[])`,
+      ...(combo.carries ? { carries: combo.carries } : {}),
+    };
+  }
+  if (!chosen) return undefined;
   const f = req.filters[chosen.index]!;
-  if (f.kind === 'id') return { index: chosen.index, ids: sql`SELECT DISTINCT unnest(${f.ids}::text[]) AS id` };
+  const filters = [chosen.index];
+  if (f.kind === 'id') return { filters, ids: sql`SELECT DISTINCT unnest(${f.ids}::text[]) AS id` };
   if (f.kind !== 'param') return undefined;
   const a = 'd0';
   if (f.param.type === 'token' || f.modifier === 'identifier') {
     const param = f.param.type === 'token' ? f.param.code : `${f.param.code}:identifier`;
     const cond = or(f.values.map((v) => tokenCond(a, v as TokenValue)));
-    return { index: chosen.index, ids: sql`SELECT DISTINCT d0.id FROM sp_token AS d0 WHERE d0.resource_type = ${type} AND d0.param = ${param} AND ${cond}` };
+    return { filters, ids: sql`SELECT DISTINCT d0.id FROM sp_token AS d0 WHERE d0.resource_type = ${type} AND d0.param = ${param} AND ${cond}` };
   }
   const cond: RawBuilder<SqlBool> = or(f.values.map((v) => referenceCond(a, v as ReferenceValue, baseUrl)));
-  return { index: chosen.index, ids: sql`SELECT DISTINCT d0.id FROM sp_reference AS d0 WHERE d0.resource_type = ${type} AND d0.param = ${f.param.code} AND ${cond}` };
+  return { filters, ids: sql`SELECT DISTINCT d0.id FROM sp_reference AS d0 WHERE d0.resource_type = ${type} AND d0.param = ${f.param.code} AND ${cond}` };
 }
 

@@ -31,18 +31,37 @@ describe('compiled SQL', () => {
   });
 
   test('a driven search filters, sorts and counts on the index tables; resource is read for the page only, after the LIMIT', () => {
-    const c = compile('Task', 'owner=Organization/u1&status=requested,received,accepted,in-progress&_sort=-priority,authored-on');
+    const c = compile('Task', 'owner=Organization/u1&service-type=http://snomed.info/sct|394579002&_sort=-priority,authored-on');
     const [candidates, rest] = c.sql.split(' select r.resource_type');
     // The matches (filters and sort keys) never read a resource row.
     expect(candidates).not.toMatch(/resource AS|"resource"|FROM resource/);
+    expect(candidates).toContain('FROM sp_reference AS d0');
     expect(candidates).toContain('EXISTS (SELECT 1 FROM "sp_token" AS "s1" WHERE "s1"."resource_type" = $');
-    expect(candidates).toContain('FROM "sp_date" AS "o1"');
+    // The second sort key is read after the first has cut the rows near the page (`c`).
+    expect(rest).toContain('FROM "sp_date" AS "o1"');
+    expect(rest).toContain('FROM m AS d WHERE CASE WHEN NOT EXISTS (SELECT 1 FROM c)');
     // The total counts the same set; rows come from resource only once the page is cut.
     expect(rest).toContain('(SELECT count(*) FROM m) as "total"');
     expect(rest).toMatch(/LIMIT \$\d+\) as "p" cross join lateral \(SELECT resource_type, id, content FROM resource WHERE/);
-    const count = countQuery(db, parseSearch(['Task'], { owner: 'Organization/u1', status: 'requested' }), { now }).compile();
+    const count = countQuery(db, parseSearch(['Task'], { owner: 'Organization/u1', 'service-type': '394579002' }), { now }).compile();
     expect(count.sql).toMatch(/^select count\(\*\) as "n" from \(SELECT "d"."id" FROM \(SELECT DISTINCT d0.id FROM sp_reference/);
     expect(count.sql).not.toContain('resource AS');
+  });
+
+  test('owner + status (a combined parameter): the matches are one range of sp_combo keys, owner × status; no probe for either', () => {
+    const c = compile('Task', 'owner=Organization/u1&status=requested,received&_sort=-priority,authored-on');
+    expect(c.sql).toContain('FROM (SELECT DISTINCT d0.id, d0.carried, d0.code, d0.lo, d0.hi FROM sp_combo AS d0 WHERE d0.resource_type = $');
+    expect(c.sql).not.toContain('EXISTS (SELECT 1 FROM "sp_');
+    // The sort keys come from the combination's row when it carries them; probed only for a row that does not.
+    expect(c.sql).toContain(`CASE WHEN d.carried THEN CASE "d"."code" WHEN 'stat' THEN 4`);
+    expect(c.sql).toContain('CASE WHEN d.carried THEN "d"."lo" ELSE (SELECT min("o1"."lo") FROM "sp_date"');
+    expect(c.parameters).toContainEqual(['Organization/u1|requested', 'Organization/u1|received']);
+    // With a system, a modifier, or an owner without its type, the combination does not answer: the owner drives as before.
+    for (const qs of ['owner=Organization/u1&status=http://hl7.org/fhir/task-status|requested', 'owner=Organization/u1&status:not=requested', 'owner=u1&status=requested']) {
+      expect(compile('Task', qs).sql, qs).not.toContain('sp_combo');
+    }
+    // _id still drives first; the combination's filters are then probes.
+    expect(compile('Task', '_id=a&owner=Organization/u1&status=requested').sql).not.toContain('sp_combo');
   });
 
   test('a low-selectivity token (status) is an EXISTS on the type, not a driving set', () => {

@@ -45,7 +45,7 @@ export interface PageSql {
 
 export function pageQuery(db: SearchDb, req: SearchRequest, options: CompileOptions): { keys: OrderKey[]; query: PageSql; counts: boolean } {
   const driver = drivingSet(req, options.baseUrl);
-  if (driver) return { keys: candidateKeys(req), query: candidatePage(db, req, options, driver), counts: true };
+  if (driver) return { keys: candidateKeys(req, driver), query: candidatePage(db, req, options, driver), counts: true };
   const keys = orderKeys(req.sort);
   return { keys, query: build(db, req, options, keys), counts: false };
 }

@@ -16,6 +16,8 @@ export interface OrderKey {
   /** Postgres type the cursor value is cast back to. */
   cast: 'text' | 'timestamptz' | 'numeric';
   nullable: boolean;
+  /** Read from the driving set's own row (compile-candidates.ts), not probed: no reason to put off reading it. */
+  carried?: boolean;
 }
 
 const valueColumn: Record<string, { asc: string; desc: string; cast: OrderKey['cast'] }> = {
@@ -34,7 +36,7 @@ const valueColumn: Record<string, { asc: string; desc: string; cast: OrderKey['c
  * routine (stat, normal, deferred for claims), as a worklist needs; other codes sort with the missing ones.
  * https://hl7.org/fhir/R4/valueset-request-priority.html
  */
-function priorityRank(code: RawBuilder<unknown>): RawBuilder<unknown> {
+export function priorityRank(code: RawBuilder<unknown>): RawBuilder<unknown> {
   return sql`CASE ${code} WHEN 'stat' THEN 4 WHEN 'asap' THEN 3 WHEN 'urgent' THEN 2 WHEN 'routine' THEN 1 WHEN 'normal' THEN 1 WHEN 'deferred' THEN 0 END`;
 }
 
@@ -47,6 +49,11 @@ export interface KeyRow {
 
 const resourceRow: KeyRow = { type: sql`r.resource_type`, id: sql`r.id`, lastUpdated: sql`r.last_updated` };
 
+/** Whether a token sort key ranks `priority` codes by urgency (see priorityRank). */
+export function ranksPriority(k: SortKey): boolean {
+  return k.kind === 'token' && (k.param?.code ?? k.name) === 'priority';
+}
+
 export function orderKeys(sort: SortKey[], row: KeyRow = resourceRow): OrderKey[] {
   const keys: OrderKey[] = sort.map((k, n) => {
     if (k.kind === 'id') return { expr: row.id, descending: k.descending, cast: 'text', nullable: false };
@@ -56,7 +63,7 @@ export function orderKeys(sort: SortKey[], row: KeyRow = resourceRow): OrderKey[
     const table = tableOf[k.kind];
     const a = `o${n}`;
     const agg = k.descending ? sql.raw('max') : sql.raw('min');
-    if (k.kind === 'token' && (k.param?.code ?? k.name) === 'priority') {
+    if (ranksPriority(k)) {
       const expr = sql`(SELECT ${agg}(${priorityRank(sql.ref(`${a}.code`))}) FROM sp_token AS ${sql.id(a)} WHERE ${sql.ref(`${a}.resource_type`)} = ${row.type} AND ${sql.ref(`${a}.id`)} = ${row.id} AND ${sql.ref(`${a}.param`)} = 'priority')`;
       return { expr, descending: k.descending, cast: 'numeric' as const, nullable: true };
     }

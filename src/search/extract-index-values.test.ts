@@ -1,9 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { evalFhirPathTyped, toTypedValue } from '@medplum/core';
 import { describe, expect, test } from 'vitest';
+import { corpusResources } from '../../test/support/corpus.ts';
+import { compilePath } from './compiled-paths.ts';
 import { extractIndexValues } from './extract-index-values.ts';
-import { prepareSearchParameters } from './search-parameters.ts';
+import { prepareSearchParameters, searchParamsOf } from './search-parameters.ts';
 
 const fixtures = path.resolve(import.meta.dirname, '../../test/fixtures');
 
@@ -32,6 +35,50 @@ describe('extractIndexValues', () => {
     }
     // ~2 s alone; several times that while the whole suite shares two cores.
   }, 30_000);
+
+  test('compiled paths give the FHIRPath engine\'s typed values, in order, wherever they decide (HL7 examples and both Synthea corpora)', () => {
+    let decided = 0;
+    let evaluated = 0;
+    const all = [...corpus(), ...corpusResources('synthea-corpus'), ...corpusResources('mx')];
+    for (const resource of all) {
+      const root = toTypedValue(resource);
+      for (const param of searchParamsOf(resource.resourceType).values()) {
+        const compiled = compilePath(param.expression, resource.resourceType);
+        const fhirPath = evalFhirPathTyped(param.expression, [root], { '%resource': root }).map((v) => ({ type: v.type, value: v.value }));
+        evaluated++;
+        const answer = compiled?.(root);
+        if (answer === undefined) continue;
+        decided++;
+        expect(answer, `${resource.resourceType}/${resource.id} ${param.code}`).toEqual(fhirPath);
+      }
+    }
+    // Compiling is worth it only if it is the common case.
+    expect(decided / evaluated).toBeGreaterThan(0.85);
+  }, 300_000);
+
+  test('index rows with compiled paths are those of the FHIRPath engine (HL7 examples and both Synthea corpora)', () => {
+    for (const resource of [...corpus(), ...corpusResources('synthea-corpus'), ...corpusResources('mx')]) {
+      expect(extractIndexValues(resource), `${resource.resourceType}/${resource.id}`).toEqual(extractIndexValues(resource, true, false));
+    }
+  }, 300_000);
+
+  test('where() criteria with and, or, exists() and startsWith() are compiled (MX expediente)', () => {
+    const expediente = searchParamsOf('Patient').get('expediente')!;
+    const mr = { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, system: 'urn:example:x', value: 'A1' };
+    const bySystem = { system: 'https://ecu-fhir.org/fhir/sid/expediente/DFIST000011', value: 'B2' };
+    const neither = { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PI' }] }, system: 'urn:example:y', value: 'C3' };
+    const root = toTypedValue({ resourceType: 'Patient', identifier: [mr, bySystem, neither] });
+    const compiled = compilePath(expediente.expression, 'Patient')?.(root);
+    expect(compiled?.map((v) => (v.value as { value: string }).value)).toEqual(['A1', 'B2']);
+    expect(compiled).toEqual(evalFhirPathTyped(expediente.expression, [root], { '%resource': root }).map((v) => ({ type: v.type, value: v.value })));
+  });
+
+  test('a primitive extension or an unknown property is left to FHIRPath', () => {
+    const patient = toTypedValue({ resourceType: 'Patient', birthDate: '1980-01-01', _birthDate: { extension: [{ url: 'http://example.org/x', valueString: 'a' }] } });
+    const birthdate = searchParamsOf('Patient').get('birthdate')!;
+    expect(compilePath(birthdate.expression, 'Patient')?.(patient)).toBeUndefined();
+    expect(compilePath(birthdate.expression, 'Patient')?.(toTypedValue({ resourceType: 'Patient', birthDate: '1980-01-01' }))).toEqual([{ type: 'date', value: '1980-01-01' }]);
+  });
 
   test('a composite repetition with a missing component writes no rows', () => {
     const rows = extractIndexValues({

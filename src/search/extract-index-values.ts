@@ -10,7 +10,8 @@ import { numberText } from '../json/lossless.ts';
 import { parseLocalReference } from '../fhir/normalize-reference.ts';
 import { dateRange } from './date-range.ts';
 import { normalizeText } from './normalize.ts';
-import { searchParamsOf, type ParamType } from './search-parameters.ts';
+import { compilePath, type CompiledPath } from './compiled-paths.ts';
+import { searchParamsOf, type CompositeComponent, type ParamType, type SearchParam } from './search-parameters.ts';
 
 interface Key {
   param: string;
@@ -40,9 +41,10 @@ export function emptyRows(): IndexRows {
 
 /**
  * All index rows of one resource version. `skipAbsent: false` evaluates every
- * parameter, even those whose elements the resource lacks (tests compare both).
+ * parameter, even those whose elements the resource lacks; `compiled: false`
+ * evaluates every expression with the FHIRPath engine (tests compare both).
  */
-export function extractIndexValues(resource: Resource, skipAbsent = true): IndexRows {
+export function extractIndexValues(resource: Resource, skipAbsent = true, compiled = true): IndexRows {
   const rows = emptyRows();
   const root = [toTypedValue(resource)];
   // R4 composite components read the resource itself (MolecularSequence's `%resource.referenceSeq.chromosome`).
@@ -53,7 +55,7 @@ export function extractIndexValues(resource: Resource, skipAbsent = true): Index
     if (onResourceRow.has(param.code)) continue;
     // Most of a type's ~40 parameters read elements this resource does not have: evaluating them anyway was most of the extraction time.
     if (skipAbsent && param.roots && !param.roots.some(has)) continue;
-    const values = evalFhirPathTyped(param.expression, root, variables);
+    const values = (compiled ? compiledPathOf(param, resource.resourceType)?.(root[0]!) : undefined) ?? evalFhirPathTyped(param.expression, root, variables);
     if (param.type !== 'composite') {
       for (const v of values) addValue(rows, param.type, param.code, 0, v, contained);
       continue;
@@ -61,7 +63,7 @@ export function extractIndexValues(resource: Resource, skipAbsent = true): Index
     values.forEach((base, grp) => {
       // A composite has a value only where every component has one (code-value-quantity needs a valueQuantity):
       // rows of an incomplete repetition could never match, so they are not written.
-      const parts = param.components.map((component) => evalFhirPathTyped(component.expression, [base], variables));
+      const parts = param.components.map((component) => (compiled ? compiledComponentOf(component, resource.resourceType)?.(base) : undefined) ?? evalFhirPathTyped(component.expression, [base], variables));
       if (parts.some((part) => part.length === 0)) return;
       parts.forEach((part, n) => {
         for (const v of part) addValue(rows, param.components[n]!.type, `${param.code}$${n}`, grp, v, contained);
@@ -72,6 +74,27 @@ export function extractIndexValues(resource: Resource, skipAbsent = true): Index
 }
 
 type JsonObject = Record<string, unknown>;
+
+const compiledPaths = new WeakMap<SearchParam | CompositeComponent, CompiledPath | null>();
+
+/** The parameter's expression as a plain property walk (compiled-paths.ts), if it has that shape. */
+function compiledPathOf(param: SearchParam, resourceType: string): CompiledPath | null {
+  let c = compiledPaths.get(param);
+  if (c === undefined) {
+    c = compilePath(param.expression, resourceType) ?? null;
+    compiledPaths.set(param, c);
+  }
+  return c;
+}
+
+function compiledComponentOf(component: CompositeComponent, resourceType: string): CompiledPath | null {
+  let c = compiledPaths.get(component);
+  if (c === undefined) {
+    c = compilePath(component.expression, resourceType, true) ?? null;
+    compiledPaths.set(component, c);
+  }
+  return c;
+}
 
 /** Whether the resource has a top-level element, a choice element (`value` for `valueQuantity`) included. */
 function presentElements(resource: Resource): (name: string) => boolean {

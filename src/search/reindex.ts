@@ -11,7 +11,7 @@ import { extractIndexValues } from './extract-index-values.ts';
 import { insertIndexRowsBulk } from './write-index.ts';
 import { parseJson } from '../json/lossless.ts';
 
-const tables = ['sp_string', 'sp_token', 'sp_date', 'sp_number', 'sp_quantity', 'sp_reference', 'sp_uri'];
+const tables = ['sp_string', 'sp_token', 'sp_date', 'sp_number', 'sp_quantity', 'sp_reference', 'sp_uri', 'sp_combo'];
 
 export async function reindexAll(db: Db, batchSize = 500, onBatch?: (done: number) => void): Promise<number> {
   let after: { type: string; id: string } | undefined;

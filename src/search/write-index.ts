@@ -8,6 +8,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { sql, type RawBuilder } from 'kysely';
 import type { WriteStatement } from '../fhir/persist.ts';
 import type { Db, StoredVersion } from '../store/resource-store.ts';
+import { comboRowsOf } from './combo-params.ts';
 import { extractIndexValues, type DateRow, type IndexRows } from './extract-index-values.ts';
 import { parseJson } from '../json/lossless.ts';
 
@@ -40,7 +41,7 @@ export function indexRowsOf(stored: StoredVersion): IndexRows | undefined {
 export const indexWriteStatement: WriteStatement = ({ stored, previous }) => replaceCall(stored.resourceType, stored.id, indexRowsOf(stored), previous !== undefined);
 
 function replaceCall(resourceType: string, id: string, rows: IndexRows | undefined, hadRows: boolean): RawBuilder<unknown> | undefined {
-  const present: Partial<Record<keyof IndexRows, unknown[]>> = {};
+  const present: Partial<Record<keyof IndexRows | 'sp_combo', unknown[]>> = {};
   let any = false;
   for (const table of tables) {
     const list = rows?.[table];
@@ -48,6 +49,8 @@ function replaceCall(resourceType: string, id: string, rows: IndexRows | undefin
     present[table] = table === 'sp_date' ? (list as DateRow[]).map((r) => ({ ...r, lo: timestamp(r.lo), hi: timestamp(r.hi) })) : list;
     any = true;
   }
+  const combos = rows ? comboRowsOf(resourceType, rows) : [];
+  if (combos.length > 0) present.sp_combo = combos.map((c) => ({ ...c, lo: c.lo && timestamp(c.lo), hi: c.hi && timestamp(c.hi) }));
   if (!hadRows && !any) return undefined;
   // A plain JSON.stringify: a replacer function would put it on V8's slow path for every write.
   return sql`sp_replace(${resourceType}, ${id}, ${hadRows}, ${rows ? JSON.stringify(present) : null}::jsonb)`;
@@ -83,6 +86,12 @@ export function indexInsertStatements(items: IndexItem[], returning = false): Ra
     const arrays = cols.map(([name, type]) => sql`${flat.map((f) => value(f.r[name]))}::${sql.raw(type)}`);
     out.push(sql`INSERT INTO ${sql.table(table)} (resource_type, id, param, grp, ${sql.join(cols.map(([name]) => sql.id(name)))})
       SELECT * FROM unnest(${flat.map((f) => f.rt)}::text[], ${flat.map((f) => f.id)}::text[], ${flat.map((f) => f.r.param)}::text[], ${flat.map((f) => f.r.grp)}::smallint[], ${sql.join(arrays)})${returning ? sql` RETURNING 1` : sql``}`);
+  }
+  const combos = items.flatMap((it) => comboRowsOf(it.resourceType, it.rows).map((c) => ({ rt: it.resourceType, id: it.id, ...c })));
+  if (combos.length > 0) {
+    out.push(sql`INSERT INTO sp_combo (resource_type, id, combo, key, carried, code, lo, hi)
+      SELECT * FROM unnest(${combos.map((c) => c.rt)}::text[], ${combos.map((c) => c.id)}::text[], ${combos.map((c) => c.combo)}::text[], ${combos.map((c) => c.key)}::text[],
+        ${combos.map((c) => c.carried)}::boolean[], ${combos.map((c) => c.code)}::text[], ${combos.map((c) => c.lo && timestamp(c.lo))}::timestamptz[], ${combos.map((c) => c.hi && timestamp(c.hi))}::timestamptz[])${returning ? sql` RETURNING 1` : sql``}`);
   }
   return out;
 }

@@ -20,13 +20,14 @@ import { issue } from '../fhir/errors.ts';
 import { elementPlan } from './element-plan.ts';
 import { narrativeProblems } from './narrative-xhtml.ts';
 
-interface Invariant {
+export interface Invariant {
   key: string;
   human: string;
+  expression: string;
   atom: FhirPathAtom;
 }
 
-type Step =
+export type ElementRuleStep =
   | { kind: 'primitive'; type: string }
   | { kind: 'resource' }
   /** A complex value: `invariants` are its type's own, less those its element already declares (Medplum checks those). */
@@ -38,7 +39,7 @@ type Step =
  */
 const handledElsewhere = new Set(['ele-1', 'txt-1', 'txt-2']);
 
-const plans = new Map<string, ReadonlyMap<string, Step>>();
+const plans = new Map<string, ReadonlyMap<string, ElementRuleStep>>();
 const typeInvariants = new Map<string, readonly Invariant[]>();
 
 function invariantsOf(type: string): readonly Invariant[] {
@@ -52,14 +53,15 @@ function invariantsOf(type: string): readonly Invariant[] {
     }
     list = constraints
       .filter((c) => c.severity === 'error' && !handledElsewhere.has(c.key) && c.expression)
-      .map((c) => ({ key: c.key, human: c.description, atom: parseFhirPath(c.expression) }));
+      .map((c) => ({ key: c.key, human: c.description, expression: c.expression, atom: parseFhirPath(c.expression) }));
     typeInvariants.set(type, list);
   }
   return list;
 }
 
-function planFor(type: string): ReadonlyMap<string, Step> {
-  return elementPlan<Step>(plans, type, (element, code) => {
+/** What element-rules checks for each JSON key of `type` (also read by surely-valid.ts). */
+export function elementRulesPlan(type: string): ReadonlyMap<string, ElementRuleStep> {
+  return elementPlan<ElementRuleStep>(plans, type, (element, code) => {
     if (code === 'Resource') return { kind: 'resource' };
     if (isPrimitiveType(code) || code.startsWith('http://')) return { kind: 'primitive', type: code };
     const declared = new Set((element.constraints ?? []).map((c) => c.key));
@@ -136,7 +138,7 @@ function checkInvariants(value: object, type: string, invariants: readonly Invar
   }
 }
 
-function visit(value: unknown, step: Step, path: string, w: Walk): void {
+function visit(value: unknown, step: ElementRuleStep, path: string, w: Walk): void {
   if (value === null || value === undefined || isEmpty(value, path, w)) return;
   if (step.kind === 'primitive') {
     if (step.type === 'base64Binary' && typeof value === 'string' && !isBase64Binary(value)) {
@@ -160,10 +162,10 @@ function visit(value: unknown, step: Step, path: string, w: Walk): void {
   walkObject(value as Record<string, unknown>, step.type, path, w);
 }
 
-const elementStep: Step = { kind: 'type', type: 'Element', invariants: [] };
+const elementStep: ElementRuleStep = { kind: 'type', type: 'Element', invariants: [] };
 
 function walkObject(node: Record<string, unknown>, type: string, path: string, w: Walk): void {
-  const plan = planFor(type);
+  const plan = elementRulesPlan(type);
   for (const key in node) {
     const value = node[key];
     // `_given` and friends hold the extensions of primitives: Elements, null where a repetition has none.
@@ -188,5 +190,5 @@ export function checkElementRules(resource: { resourceType: string }): Operation
 
 /** Compiles every type's plan and invariants now (start-up), so the first write pays nothing and a bad expression shows at once. */
 export function prepareElementRules(): void {
-  for (const type of Object.keys(getAllDataTypes())) planFor(type);
+  for (const type of Object.keys(getAllDataTypes())) elementRulesPlan(type);
 }

@@ -12,16 +12,16 @@ import { elementPlan } from './element-plan.ts';
 import { isResourceType } from '../fhir/definitions.ts';
 import { valueSetCodes } from './value-sets.ts';
 
-type Step =
+export type BindingStep =
   | { kind: 'code'; valueSet: string; codes: ReadonlySet<string> }
   | { kind: 'type'; type: string }
   | { kind: 'resource' };
 
-const plans = new Map<string, ReadonlyMap<string, Step>>();
+const plans = new Map<string, ReadonlyMap<string, BindingStep>>();
 
 /** Per type: for each JSON key that can hold a bound code or lead to one, what to do with it. */
-function planFor(type: string): ReadonlyMap<string, Step> {
-  return elementPlan<Step>(plans, type, (element, code) => {
+export function bindingPlan(type: string): ReadonlyMap<string, BindingStep> {
+  return elementPlan<BindingStep>(plans, type, (element, code) => {
     if (code === 'code' && element.binding?.strength === 'required' && element.binding.valueSet) {
       const codes = valueSetCodes(element.binding.valueSet);
       return codes ? { kind: 'code', valueSet: element.binding.valueSet.split('|')[0] ?? '', codes } : undefined;
@@ -37,7 +37,7 @@ function describeCodes(codes: ReadonlySet<string>): string {
   return list.length <= 12 ? list.join(', ') : `${list.slice(0, 12).join(', ')}, …`;
 }
 
-function checkValue(value: unknown, step: Step, path: string, out: OperationOutcomeIssue[]): void {
+function checkValue(value: unknown, step: BindingStep, path: string, out: OperationOutcomeIssue[]): void {
   if (step.kind === 'code') {
     if (typeof value === 'string' && !step.codes.has(value)) {
       out.push(
@@ -64,7 +64,7 @@ function checkValue(value: unknown, step: Step, path: string, out: OperationOutc
 }
 
 function walk(node: Record<string, unknown>, type: string, path: string, out: OperationOutcomeIssue[]): void {
-  const plan = planFor(type);
+  const plan = bindingPlan(type);
   for (const key of Object.keys(node)) {
     const step = plan.get(key);
     if (!step) {
@@ -81,7 +81,7 @@ function walk(node: Record<string, unknown>, type: string, path: string, out: Op
 
 /** Builds the plan of every known type now (start-up), so their value sets are expanded while the sources are loaded. */
 export function prepareRequiredBindings(): void {
-  for (const type of Object.keys(getAllDataTypes())) planFor(type);
+  for (const type of Object.keys(getAllDataTypes())) bindingPlan(type);
 }
 
 /** One `code-invalid` issue per code that is outside its required value set. */

@@ -6,7 +6,7 @@
  * bilingual with the element path; an empty list means valid.
  * https://hl7.org/fhir/R4/validation.html
  */
-import { OperationOutcomeError, validateResource } from '@medplum/core';
+import { getAllDataTypes, OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isResourceType, loadDefinitions } from '../fhir/definitions.ts';
 import { issue } from '../fhir/errors.ts';
@@ -15,6 +15,7 @@ import { applyR4Errata } from './r4-errata.ts';
 import { checkRequiredBindings, prepareRequiredBindings } from './required-bindings.ts';
 import { compileProfile } from './profiles/compile-profile.ts';
 import { ourStructureDefinitions } from './profiles/registry.ts';
+import { prepareSurelyValid, surelyValid } from './surely-valid.ts';
 import { releaseTerminologySources } from './value-sets.ts';
 import { translateStructureIssue } from './structure-issues.ts';
 
@@ -74,21 +75,41 @@ function structureIssues(resource: Resource): OperationOutcomeIssue[] {
   return issues.filter((i) => !overruled(i)).map((i) => translateStructureIssue(resource, i));
 }
 
-/** Validates `body` as an R4 resource of `expectedType`; returns the problems found (empty when valid). */
 let errataApplied = false;
 
-export function validateBase(body: unknown, expectedType: string): OperationOutcomeIssue[] {
+function ready(): void {
   loadDefinitions();
   if (!errataApplied) {
     applyR4Errata();
     errataApplied = true;
   }
+}
+
+/** Validates `body` as an R4 resource of `expectedType`; returns the problems found (empty when valid). */
+export function validateBase(body: unknown, expectedType: string): OperationOutcomeIssue[] {
+  ready();
   const shape = shapeIssue(body, expectedType);
   if (shape) {
     return [shape];
   }
   const resource = body as Resource;
-  return [...idIssues(resource), ...structureIssues(resource), ...checkElementRules(resource), ...checkRequiredBindings(resource)];
+  const ids = idIssues(resource);
+  // The fast path answers only "surely valid"; on anything else the full validation gives the issues.
+  if (ids.length === 0 && surelyValid(resource)) return [];
+  return [...ids, ...fullIssues(resource)];
+}
+
+/** validateBase without its fast path (tests compare the two). */
+export function validateBaseFully(body: unknown, expectedType: string): OperationOutcomeIssue[] {
+  ready();
+  const shape = shapeIssue(body, expectedType);
+  if (shape) return [shape];
+  const resource = body as Resource;
+  return [...idIssues(resource), ...fullIssues(resource)];
+}
+
+function fullIssues(resource: Resource): OperationOutcomeIssue[] {
+  return [...structureIssues(resource), ...checkElementRules(resource), ...checkRequiredBindings(resource)];
 }
 
 /**
@@ -101,6 +122,7 @@ export function prepareValidation(): void {
   validateBase({ resourceType: 'Patient', gender: 'unknown' }, 'Patient');
   prepareRequiredBindings();
   prepareElementRules();
+  prepareSurelyValid(Object.keys(getAllDataTypes()));
   for (const definition of ourStructureDefinitions()) {
     if (definition.url) compileProfile(definition.url);
   }

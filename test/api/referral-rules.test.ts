@@ -223,6 +223,26 @@ describe('who may write the Task', () => {
     expect((await get('&_sort=-priority&_total=none')).total).toBeUndefined();
   });
 
+  test('the open worklists (owner or requester + status, one combined index row per pair) follow every move of the Task', async () => {
+    const [a, b, c] = [await sent(), await sent(), await sent()];
+    await moveTask(t, a, w.cmn.doctor, to('received'));
+    await moveTask(t, b, w.cmn.doctor, reason('rejected'));
+    const ids = async (q: string, token: string) => (((await t.request({ method: 'GET', url: `/fhir/Task?${q}&_count=1000`, token })).json() as Bundle<Task>).entry ?? []).map((e) => e.resource!);
+    const open = 'status=requested,received,accepted,in-progress';
+    for (const [side, token] of [[`owner=Organization/${w.cmn.id}`, w.cmn.doctor], [`requester=Organization/${w.umf.id}`, w.umf.doctor]] as const) {
+      const everyTask = await ids(side, token);
+      const expected = everyTask.filter((x) => ['requested', 'received', 'accepted', 'in-progress'].includes(x.status)).map((x) => x.id).sort();
+      const bundle = (await t.request({ method: 'GET', url: `/fhir/Task?${side}&${open}&_count=1000`, token })).json() as Bundle<Task>;
+      expect((bundle.entry ?? []).map((e) => e.resource!.id).sort(), side).toEqual(expected);
+      expect(bundle.total).toBe(expected.length);
+      const mine = await Promise.all([a, b, c].map(async (sr) => (await taskOf(t, sr)).task.id));
+      expect(expected).toContain(mine[0]);
+      expect(expected).not.toContain(mine[1]);
+      expect(expected).toContain(mine[2]);
+      expect((await ids(`${side}&status=rejected`, token)).map((x) => x.id)).toContain(mine[1]);
+    }
+  });
+
   test('a referral has exactly one Task: another Task claiming it is 409', async () => {
     const sr = await sent();
     const res = await t.request({

@@ -63,6 +63,52 @@ describe('paging', () => {
     expect(seen).toEqual(['b00', 'b01', 'b02', 'b03', 'b04', 'b05', 'b05a', 'b06', 'b07', 'b08', 'b09']);
   });
 
+  test('two sort keys with ties and missing values (the second read only near the page): every page in order, both ways', async () => {
+    const twoTag = uniqueTag();
+    const statuses = ['final', 'amended', 'preliminary'];
+    const obs = Array.from({ length: 13 }, (_, i) => ({
+      resourceType: 'Observation',
+      id: `s${String(i).padStart(2, '0')}`,
+      // Keys with many ties; every fourth without a date (a missing key: last, first backwards).
+      status: statuses[i % 3]!,
+      code: { text: 'x' },
+      ...(i % 4 === 3 ? {} : { effectiveDateTime: `2026-0${1 + (i % 2)}-10T09:00:00Z` }),
+    }));
+    await loadTagged(t, twoTag, obs);
+    const ids = obs.map((o) => `${twoTag}-${o.id}`).join(',');
+    const date = (o: (typeof obs)[number]) => ('effectiveDateTime' in o ? o.effectiveDateTime : undefined);
+    const byStatus = (a: (typeof obs)[number], b: (typeof obs)[number]) => a.status.localeCompare(b.status);
+    // Descending by date, missing last.
+    const byDate = (a: (typeof obs)[number], b: (typeof obs)[number]) => (date(a) && date(b) ? date(b)!.localeCompare(date(a)!) : date(a) ? -1 : date(b) ? 1 : 0);
+    const get = async (url: string) => (await t.request({ method: 'GET', url: url.replace('http://localhost:80', '') })).json() as SearchBundle;
+    type Obs = (typeof obs)[number];
+    const orders: [string, (a: Obs, b: Obs) => number][] = [
+      ['status,-date', (a, b) => byStatus(a, b) || byDate(a, b)],
+      ['-date,status', (a, b) => byDate(a, b) || byStatus(a, b)],
+    ];
+    for (const [sort, compare] of orders) {
+      const expected = [...obs].sort((a, b) => compare(a, b) || a.id.localeCompare(b.id)).map((o) => o.id);
+      const query = `/fhir/Observation?_id=${ids}&_sort=${sort}`;
+      expect(matchIds(await get(`${query}&_count=1000`), twoTag, true), sort).toEqual(expected);
+      for (const count of [1, 3, 4]) {
+        let page = await get(`${query}&_count=${count}`);
+        const forward = [matchIds(page, twoTag, true)];
+        for (let next = page.link.find((l) => l.relation === 'next'); next; next = page.link.find((l) => l.relation === 'next')) {
+          page = await get(next.url);
+          forward.push(matchIds(page, twoTag, true));
+          expect(page.total).toBe(13);
+        }
+        expect(forward.flat(), `${sort} by ${count}`).toEqual(expected);
+        const backward = [matchIds(page, twoTag, true)];
+        for (let prev = page.link.find((l) => l.relation === 'previous'); prev; prev = page.link.find((l) => l.relation === 'previous')) {
+          page = await get(prev.url);
+          backward.unshift(matchIds(page, twoTag, true));
+        }
+        expect(backward, `${sort} by ${count}, backwards`).toEqual(forward);
+      }
+    }
+  });
+
   test('_count caps at 1000; _count=0 answers only the total', async () => {
     const zero = await searchTagged(t, tag, 'Patient?_count=0');
     expect(zero.total).toBe(4);
