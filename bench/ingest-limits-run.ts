@@ -18,7 +18,7 @@ import type { IngestRun } from './scenarios/exchange.ts';
 loadDefinitions();
 const seconds = Number(process.argv[2] ?? 10);
 const importResources = Number(process.argv[3] ?? 300_000);
-// BENCH_SERVER_ENV=K=V,…: extra environment for the batch and import servers (e.g. BENCH_OUTBOX=off).
+// BENCH_SERVER_ENV=K=V,…: extra environment for the batch and import servers.
 const serverEnv: Record<string, string> = Object.fromEntries((process.env.BENCH_SERVER_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
 const only = new Set((process.env.BENCH_ONLY ?? 'crud,batch,ingest,import').split(','));
 const connections = 32;
@@ -42,8 +42,6 @@ if (only.has('crud')) {
 }
 const batches = only.has('batch') ? await supportBatches(50_000, serverEnv) : [];
 const ingest4 = only.has('ingest') ? await transactionIngest(4, seconds * 2) : undefined;
-// BENCH_ONLY=…,ingest-no-outbox: the same without the subscription outbox, for what its rows cost.
-const ingestNoOutbox = only.has('ingest-no-outbox') ? await transactionIngest(4, seconds * 2, { BENCH_OUTBOX: 'off' }) : undefined;
 const imported = only.has('import') ? await bulkImport(importResources, serverEnv) : undefined;
 const loadEnd = os.loadavg()[0] ?? 0;
 
@@ -54,7 +52,7 @@ console.log(`
 ## Ingest at the limit (issue 21)
 
 Run ${started.toISOString()} (\`node bench/ingest-limits-run.ts ${seconds} ${importResources}\`), load average (1 min) at start ${loadStart.toFixed(1)}, at end ${loadEnd.toFixed(1)}.
-${ceiling && rest.length ? crudSection(ceiling) : ''}${ceiling && !rest.length ? ceilingLine(ceiling) : ''}${batches.length ? batchSection() : ''}${ingest4 ? ingestSection(ingest4, 'as deployed') : ''}${ingestNoOutbox ? ingestSection(ingestNoOutbox, 'without the subscription outbox (BENCH_OUTBOX=off)') : ''}${imported ? importSection(imported) : ''}`);
+${ceiling && rest.length ? crudSection(ceiling) : ''}${ceiling && !rest.length ? ceilingLine(ceiling) : ''}${batches.length ? batchSection() : ''}${ingest4 ? ingestSection(ingest4, 'as deployed') : ''}${imported ? importSection(imported) : ''}`);
 
 function batchSection(): string {
   return `

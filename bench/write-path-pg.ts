@@ -3,7 +3,8 @@
  * resources is written set-based (issue 21). A server is loaded with the HIV corpus (prepareIngest), then
  * `resources` of its stored resources (default 500, an import chunk) are written again under new ids, one
  * statement per table as src/fhir/write-batch.ts sends them, each timed on its own inside a transaction that
- * is rolled back: the resource rows (and the history trigger), each index table, the audit rows, the outbox rows.
+ * is rolled back: the resource rows (and the history trigger), each index table, the audit rows. (Subscriptions
+ * add no rows: their events are read from history, issue 18.)
  * Figures are wall µs per resource on an otherwise idle PostgreSQL (so, near its CPU), best of 3.
  */
 import os from 'node:os';
@@ -11,7 +12,6 @@ import { sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import { connect } from '../src/store/connect.ts';
 import { auditRow } from '../src/audit/audit-event.ts';
-import { outboxInsert } from '../src/subscriptions/outbox.ts';
 import { loadDefinitions } from '../src/fhir/definitions.ts';
 import { startServer } from './harness.ts';
 import { prepareIngest } from './scenarios/exchange.ts';
@@ -54,8 +54,6 @@ try {
       const { rows: picked } = await sql<{ resource_type: string; nid: string; patients: string[] }>`SELECT p.resource_type, p.nid, r.patients FROM pick p JOIN resource r USING (resource_type, id)`.execute(tx);
       const audit = picked.map((p) => auditRow({ id: randomUUID(), recorded: new Date(), interaction: 'update', status: 201, actor: { subject: 'bench', role: 'admin', scope: 'system/*.cruds', clues: 'DFIMS000011' } as never, clientIp: '', requestId: randomUUID(), resourceType: p.resource_type, resourceId: p.nid, versionId: '1', patients: p.patients }));
       await time('audit rows (one audit_append)', sql`SELECT audit_append(${JSON.stringify(audit)}::jsonb, true)`);
-      const outbox = picked.map((p) => ({ t: p.resource_type, i: p.nid, v: 1, f: { interaction: 'create' as const }, p: p.patients })) as unknown as Parameters<typeof outboxInsert>[0];
-      await time('outbox rows', outboxInsert(outbox));
       const { rows: counts } = await sql<{ t: string; c: string }>`SELECT 'index rows' AS t, (SELECT count(*) FROM sp_token s JOIN pick p ON s.resource_type = p.resource_type AND s.id = p.nid)
         + (SELECT count(*) FROM sp_reference s JOIN pick p ON s.resource_type = p.resource_type AND s.id = p.nid) + (SELECT count(*) FROM sp_date s JOIN pick p ON s.resource_type = p.resource_type AND s.id = p.nid) AS c`.execute(tx);
       if (round === 0) console.log(`token+reference+date rows for ${n} resources: ${counts[0]?.c}`);
@@ -73,7 +71,7 @@ try {
     if (!name.includes('trigger off') && !name.startsWith('history')) total += best;
     console.log(`| ${name} | ${best.toFixed(0)} |`);
   }
-  console.log(`| **all (as written: resource with trigger + index + audit + outbox)** | **${total.toFixed(0)}** |`);
+  console.log(`| **all (as written: resource with trigger + index + audit)** | **${total.toFixed(0)}** |`);
 } finally {
   await server.stop();
 }
