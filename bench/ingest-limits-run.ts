@@ -18,7 +18,7 @@ import type { IngestRun } from './scenarios/exchange.ts';
 loadDefinitions();
 const seconds = Number(process.argv[2] ?? 10);
 const importResources = Number(process.argv[3] ?? 300_000);
-// BENCH_SERVER_ENV=K=V,…: extra environment for the batch and import servers (e.g. BENCH_OUTBOX=off).
+// BENCH_SERVER_ENV=K=V,…: extra environment for the batch and import servers.
 const serverEnv: Record<string, string> = Object.fromEntries((process.env.BENCH_SERVER_ENV ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
 const only = new Set((process.env.BENCH_ONLY ?? 'crud,batch,ingest,import').split(','));
 const connections = 32;
@@ -29,6 +29,8 @@ const settings = { connections, durationSeconds: seconds, rounds };
 
 let rest: Measure[] = [];
 let ceiling: Ceiling | undefined;
+// BENCH_ONLY=ceiling,…: the raw ceiling alone, beside the write-path parts (their ratios need it from the same run).
+if (only.has('ceiling') && !only.has('crud')) ceiling = await ceilingScenarios(settings);
 if (only.has('crud')) {
   ceiling = await ceilingScenarios(settings);
   const server = await startServer();
@@ -40,8 +42,6 @@ if (only.has('crud')) {
 }
 const batches = only.has('batch') ? await supportBatches(50_000, serverEnv) : [];
 const ingest4 = only.has('ingest') ? await transactionIngest(4, seconds * 2) : undefined;
-// The same without the subscription outbox, whose statement has no set-based form yet (issue 18): what set-based writes give.
-const ingestNoOutbox = only.has('ingest') ? await transactionIngest(4, seconds * 2, { BENCH_OUTBOX: 'off' }) : undefined;
 const imported = only.has('import') ? await bulkImport(importResources, serverEnv) : undefined;
 const loadEnd = os.loadavg()[0] ?? 0;
 
@@ -52,7 +52,7 @@ console.log(`
 ## Ingest at the limit (issue 21)
 
 Run ${started.toISOString()} (\`node bench/ingest-limits-run.ts ${seconds} ${importResources}\`), load average (1 min) at start ${loadStart.toFixed(1)}, at end ${loadEnd.toFixed(1)}.
-${ceiling ? crudSection(ceiling) : ''}${batches.length ? batchSection() : ''}${ingest4 ? ingestSection(ingest4, 'as deployed (subscription outbox on: creates written one statement each)') : ''}${ingestNoOutbox ? ingestSection(ingestNoOutbox, 'without the subscription outbox (BENCH_OUTBOX=off: creates set-based)') : ''}${imported ? importSection(imported) : ''}`);
+${ceiling && rest.length ? crudSection(ceiling) : ''}${ceiling && !rest.length ? ceilingLine(ceiling) : ''}${batches.length ? batchSection() : ''}${ingest4 ? ingestSection(ingest4, 'as deployed') : ''}${imported ? importSection(imported) : ''}`);
 
 function batchSection(): string {
   return `
@@ -66,7 +66,7 @@ ${batches.map((b) => `| ${b.name} | ${b.entries.toLocaleString('en')} | **${b.se
 
 function ingestSection(r: IngestRun, how: string): string {
   return `
-**Synthea HIV transaction ingest**, ${how}, 4 clients, ${r.seconds} s: **${r.perSecond.toLocaleString('en')} resources/s** (goal ≥ 3,000), ${r.bundles} bundles, ${r.failures} failures;
+**Synthea HIV transaction ingest**, ${how}, 4 clients, ${r.seconds} s: **${r.perSecond.toLocaleString('en')} resources/s** (goal ≥ 3,000)${ofInsert(r.perSecond)}, ${r.bundles} bundles, ${r.failures} failures;
 CPU µs per resource: server ${r.cpu.server} / PostgreSQL ${r.cpu.postgres} / client ${r.cpu.client}.
 `;
 }
@@ -74,7 +74,7 @@ CPU µs per resource: server ${r.cpu.server} / PostgreSQL ${r.cpu.postgres} / cl
 function importSection(r: ImportRun): string {
   return `
 **\`$import\`** of ${r.resources.toLocaleString('en')} replayed HIV resources (${r.megabytes} MB of NDJSON from a URL source): ${r.imported.toLocaleString('en')} imported,
-${r.failed} refused, in ${r.seconds} s = **${r.perSecond.toLocaleString('en')} resources/s** (goal ≥ 10,000); server RSS ${r.idleRssMb} MB idle, **${r.peakRssMb} MB** at most (goal < 300 MB);
+${r.failed} refused, in ${r.seconds} s = **${r.perSecond.toLocaleString('en')} resources/s** (goal ≥ 10,000)${ofInsert(r.perSecond)}; server RSS ${r.idleRssMb} MB idle, **${r.peakRssMb} MB** at most (goal < 300 MB);
 CPU µs per resource: server ${r.cpu.server} / PostgreSQL ${r.cpu.postgres}.
 `;
 }
@@ -90,5 +90,15 @@ auth or audit) was measured in the same run, ${connections} connections, ${round
 
 Ceiling CPU µs per request: insert ${c.insert.cpu?.server ?? '?'} / ${c.insert.cpu?.postgres ?? '?'}, read ${c.read.cpu?.server ?? '?'} / ${c.read.cpu?.postgres ?? '?'} (server / PostgreSQL).
 
+`;
+}
+
+/** Resources/s as a share of the raw one-row insert ceiling's requests/s (each a one-resource write). */
+function ofInsert(perSecond: number): string {
+  return ceiling ? ` = ${pct(perSecond, ceiling.insert.rps)} of the raw insert ceiling (${ceiling.insert.rps} req/s)` : '';
+}
+
+function ceilingLine(c: Ceiling): string {
+  return `Raw ceiling in the same run (bench/ceiling.ts, ${connections} connections, ${rounds} rounds of ${seconds} s): one-row JSONB insert ${c.insert.rps} req/s (CPU µs server ${c.insert.cpu?.server ?? '?'} / PostgreSQL ${c.insert.cpu?.postgres ?? '?'}), read ${c.read.rps} req/s.
 `;
 }

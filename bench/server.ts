@@ -1,9 +1,10 @@
 /**
  * The server as `src/main.ts` runs it, for benchmarks only: BENCH_SECURITY=off
  * builds it without authentication and audit, BENCH_INDEXING=off without
- * search index rows, BENCH_OUTBOX=off without the subscription outbox, to
- * measure what they cost; BENCH_SUBSCRIPTIONS=on runs the delivery worker
- * (endpoints on 127.0.0.1 allowed).
+ * search index rows, to measure what they cost; BENCH_SUBSCRIPTIONS=on runs
+ * the subscription worker (fan-out and delivery; endpoints on 127.0.0.1
+ * allowed). Subscriptions add nothing to the write path (their events are
+ * read from history), so without the worker they cost nothing.
  * (Production has no such switch: main.ts always authenticates and audits.)
  */
 import path from 'node:path';
@@ -23,7 +24,7 @@ const app = await buildApp({
   importAllowedSources: config.importAllowedSources,
   profileEnforcement: config.profileEnforcement,
   auditReadCommit: config.auditReadCommit,
-  subscriptions: { outbox: process.env.BENCH_OUTBOX !== 'off', worker: process.env.BENCH_SUBSCRIPTIONS === 'on', pollMs: 50, endpoints: { allowed: ['http://127.0.0.1'] } },
+  subscriptions: { worker: process.env.BENCH_SUBSCRIPTIONS === 'on', pollMs: 50, endpoints: { allowed: ['http://127.0.0.1'] } },
 });
 // As src/main.ts: drop start-up garbage before serving (harness runs node with npm start's flags).
 (globalThis as { gc?: () => void }).gc?.();

@@ -1,8 +1,9 @@
 /**
  * `npm run build && flock /tmp/ecu-bench.lock node bench/subscription-run.ts`, briefly:
- * 1. the outbox's write cost: create throughput (autocannon, BENCH_CONNECTIONS
- *    connections) on a server without the outbox (BENCH_OUTBOX=off) and on one
- *    with the outbox, its delivery worker and 100 active subscriptions (each
+ * 1. what subscriptions cost the writes: create throughput (autocannon,
+ *    BENCH_CONNECTIONS connections) on a server without the subscription
+ *    worker and subscriptions, and on one with the worker (fan-out from
+ *    resource_history, delivery) and 100 active subscriptions (each
  *    its own criteria, so every create is matched against all 100 and notifies
  *    none); both servers run at once and rounds alternate between them, the
  *    idle one stopped (SIGSTOP) so it takes no CPU. For information, also the
@@ -56,7 +57,7 @@ const receiver = createServer((req, res) => {
 await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
 const port = (receiver.address() as AddressInfo).port;
 
-const off = await startServer({ env: { BENCH_OUTBOX: 'off' } });
+const off = await startServer();
 const on = await startServer({ env: { BENCH_SUBSCRIPTIONS: 'on' } });
 const pause = (s: Server) => process.kill(s.pid, 'SIGSTOP');
 const resume = (s: Server) => process.kill(s.pid, 'SIGCONT');
@@ -99,10 +100,10 @@ try {
   const onRps: number[] = [];
   for (let round = -1; round < rounds; round++) {
     pause(on);
-    const a = await creates(off, `create, no outbox${round < 0 ? ' (warm-up)' : ''}`, () => 'a');
+    const a = await creates(off, `create, no subscriptions${round < 0 ? ' (warm-up)' : ''}`, () => 'a');
     resume(on);
     pause(off);
-    const b = await creates(on, `create, outbox + 100 subscriptions${round < 0 ? ' (warm-up)' : ''}`, () => 'a');
+    const b = await creates(on, `create, worker + 100 subscriptions${round < 0 ? ' (warm-up)' : ''}`, () => 'a');
     resume(off);
     if (round >= 0) {
       offRps.push(a);
@@ -138,10 +139,10 @@ try {
   rows.push(
     `Run ${started.toISOString()}, load average (1 min) at start ${loadStart.toFixed(1)}, at end ${os.loadavg()[0]!.toFixed(1)}; ${connections} connections, ${rounds} alternating rounds of ${seconds} s, medians.`,
     '',
-    '| server | creates/s | vs no outbox | of the raw insert ceiling | CPU µs per create (server + PostgreSQL) |',
+    '| server | creates/s | vs no subscriptions | of the raw insert ceiling | CPU µs per create (server + PostgreSQL) |',
     '|---|---|---|---|---|',
-    `| no outbox | ${base.toFixed(0)} (rounds: ${offRps.join(', ')}) | | ${ofCeiling(base, ceiling.insert)} | ${cpu('create, no outbox')} |`,
-    `| outbox, worker, 100 active subscriptions (none matching) | ${cost.toFixed(0)} (rounds: ${onRps.join(', ')}) | ${(((cost - base) / base) * 100).toFixed(1)} % | ${ofCeiling(cost, ceiling.insert)} | ${cpu('create, outbox + 100 subscriptions')} |`,
+    `| no subscriptions, worker off | ${base.toFixed(0)} (rounds: ${offRps.join(', ')}) | | ${ofCeiling(base, ceiling.insert)} | ${cpu('create, no subscriptions')} |`,
+    `| worker, 100 active subscriptions (none matching) | ${cost.toFixed(0)} (rounds: ${onRps.join(', ')}) | ${(((cost - base) / base) * 100).toFixed(1)} % | ${ofCeiling(cost, ceiling.insert)} | ${cpu('create, worker + 100 subscriptions')} |`,
     `| the same, each create notifying 1 of the 100 (one round) | ${notifying.toFixed(0)} | ${(((notifying - base) / base) * 100).toFixed(1)} % (${drained} notifications delivered of ~${Math.round(notifying * seconds)}) | ${ofCeiling(notifying, ceiling.insert)} | ${cpu('create, each notifying 1 of 100')} |`,
     `| raw Fastify + pg insert ceiling (bench/ceiling.ts) | ${ceiling.insert.rps} | | 100 % | ${ceiling.insert.cpu ? ceiling.insert.cpu.server + ceiling.insert.cpu.postgres : ''} |`,
     '',

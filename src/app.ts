@@ -48,7 +48,6 @@ import { registerRecetaJwks } from './http/receta-jwks.ts';
 import { stampAuthoringUnit } from './summary/authoring-unit.ts';
 import { referralTaskNeedsIfMatch, referralWriteHook } from './referral/write-hook.ts';
 import type { ConsentPolicy } from './referral/encounter-hook.ts';
-import { outboxWriteStatement } from './subscriptions/outbox.ts';
 import { stampSubscription, subscriptionWriteHook } from './subscriptions/registry.ts';
 import { SubscriptionWorker, type WorkerOptions } from './subscriptions/delivery.ts';
 import { defaultRetry } from './subscriptions/backoff.ts';
@@ -98,9 +97,10 @@ export interface AppOptions {
   /**
    * Subscriptions: SUBSCRIPTION_ALLOWED_ENDPOINTS (`endpoints.allowed`), retry policy, polling. `worker: true`
    * runs this instance's delivery worker (main.ts does; tests ask for it on their own database, since every
-   * instance on a database must share one endpoint policy). `outbox: false` only in benchmarks measuring its cost.
+   * instance on a database must share one endpoint policy). Events need nothing
+   * from the write path: the worker's fan-out reads them from resource_history (src/subscriptions/fan-out.ts).
    */
-  subscriptions?: Partial<WorkerOptions> & { worker?: boolean; outbox?: boolean };
+  subscriptions?: Partial<WorkerOptions> & { worker?: boolean };
   /** The server's clock (tests that need known durations, e.g. referral turnaround); default the system clock. */
   clock?: () => Date;
   /** The built-in authorization server for system clients (SMART Backend Services); see src/auth/server. */
@@ -209,7 +209,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     writeStatements: [
       ...(options.searchIndexing === false ? [] : [indexWriteStatement]),
       ...(secure ? [auditWriteStatement()] : []),
-      ...(options.subscriptions?.outbox === false ? [] : [outboxWriteStatement]),
     ],
     // The receta rules hold with or without security; they lock and read, so they run in the write's transaction.
     writeHooks: [

@@ -74,7 +74,7 @@ export async function supportBatches(patients = 50_000, env: Record<string, stri
   }
 }
 
-/** The HIV transaction ingest at `clients` clients for `seconds` (`env`: e.g. BENCH_OUTBOX=off). */
+/** The HIV transaction ingest at `clients` clients for `seconds`. */
 export async function transactionIngest(clients: number, seconds: number, env: Record<string, string> = {}): Promise<IngestRun> {
   const server = await startServer({ env: { MX_PROFILE_ENFORCEMENT: 'declared', ...env } });
   try {

@@ -9,7 +9,7 @@ import type { Extension, Resource } from '@medplum/fhirtypes';
 import { subjectSystem } from '../audit/audit-event.ts';
 import type { StampHook } from '../fhir/persist.ts';
 import { cluesSystem } from '../mx/systems.ts';
-import { parseJson, stringifyJson } from '../json/lossless.ts';
+import { setStoredContent, storedResource } from '../store/stored-content.ts';
 
 export const writerExtensionUrl = 'https://ecu-fhir.org/fhir/StructureDefinition/mx-registrado-por';
 
@@ -18,7 +18,7 @@ export const stampWriter: StampHook = (stored, ctx) => {
   if (!actor || stored.content === null) {
     return;
   }
-  const resource = parseJson(stored.content) as Resource & { meta?: { extension?: Extension[] } };
+  const resource = storedResource<Resource & { meta?: { extension?: Extension[] } }>(stored)!;
   const writer: Extension = {
     url: writerExtensionUrl,
     extension: [
@@ -28,5 +28,5 @@ export const stampWriter: StampHook = (stored, ctx) => {
   };
   const others = (resource.meta?.extension ?? []).filter((e) => e.url !== writerExtensionUrl);
   resource.meta = { ...resource.meta, extension: [...others, writer] };
-  stored.content = stringifyJson(resource);
+  setStoredContent(stored, resource);
 };

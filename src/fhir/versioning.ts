@@ -3,7 +3,8 @@ import { patientsOf } from './compartment.ts';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest } from './errors.ts';
 import type { StoredVersion } from '../store/resource-store.ts';
-import { carryNumbers, stringifyJson } from '../json/lossless.ts';
+import { carryNumbers } from '../json/lossless.ts';
+import { setStoredContent } from '../store/stored-content.ts';
 
 export function etag(versionId: number): string {
   return `W/"${versionId}"`;
@@ -38,7 +39,10 @@ export function stamp(resource: Resource, id: string, versionId: number, lastUpd
   const { resourceType, id: _ignored, meta, ...rest } = resource as Resource & Record<string, unknown>;
   const stamped = { resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated: lastUpdated.toISOString() }, ...rest };
   carryNumbers(resource, stamped);
-  return { resourceType, id, versionId, lastUpdated, deleted: false, content: stringifyJson(stamped), patients: [...patientsOf({ ...(resource as Resource), id })] };
+  const stored: StoredVersion = { resourceType, id, versionId, lastUpdated, deleted: false, content: null, patients: [...patientsOf({ ...(resource as Resource), id })] };
+  // The stamped object stays beside the text, so the stamp hooks and the index extraction need not parse it again.
+  setStoredContent(stored, stamped);
+  return stored;
 }
 
 export function tombstone(previous: StoredVersion, lastUpdated: Date): StoredVersion {

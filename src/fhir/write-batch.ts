@@ -10,9 +10,9 @@
  * the pending creates before it runs (src/store/pending-writes.ts), so every
  * entry sees what the entries before it wrote, exactly as when each was sent alone.
  *
- * Which write statements can join: those with a `batched` form (persist.ts).
- * The subscription outbox's is the seam where issue 18's set-based outbox
- * statement plugs in; until a write statement has one, every create is sent alone.
+ * Which write statements can join: those with a `batched` form (persist.ts);
+ * a create with one that has none is sent alone. (Subscriptions add nothing
+ * here: their fan-out reads the history rows the trigger writes.)
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { Db, StoredVersion } from '../store/resource-store.ts';

@@ -10,6 +10,7 @@ import { sql } from 'kysely';
 import { FhirError, issue } from '../fhir/errors.ts';
 import type { WriteHook } from '../fhir/persist.ts';
 import { parseJson } from '../json/lossless.ts';
+import { storedResource } from '../store/stored-content.ts';
 import { curpSystem } from '../mx/systems.ts';
 import { activeCurps } from './active-curps.ts';
 
@@ -29,7 +30,7 @@ export const curpUniqueHook: WriteHook = async (tx, { stored }) => {
 };
 curpUniqueHook.types = ['Patient'];
 // A first version without an active CURP has no row to add or remove.
-curpUniqueHook.idle = ({ stored, previous }) => previous === undefined && activeCurps(stored.content === null ? undefined : (parseJson(stored.content) as Patient)).length === 0;
+curpUniqueHook.idle = ({ stored, previous }) => previous === undefined && activeCurps(storedResource<Patient>(stored)).length === 0;
 
 function curpTaken(curp: string, holder: string, patient: Patient | undefined): FhirError {
   const index = (patient?.identifier ?? []).findIndex((i) => i.system === curpSystem && i.value?.trim().toUpperCase() === curp);

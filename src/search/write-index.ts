@@ -10,7 +10,7 @@ import type { WriteStatement } from '../fhir/persist.ts';
 import type { Db, StoredVersion } from '../store/resource-store.ts';
 import { comboRowsOf } from './combo-params.ts';
 import { extractIndexValues, type DateRow, type IndexRows } from './extract-index-values.ts';
-import { parseJson } from '../json/lossless.ts';
+import { storedResource } from '../store/stored-content.ts';
 
 /** Column name → Postgres array type, per table, in insert order (after resource_type, id, param, grp). */
 const columns: { [T in keyof IndexRows]: Record<string, string> } = {
@@ -31,7 +31,7 @@ export function indexRowsOf(stored: StoredVersion): IndexRows | undefined {
   if (stored.content === null) return undefined;
   let rows = extracted.get(stored);
   if (!rows) {
-    rows = extractIndexValues(parseJson(stored.content) as Resource);
+    rows = extractIndexValues(storedResource<Resource>(stored)!);
     extracted.set(stored, rows);
   }
   return rows;

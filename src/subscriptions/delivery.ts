@@ -19,6 +19,7 @@ import { persist } from '../fhir/persist.ts';
 import { stamp } from '../fhir/versioning.ts';
 import type { FhirContext } from '../fhir/types.ts';
 import { parseContent } from '../referral/referral-store.ts';
+import { prepared } from '../store/prepared.ts';
 import { readCurrent, readVersion, type Db } from '../store/resource-store.ts';
 import { givesUp, retryDelay, type RetryPolicy } from './backoff.ts';
 import { isForbiddenAddress, type EndpointPolicy } from './endpoint.ts';
@@ -70,6 +71,8 @@ export class SubscriptionWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** The last fan-out found rows: the next one skips the probe. */
+  private busy = false;
 
   private readonly db: Db;
   private readonly ctx: Omit<FhirContext, 'baseUrl'>;
@@ -105,7 +108,13 @@ export class SubscriptionWorker {
   async tick(): Promise<void> {
     // One batch per poll (what the last pollMs wrote), more only while batches come full: small batches would pay
     // the batch's fixed cost (its round trips, the subscriptions' list) for a few rows each.
-    while ((await fanOut(this.db, { ...this.ctx, baseUrl: '' }, this.options.endpoints, fanOutBatch)) === fanOutBatch && !this.stopped);
+    let busy = this.busy;
+    for (;;) {
+      const n = await fanOut(this.db, { ...this.ctx, baseUrl: '' }, this.options.endpoints, fanOutBatch, !busy);
+      busy = n > 0;
+      if (n < fanOutBatch || this.stopped) break;
+    }
+    this.busy = busy;
     const first = await this.claim();
     if (!first) return;
     await Promise.all(Array.from({ length: this.options.lanes }, (_, i) => this.lane(i === 0 ? first : undefined)));
@@ -131,7 +140,7 @@ export class SubscriptionWorker {
    * send it, so no two instances send the same heartbeat.
    */
   private async claim(): Promise<Claimed | undefined> {
-    const { rows } = await sql<Claimed>`
+    const { rows } = await sql<Claimed>`${prepared}
       UPDATE subscription_state SET lease_until = now() + ${`${this.options.leaseMs} milliseconds`}::interval, lease_owner = ${this.instance}
       WHERE subscription_id = (
         SELECT s.subscription_id FROM subscription_state s
@@ -247,7 +256,7 @@ export class SubscriptionWorker {
   /**
    * A new version of the Subscription with the status the server gives it
    * (`active` after a handshake, `error` with the reason), written like any
-   * other (indexes, outbox); not when the client changed it meanwhile.
+   * other (indexes, audit; its history row is an event like any); not when the client changed it meanwhile.
    */
   private async markStatus(id: string, status: 'active' | 'error', reason?: string): Promise<void> {
     for (let attempt = 0; attempt < 3; attempt++) {

@@ -1,17 +1,19 @@
 /**
- * Turning outbox rows into numbered events of the subscriptions they match.
- * One instance at a time fans out (a transaction-scoped advisory lock; the
- * others skip, they have delivery to do), so events are numbered in outbox
- * order; each subscription's counter is incremented in the same transaction
- * that deletes the outbox rows, so numbers are gap-free and every event is
- * fanned out exactly once, on any number of instances.
+ * Turning written versions into numbered events of the subscriptions they
+ * match. The versions are read from `resource_history`, which every write
+ * fills in its own statement (so a committed change always has its event and
+ * a rolled-back one never does), behind a durable cursor
+ * (history-cursor.ts). One instance at a time fans out (a
+ * transaction-scoped advisory lock; the others skip, they have delivery to
+ * do); the cursor, each subscription's counter and its events are written in
+ * one transaction, so numbers are gap-free and every version is fanned out
+ * exactly once, on any number of instances.
  *
  * The cost per write must stay small with many subscriptions active, so the
- * work is per batch of outbox rows, not per (row, subscription): plans are
- * compiled once per Subscription version and cached; the batch's versions
- * are read in one query; an R4 criteria search runs once per distinct
- * criteria for all the batch's candidate ids; every event of the batch goes
- * in with one statement.
+ * work is per batch of versions, not per (version, subscription): plans are
+ * compiled once per Subscription version and cached; an R4 criteria search
+ * runs once per distinct criteria for all the batch's candidate ids; every
+ * event of the batch goes in with one statement.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { sql } from 'kysely';
@@ -23,29 +25,42 @@ import { parseContent } from '../referral/referral-store.ts';
 import { runPage } from '../search/run-search.ts';
 import type { Filter, SearchRequest } from '../search/search-request.ts';
 import { mayMatch, requiredCodes } from './criteria-prefilter.ts';
+import { eventFacts, statusTypes } from './event-facts.ts';
+import { advance, type CursorState } from './history-cursor.ts';
+import { prepared } from '../store/prepared.ts';
 import type { Db } from '../store/resource-store.ts';
 import type { OwnerClaims } from './registry.ts';
 import { planSubscription, type SubscriptionPlan } from './subscription-rules.ts';
-import { passesFilters, type ChangeEvent, type EventFacts } from './topics.ts';
+import { passesFilters, type ChangeEvent } from './topics.ts';
 import type { EndpointPolicy } from './endpoint.ts';
 
 const fanOutLock = 18_180_001;
 
-interface OutboxRow {
-  id: string;
+/** A history row as the fan-out reads it, with what it needs of the version before it. */
+interface VersionRow {
+  seq: string;
   resource_type: string;
   resource_id: string;
   version_id: number;
-  facts: EventFacts;
+  last_updated: Date;
+  deleted: boolean;
+  /** Null for a deletion, and for a type no active subscription looks at (not read). */
+  content: string | null;
   patients: string[];
-  created: Date;
+  /** The version before it (null: none, or not read): deleted, its content (status types only), its patients. */
+  p_deleted: boolean | null;
+  p_content: string | null;
+  p_patients: string[] | null;
+  /** Whether the row was read inside a gap (else after the cursor's high). */
+  in_gap: boolean;
 }
 
 interface ActiveSubscription {
   id: string;
   /** The owner's access as it was at creation; null: written with security off (benchmarks only). */
   actor: Actor | null;
-  firstOutboxId: number;
+  /** The last history row written before it: it receives the versions after. */
+  firstSeq: number;
   plan: SubscriptionPlan;
   compiled: Compiled;
   /** The criteria's search, as a key shared by subscriptions asking the same thing. */
@@ -76,10 +91,23 @@ function compile(plan: SubscriptionPlan, owner: OwnerClaims): Compiled {
   return { plan, actor, topicUrl, criteriaKey, search, required: requiredCodes(search) };
 }
 
-async function activeSubscriptions(tx: Db, policy: EndpointPolicy): Promise<ActiveSubscription[]> {
-  // Only ids and versions per batch: content and owner are read (and compiled) once per Subscription version.
-  const { rows } = await sql<{ subscription_id: string; first_outbox_id: string; version_id: number }>`
-    SELECT s.subscription_id, s.first_outbox_id, r.version_id FROM subscription_state s
+/** The active subscriptions by database, as listed at a `subscription_stamp` value (migration 20261201160000). */
+const listCache = new WeakMap<Db, { stamp: string; policy: EndpointPolicy; subs: ActiveSubscription[] }>();
+
+/** The active subscriptions: listed again only when the stamp moved (a Subscription written, one put in error). */
+async function activeSubscriptions(tx: Db, db: Db, policy: EndpointPolicy, stamp: string): Promise<ActiveSubscription[]> {
+  const cached = listCache.get(db);
+  if (cached && cached.stamp === stamp && cached.policy === policy) return cached.subs;
+  const subs = await listActive(tx, policy);
+  // Listed in a snapshot at least as new as the stamp read: a change in between moves the stamp, so the next batch lists again.
+  listCache.set(db, { stamp, policy, subs });
+  return subs;
+}
+
+async function listActive(tx: Db, policy: EndpointPolicy): Promise<ActiveSubscription[]> {
+  // Only ids and versions per listing: content and owner are read (and compiled) once per Subscription version.
+  const { rows } = await sql<{ subscription_id: string; first_history_seq: string; version_id: number }>`
+    SELECT s.subscription_id, s.first_history_seq, r.version_id FROM subscription_state s
     CROSS JOIN LATERAL (SELECT version_id FROM resource WHERE resource_type = 'Subscription' AND id = s.subscription_id AND NOT deleted) r
     WHERE s.active`.execute(tx);
   let cache = planCache.get(policy);
@@ -87,9 +115,13 @@ async function activeSubscriptions(tx: Db, policy: EndpointPolicy): Promise<Acti
   const key = (r: { subscription_id: string; version_id: number }) => `${r.subscription_id}/${r.version_id}`;
   const missing = rows.filter((r) => !cache.has(key(r)));
   if (missing.length) {
+    // The very versions listed: a newer one committed meanwhile (the worker's `active`) would leave the listed one
+    // without a plan, and the subscription out of this batch, its events lost.
     const { rows: contents } = await sql<{ id: string; version_id: number; content: string | null; owner: OwnerClaims }>`
-      SELECT r.id, r.version_id, r.content, s.owner FROM resource r JOIN subscription_state s ON s.subscription_id = r.id
-      WHERE r.resource_type = 'Subscription' AND r.id = ANY(${missing.map((r) => r.subscription_id)}::text[])`.execute(tx);
+      SELECT h.id, h.version_id, h.content, s.owner
+      FROM unnest(${missing.map((r) => r.subscription_id)}::text[], ${missing.map((r) => r.version_id)}::int[]) AS m(id, v)
+      JOIN resource_history h ON h.resource_type = 'Subscription' AND h.id = m.id AND h.version_id = m.v
+      JOIN subscription_state s ON s.subscription_id = m.id`.execute(tx);
     for (const c of contents) {
       let plan: Compiled | null = null;
       try {
@@ -104,7 +136,7 @@ async function activeSubscriptions(tx: Db, policy: EndpointPolicy): Promise<Acti
   return rows.flatMap((r) => {
     const compiled = cache.get(key(r));
     if (!compiled) return [];
-    return [{ id: r.subscription_id, actor: compiled.actor, firstOutboxId: Number(r.first_outbox_id), plan: compiled.plan, compiled, criteriaKey: compiled.criteriaKey, topicUrl: compiled.topicUrl }];
+    return [{ id: r.subscription_id, actor: compiled.actor, firstSeq: Number(r.first_history_seq), plan: compiled.plan, compiled, criteriaKey: compiled.criteriaKey, topicUrl: compiled.topicUrl }];
   });
 }
 
@@ -115,27 +147,10 @@ function ownerMaySee(actor: Actor | null, resource: Resource | undefined, patien
   return canSee(actor, resource, patients);
 }
 
-function isCandidate(s: ActiveSubscription, row: OutboxRow): boolean {
-  if (Number(row.id) <= s.firstOutboxId) return false;
-  if (s.plan.criteria) return s.plan.criteria.resourceType === row.resource_type && row.facts.interaction !== 'delete';
+function isCandidate(s: ActiveSubscription, row: VersionRow): boolean {
+  if (Number(row.seq) <= s.firstSeq) return false;
+  if (s.plan.criteria) return s.plan.criteria.resourceType === row.resource_type && !row.deleted;
   return s.plan.topic?.resourceTypes.some((t) => t === '*' || t === row.resource_type) ?? false;
-}
-
-/**
- * The written versions' content, in one query. LATERAL: one probe of the
- * version's key per row, whatever the statistics say about the history table
- * (which grows faster than ANALYZE runs; a hash join over all of it would
- * cost each batch a scan of the whole history).
- */
-async function versionsOf(tx: Db, rows: readonly OutboxRow[]): Promise<Map<string, string | null>> {
-  const out = new Map<string, string | null>();
-  if (rows.length === 0) return out;
-  const { rows: found } = await sql<{ resource_type: string; id: string; version_id: number; content: string | null }>`
-    SELECT u.t AS resource_type, u.i AS id, u.v AS version_id, h.content
-    FROM unnest(${rows.map((r) => r.resource_type)}::text[], ${rows.map((r) => r.resource_id)}::text[], ${rows.map((r) => r.version_id)}::int[]) AS u(t, i, v)
-    CROSS JOIN LATERAL (SELECT content FROM resource_history WHERE resource_type = u.t AND id = u.i AND version_id = u.v) h`.execute(tx);
-  for (const f of found) out.set(`${f.resource_type}/${f.id}/${f.version_id}`, f.content); // versionKey
-  return out;
 }
 
 /**
@@ -143,14 +158,14 @@ async function versionsOf(tx: Db, rows: readonly OutboxRow[]): Promise<Map<strin
  * batch's candidate ids that may match (criteria-prefilter.ts), with the same
  * compiler and indexes as GET.
  */
-async function criteriaMatches(tx: Db, ctx: FhirContext, subs: readonly ActiveSubscription[], candidates: Map<string, OutboxRow[]>, contents: Map<string, string | null>): Promise<Map<string, Set<string>>> {
+async function criteriaMatches(tx: Db, ctx: FhirContext, subs: readonly ActiveSubscription[], candidates: Map<string, VersionRow[]>): Promise<Map<string, Set<string>>> {
   // Subscriptions asking the same search share it, over the union of their candidates (they started at different rows).
   const groups = new Map<string, { compiled: Compiled; ids: Set<string> }>();
   for (const s of subs) {
     if (!s.criteriaKey || !s.compiled.search) continue;
     let group = groups.get(s.criteriaKey);
     if (!group) groups.set(s.criteriaKey, (group = { compiled: s.compiled, ids: new Set() }));
-    for (const r of candidates.get(s.id) ?? []) if (mayMatch(s.compiled.required, contents.get(versionKey(r)))) group.ids.add(r.resource_id);
+    for (const r of candidates.get(s.id) ?? []) if (mayMatch(s.compiled.required, r.content)) group.ids.add(r.resource_id);
   }
   const out = new Map<string, Set<string>>();
   for (const [key, { compiled, ids: idSet }] of groups) {
@@ -169,51 +184,107 @@ async function criteriaMatches(tx: Db, ctx: FhirContext, subs: readonly ActiveSu
   return out;
 }
 
-const versionKey = (r: OutboxRow) => `${r.resource_type}/${r.resource_id}/${r.version_id}`;
+function changeEvent(row: VersionRow): ChangeEvent {
+  const previous = row.p_deleted === null ? undefined : { resourceType: row.resource_type, deleted: row.p_deleted, content: row.p_content };
+  const facts = eventFacts({ resourceType: row.resource_type, deleted: row.deleted, content: row.content }, previous);
+  const patients = row.p_patients?.length ? [...new Set([...row.patients, ...row.p_patients])] : row.patients;
+  return { resourceType: row.resource_type, facts, resource: parseContent(row.content), patients };
+}
 
-/** Fans out up to `limit` outbox rows; returns how many were processed (0 when another instance holds the lock). */
-export async function fanOut(db: Db, ctx: FhirContext, policy: EndpointPolicy, limit = 200): Promise<number> {
-  // Every poll of every instance asks: an empty outbox costs one round trip, not a transaction's four.
-  const { rows: any } = await sql<{ any: boolean }>`SELECT EXISTS (SELECT 1 FROM subscription_outbox) AS any`.execute(db);
-  if (!any[0]?.any) return 0;
+/**
+ * The rows after the cursor (at most `limit`) and those that committed
+ * inside its gaps since, in seq order, with what the active subscriptions
+ * need of them: the content only of the types they look at, the previous
+ * version only for those (one key probe each, for updates).
+ */
+async function readVersions(tx: Db, state: CursorState, subs: readonly ActiveSubscription[], limit: number): Promise<VersionRow[]> {
+  const all = subs.some((s) => !s.plan.criteria && (s.plan.topic?.resourceTypes.includes('*') ?? false));
+  const types = [...new Set(subs.flatMap((s) => (s.plan.criteria ? [s.plan.criteria.resourceType] : [...(s.plan.topic?.resourceTypes ?? [])])))];
+  const { rows } = await sql<VersionRow>`${prepared}
+    WITH h AS (
+      SELECT h.seq, h.resource_type, h.id, h.version_id, h.last_updated, h.deleted, h.content, h.patients, true AS in_gap
+      FROM unnest(${state.gaps.map((g) => g.lo)}::bigint[], ${state.gaps.map((g) => g.hi)}::bigint[]) AS g(lo, hi)
+      CROSS JOIN LATERAL (SELECT * FROM resource_history WHERE seq BETWEEN g.lo AND g.hi) h
+      UNION ALL
+      (SELECT seq, resource_type, id, version_id, last_updated, deleted, content, patients, false FROM resource_history
+        WHERE seq > ${state.high} ORDER BY seq LIMIT ${limit}))
+    SELECT h.seq, h.resource_type, h.id AS resource_id, h.version_id, h.last_updated, h.deleted, CASE WHEN w.wanted THEN h.content END AS content,
+      h.patients, p.deleted AS p_deleted, p.content AS p_content, p.patients AS p_patients, h.in_gap
+    FROM h CROSS JOIN LATERAL (SELECT ${all} OR h.resource_type = ANY(${types}::text[]) AS wanted) w
+    LEFT JOIN LATERAL (
+      SELECT q.deleted, CASE WHEN q.resource_type = ANY(${statusTypes}::text[]) THEN q.content END AS content, q.patients FROM resource_history q
+      WHERE w.wanted AND h.version_id > 1 AND q.resource_type = h.resource_type AND q.id = h.id AND q.version_id = h.version_id - 1) p ON true
+    ORDER BY h.seq`.execute(tx);
+  return rows;
+}
+
+/**
+ * Fans out up to `limit` history rows after the cursor, and what committed
+ * inside its gaps since; returns how many rows after the cursor it read (0
+ * when another instance holds the lock).
+ */
+export async function fanOut(db: Db, ctx: FhirContext, policy: EndpointPolicy, limit = 200, probe = true): Promise<number> {
+  // Every idle poll of every instance asks: nothing new costs one round trip, not a transaction's. (A busy worker
+  // skips it: the last batch found rows, the next one most likely will.)
+  if (probe) {
+    const { rows } = await sql<{ work: boolean }>`${prepared}
+      SELECT cardinality(f.gap_lo) > 0 OR EXISTS (SELECT 1 FROM resource_history h WHERE h.seq > f.high) AS work FROM subscription_fanout f`.execute(db);
+    if (!rows[0]?.work) return 0;
+  }
   return db.transaction().execute(async (tx) => {
-    // The lock and the rows in one round trip: none when another instance holds the lock. No row locks: the
-    // advisory lock already makes this the only fan-out, and locking each row would write every row once more.
-    const { rows } = await sql<OutboxRow>`
-      SELECT * FROM subscription_outbox WHERE pg_try_advisory_xact_lock(${fanOutLock}) ORDER BY id LIMIT ${limit}`.execute(tx);
-    if (rows.length === 0) return 0;
-    const subs = await activeSubscriptions(tx, policy);
-    const candidates = new Map<string, OutboxRow[]>();
-    const needed: OutboxRow[] = [];
+    // The lock first, in a statement of its own: the cursor's read then sees what its last holder committed.
+    const { rows: lock } = await sql<{ locked: boolean }>`${prepared} SELECT pg_try_advisory_xact_lock(${fanOutLock}) AS locked`.execute(tx);
+    if (!lock[0]?.locked) return 0;
+    // A gap is decided when every transaction up to its xid has ended (history-cursor.ts). Nothing before the
+    // rows' read may write: this transaction's own id, the xid of the gaps it finds, must be taken after that read.
+    const { rows: cursors } = await sql<{ high: string; gap_lo: string[]; gap_hi: string[]; gap_xid: string[]; final: boolean[]; fresh: boolean; stamp: string }>`${prepared}
+      SELECT high, gap_lo, gap_hi, gap_xid::text[] AS gap_xid, pg_current_xact_id_if_assigned() IS NULL AS fresh, (SELECT stamp FROM subscription_stamp) AS stamp,
+        ARRAY(SELECT x < pg_snapshot_xmin(pg_current_snapshot()) FROM unnest(gap_xid) WITH ORDINALITY AS u(x, n) ORDER BY n) AS final
+      FROM subscription_fanout`.execute(tx);
+    const cursor = cursors[0];
+    if (!cursor) return 0;
+    if (!cursor.fresh) throw new Error('subscription fan-out: the transaction wrote before reading history');
+    const state: CursorState = { high: Number(cursor.high), gaps: cursor.gap_lo.map((lo, i) => ({ lo: Number(lo), hi: Number(cursor.gap_hi[i]), xid: cursor.gap_xid[i] ?? null })) };
+    const subs = await activeSubscriptions(tx, db, policy, cursor.stamp);
+    if (subs.length === 0) {
+      // No one to tell: no version written so far can concern a subscription created later (it starts after them).
+      await sql`UPDATE subscription_fanout SET high = greatest(high, (SELECT coalesce(max(seq), 0) FROM resource_history)), gap_lo = '{}', gap_hi = '{}', gap_xid = '{}'`.execute(tx);
+      return 0;
+    }
+    const rows = await readVersions(tx, state, subs, limit);
+    const tail = rows.filter((r) => !r.in_gap);
+    const next = advance(state, cursor.final, rows.filter((r) => r.in_gap).map((r) => Number(r.seq)), tail.map((r) => Number(r.seq)));
+    const candidates = new Map<string, VersionRow[]>();
     for (const row of rows) {
-      let any = false;
       for (const s of subs) {
         if (!isCandidate(s, row)) continue;
-        any = true;
         const list = candidates.get(s.id);
         if (list) list.push(row);
         else candidates.set(s.id, [row]);
       }
-      if (any && row.facts.interaction !== 'delete') needed.push(row);
     }
     if (candidates.size > 0) {
-      const contents = await versionsOf(tx, needed);
-      const searched = await criteriaMatches(tx, { ...ctx, db: tx }, subs, candidates, contents);
-      // Events in outbox order, each subscription's in the order its numbers are given.
+      const searched = await criteriaMatches(tx, { ...ctx, db: tx }, subs, candidates);
+      // Events in seq order, each subscription's in the order its numbers are given.
       const events: { s: string; rt: string; ri: string; v: number; topic: string; created: Date }[] = [];
       for (const row of rows) {
         let event: ChangeEvent | undefined;
         for (const s of subs) {
           if (!isCandidate(s, row)) continue;
-          event ??= { resourceType: row.resource_type, facts: row.facts, resource: parseContent(contents.get(versionKey(row))), patients: row.patients };
+          event ??= changeEvent(row);
           if (!matches(s, event, row.resource_id, searched)) continue;
-          events.push({ s: s.id, rt: row.resource_type, ri: row.resource_id, v: row.version_id, topic: s.topicUrl, created: row.created });
+          events.push({ s: s.id, rt: row.resource_type, ri: row.resource_id, v: row.version_id, topic: s.topicUrl, created: row.last_updated });
         }
       }
       if (events.length) await insertEvents(tx, events);
     }
-    await sql`DELETE FROM subscription_outbox WHERE id = ANY(${rows.map((r) => r.id)}::bigint[])`.execute(tx);
-    return rows.length;
+    if (rows.length > 0 || next.gaps.length !== state.gaps.length) {
+      // The gaps this fan-out found get its own transaction id, assigned here at the latest (after the rows' read).
+      await sql`${prepared}
+        UPDATE subscription_fanout SET high = ${next.high}, gap_lo = ${next.gaps.map((g) => g.lo)}::bigint[], gap_hi = ${next.gaps.map((g) => g.hi)}::bigint[],
+          gap_xid = ARRAY(SELECT coalesce(x::xid8, pg_current_xact_id()) FROM unnest(${next.gaps.map((g) => g.xid)}::text[]) WITH ORDINALITY AS u(x, n) ORDER BY n)`.execute(tx);
+    }
+    return tail.length;
   });
 }
 

@@ -44,7 +44,7 @@ export function ownerClaims(actor: Actor | undefined): OwnerClaims {
 }
 
 export function subscriptionWriteHook(policy: EndpointPolicy): WriteHook {
-  const hook: WriteHook = async (tx, { stored }, ctx) => {
+  const hook: WriteHook = async (tx, { stored, previous }, ctx) => {
     if (stored.deleted || stored.content === null) {
       await sql`UPDATE subscription_state SET active = false WHERE subscription_id = ${stored.id}`.execute(tx);
       return;
@@ -61,14 +61,17 @@ export function subscriptionWriteHook(policy: EndpointPolicy): WriteHook {
     }
     const active = s.status === 'active' || s.status === 'requested';
     // Backport IG: a created or reactivated rest-hook subscription (and any PUT back to `requested`) is verified
-    // with a handshake before anything else is sent; the worker then sets it `active` (or `error`).
-    const handshake = active && (s.status === 'requested' || !existing[0]?.active);
+    // with a handshake before anything else is sent; the worker then sets it `active` (or `error`). So is a new
+    // endpoint: nothing goes to an address that has not answered one.
+    const before = previous && !previous.deleted && previous.content !== null ? (JSON.parse(previous.content) as Subscription) : undefined;
+    const moved = before !== undefined && before.channel?.endpoint !== s.channel?.endpoint;
+    const handshake = active && (s.status === 'requested' || !existing[0]?.active || moved);
     const secret = secrets.get(stored) ?? null;
     const heartbeat = plan.heartbeatSeconds ?? null;
     // A new owner only at creation; a later edit (e.g. reactivating after an error) keeps whose access it was.
     await sql`
-      INSERT INTO subscription_state (subscription_id, owner, secret, active, base_url, first_outbox_id, handshake_pending, heartbeat_seconds)
-      VALUES (${stored.id}, ${JSON.stringify(ownerClaims(ctx.actor))}::jsonb, ${secret}, ${active}, ${ctx.baseUrl}, (SELECT coalesce(max(id), 0) FROM subscription_outbox), ${handshake}, ${heartbeat})
+      INSERT INTO subscription_state (subscription_id, owner, secret, active, base_url, first_history_seq, handshake_pending, heartbeat_seconds)
+      VALUES (${stored.id}, ${JSON.stringify(ownerClaims(ctx.actor))}::jsonb, ${secret}, ${active}, ${ctx.baseUrl}, (SELECT coalesce(max(seq), 0) FROM resource_history), ${handshake}, ${heartbeat})
       ON CONFLICT (subscription_id) DO UPDATE SET
         secret = coalesce(${secret}, subscription_state.secret),
         active = ${active},

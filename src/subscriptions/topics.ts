@@ -9,7 +9,7 @@ import { stampedClues } from '../summary/authoring-unit.ts';
 
 export const topicBase = 'https://ecu-fhir.org/fhir/SubscriptionTopic/';
 
-/** What the write knew about the change, recorded with the outbox row (the previous version may be long gone by fan-out). */
+/** What the change was, derived from its version and the one before it (event-facts.ts). */
 export interface EventFacts {
   interaction: 'create' | 'update' | 'delete';
   status?: string;

@@ -21,7 +21,7 @@
 import type { Extension, Identifier, Organization, Reference, Resource } from '@medplum/fhirtypes';
 import type { StampHook } from '../fhir/persist.ts';
 import { cluesSystem } from '../mx/systems.ts';
-import { parseJson, stringifyJson } from '../json/lossless.ts';
+import { setStoredContent, storedResource } from '../store/stored-content.ts';
 
 export const authoringUnitUrl = 'https://ecu-fhir.org/fhir/StructureDefinition/mx-unidad-autora';
 export const levelOfCareUrl = 'https://ecu-fhir.org/fhir/StructureDefinition/mx-nivel-atencion';
@@ -54,13 +54,13 @@ export const stampAuthoringUnit: StampHook = (stored, ctx) => {
   if (actor.clues === undefined && !stored.content.includes(authoringUnitUrl)) {
     return;
   }
-  const resource = parseJson(stored.content) as WithMeta;
+  const resource = storedResource<WithMeta>(stored)!;
   const others = (resource.meta?.extension ?? []).filter((e) => e.url !== authoringUnitUrl);
   const stamp: Extension[] = actor.clues ? [{ url: authoringUnitUrl, valueIdentifier: { system: cluesSystem, value: actor.clues } }] : [];
   const extension = [...others, ...stamp];
   const { extension: _old, ...meta } = resource.meta ?? {};
   resource.meta = extension.length > 0 ? { extension, ...meta } : meta;
-  stored.content = stringifyJson(resource);
+  setStoredContent(stored, resource);
 };
 
 export type Level = '1' | '2' | '3';

@@ -1,8 +1,6 @@
 /**
  * Set-based bundle writes and one-query matching (issue 21), through HTTP on
- * real PostgreSQL. The app runs without the subscription outbox, whose
- * statement has no set-based form yet, so that creates really go out together
- * (with the outbox on, the per-entry path runs: bundle.test.ts). Rows written by one statement share its
+ * real PostgreSQL. Rows written by one statement share its
  * (sub)transaction id (xmin) and command id (cmin): that is how the tests see
  * "one statement" from outside.
  */
@@ -13,7 +11,7 @@ import { curpSystem } from '../../src/mx/systems.ts';
 import { fhirJson, uniqueTag, useTestApp } from '../support/app.ts';
 import { mintToken } from '../support/tokens.ts';
 
-const t = useTestApp({ subscriptions: { outbox: false } });
+const t = useTestApp();
 const system = 'urn:oid:2.16.840.1.113883.4.642.97';
 
 async function bundle(type: 'batch' | 'transaction', entry: unknown[], token?: string): Promise<any> {

@@ -154,6 +154,21 @@ test('a failed handshake puts the subscription in error with the reason, audited
   expect((await auditedDeliveries(`Subscription/${id}`)).map((e) => `${operation(e)}:${e.outcome}`).sort()).toEqual(['subscription-handshake:0', 'subscription-handshake:8']);
 });
 
+test('an active subscription whose endpoint changes is verified again by a handshake at the new endpoint before any event goes there', async () => {
+  const r = await receiver();
+  const tag = uniqueTag();
+  const id = await subscribe(a, subscription(`${r.url}/first`, tag));
+  await r.waitFor(1, 3000, '/first', 'handshake');
+  const active = await statusBecomes(id, 'active');
+  expect(active.status).toBe('active');
+  const { meta: _meta, ...rest } = active;
+  const moved = await request(b, 'PUT', `/fhir/Subscription/${id}`, { ...rest, channel: { ...rest.channel, endpoint: `${r.url}/second` } });
+  expect(moved.statusCode, moved.body).toBe(200);
+  await request(a, 'POST', '/fhir/Observation', { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'urn:test', code: tag }] } });
+  await r.waitFor(1, 3000, '/second');
+  expect(r.all.map((x) => `${x.path}:${x.type}`)).toEqual(['/first:handshake', '/second:handshake', '/second:event-notification']);
+});
+
 test('heartbeats: one per period when nothing else was sent, from either instance but never both; an event restarts the period', { timeout: 20_000 }, async () => {
   const r = await receiver();
   const tag = uniqueTag();

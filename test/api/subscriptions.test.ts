@@ -15,7 +15,7 @@ import { topicBase } from '../../src/subscriptions/topics.ts';
 import { fhirJson, uniqueTag, type TestApp, type TestRequest } from '../support/app.ts';
 import { createOwnDatabase } from '../support/own-database.ts';
 import { startReceiver, statusOf, subscriptionAppOptions, type Receiver } from '../support/receiver.ts';
-import { referral, referralWorld, sendReferral, taskOf } from '../support/referral.ts';
+import { moveTask, referral, referralWorld, sendReferral, taskOf } from '../support/referral.ts';
 import { adminToken, roleToken } from '../support/tokens.ts';
 
 let databaseUrl: string;
@@ -192,7 +192,69 @@ test('a rolled-back transaction leaves no event; the next committed change is ev
   }
 });
 
-test("a transaction bundle's creates (written set-based, outbox rows included) are events 1..n in entry order", async () => {
+test('a status change of the referral Task is an update event with the status it came from (the version before it, read from history)', async () => {
+  const w = await referralWorld(a);
+  const path = `/status-${w.tag}`;
+  await subscribe(a, subscription(`${topicBase}task-status-changed`, path, {}, [`Task?owner=Organization/${w.cmn.id}`]), w.cmn.doctor);
+  const sent = await sendReferral(a, w, referral(w));
+  expect(sent.statusCode, sent.body).toBe(200);
+  const srId = /ServiceRequest\/([^/]+)/.exec((sent.json() as Bundle).entry?.[1]?.response?.location ?? '')?.[1] ?? '';
+  expect((await moveTask(a, srId, w.cmn.doctor, (x) => (x.status = 'received'))).statusCode).toBe(200);
+  expect((await moveTask(a, srId, w.cmn.doctor, (x) => x.note = [{ text: 'sin cambio de estado' }])).statusCode).toBe(200);
+  expect((await moveTask(a, srId, w.cmn.doctor, (x) => (x.status = 'accepted'))).statusCode).toBe(200);
+  const got = await receiver.waitFor(2, 3000, path);
+  expect(got.flatMap((x) => statusOf(x.bundle).eventNumbers)).toEqual([1, 2]);
+  expect(got.map((x) => (x.bundle.entry?.[1]?.resource as { status?: string } | undefined)?.status)).toEqual(['received', 'accepted']);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(receiver.received.filter((x) => x.path === path)).toHaveLength(2);
+});
+
+test('a version whose transaction commits after later ones is still an event, once; one rolled back never is', async () => {
+  const tag = uniqueTag();
+  const path = `/late-${tag}`;
+  const patient = await create(a, { resourceType: 'Patient', name: [{ family: tag }] });
+  await subscribe(a, subscription(`${topicBase}patient-compartment`, path, {}, [`patient=Patient/${patient.id}`]));
+  const late = new pg.Client({ connectionString: databaseUrl });
+  const rolled = new pg.Client({ connectionString: databaseUrl });
+  await late.connect();
+  await rolled.connect();
+  // Written below the server's own writes in history order (their seq numbers come first), committed later or never.
+  const rawInsert = (c: pg.Client, id: string) =>
+    c.query(`INSERT INTO resource (resource_type, id, version_id, last_updated, content, patients) VALUES ('Observation', $1, 1, now(), $2, $3)`, [
+      id,
+      JSON.stringify({ ...observation(tag, patient.id), id, meta: { versionId: '1', lastUpdated: new Date().toISOString() } }),
+      [patient.id],
+    ]);
+  try {
+    const lateId = `late-${tag}`;
+    await late.query('BEGIN');
+    await rawInsert(late, lateId);
+    await rolled.query('BEGIN');
+    await rawInsert(rolled, `rolled-${tag}`);
+    // Not held up behind the open transactions.
+    const first = await create(a, observation(tag, patient.id));
+    const [n1] = await receiver.waitFor(1, 2000, path);
+    expect(statusOf(n1!.bundle)).toMatchObject({ eventNumbers: [1], focus: [`Observation/${first.id}`] });
+    await rolled.query('ROLLBACK');
+    await late.query('COMMIT');
+    const got = await receiver.waitFor(2, 3000, path);
+    expect(statusOf(got[1]!.bundle)).toMatchObject({ eventNumbers: [2], focus: [`Observation/${lateId}`] });
+    // The rolled-back number is settled once every transaction that could hold it has ended; nothing more arrives.
+    const deadline = Date.now() + 10_000;
+    let gaps = -1;
+    while (gaps !== 0 && Date.now() < deadline) {
+      gaps = ((await late.query('SELECT cardinality(gap_lo) AS n FROM subscription_fanout')).rows[0] as { n: number }).n;
+      if (gaps !== 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(gaps).toBe(0);
+    expect(receiver.received.filter((x) => x.path === path)).toHaveLength(2);
+  } finally {
+    await late.end();
+    await rolled.end();
+  }
+});
+
+test("a transaction bundle's creates (written set-based, in one statement) are events 1..n in entry order", async () => {
   const tag = uniqueTag();
   const path = `/bundle-${tag}`;
   await subscribe(a, subscription(`Observation?code=urn:test|${tag}`, path));
