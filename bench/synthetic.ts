@@ -72,3 +72,18 @@ export async function bulkLoad(db: Db, resources: Resource[], index = true): Pro
     if (index) await insertIndexRowsBulk(tx, rows.map((r) => ({ resourceType: r.resourceType, id: r.id, rows: extractIndexValues(r) })));
   });
 }
+
+/**
+ * Loads `count` generated resources of `resourceType` (ids starting with `idPrefix`) unless a kept database
+ * (BENCH_PG_DIR) already holds exactly them, so a rerun skips a load of minutes. Returns the load's seconds,
+ * undefined when nothing was loaded; a kept database holding another count is refused rather than measured.
+ */
+export async function loadOnce(db: Db, what: { resourceType: string; idPrefix: string; count: number }, loadAll: () => Promise<void>): Promise<number | undefined> {
+  const started = performance.now();
+  const present = await sql<{ n: number }>`SELECT count(*)::int AS n FROM resource WHERE resource_type = ${what.resourceType} AND id LIKE ${`${what.idPrefix}%`}`.execute(db);
+  const loaded = present.rows[0]?.n ?? 0;
+  if (loaded === what.count) return undefined;
+  if (loaded > 0) throw new Error(`the kept database holds ${loaded} generated ${what.resourceType} resources, not ${what.count}: remove BENCH_PG_DIR's folder`);
+  await loadAll();
+  return Math.round((performance.now() - started) / 100) / 10;
+}

@@ -22,7 +22,7 @@ import { connect } from '../../src/store/connect.ts';
 import type { Db } from '../../src/store/resource-store.ts';
 import type { Measure, Server } from '../harness.ts';
 import { load } from '../harness.ts';
-import { bulkLoad } from '../synthetic.ts';
+import { bulkLoad, loadOnce } from '../synthetic.ts';
 import type { BenchSettings } from './crud.ts';
 
 export const measureUnits = 1000;
@@ -99,15 +99,8 @@ export async function measureScenarios(server: Server, s: BenchSettings): Promis
   loadDefinitions();
   const encounters = Number(process.env.BENCH_ENCOUNTERS ?? 1_000_000);
   const db = connect({ databaseUrl: server.databaseUrl, maxConnections: 2 });
-  const started = performance.now();
   try {
-    const present = await sql<{ n: number }>`SELECT count(*)::int AS n FROM resource WHERE resource_type = 'Encounter' AND id LIKE 'me-%'`.execute(db);
-    const loaded = present.rows[0]?.n ?? 0;
-    if (loaded !== encounters) {
-      if (loaded > 0) throw new Error(`the kept database holds ${loaded} generated Encounters, not ${encounters}: remove BENCH_PG_DIR's folder`);
-      await loadEncounters(db, encounters);
-    }
-    const loadSeconds = loaded === encounters ? undefined : Math.round((performance.now() - started) / 100) / 10;
+    const loadSeconds = await loadOnce(db, { resourceType: 'Encounter', idPrefix: 'me-', count: encounters }, () => loadEncounters(db, encounters));
     // A national auditor: no CLUES claim, so every unit counts.
     const headers = { authorization: `Bearer ${await server.tokenFor({ role: 'auditor', scope: 'user/*.rs' })}` };
     const one = { url: server.url, connections: 1, durationSeconds: s.durationSeconds, rounds: s.rounds };

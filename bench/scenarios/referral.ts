@@ -17,7 +17,7 @@ import { connect } from '../../src/store/connect.ts';
 import type { Db } from '../../src/store/resource-store.ts';
 import type { Measure, Server } from '../harness.ts';
 import { load } from '../harness.ts';
-import { bulkLoad } from '../synthetic.ts';
+import { bulkLoad, loadOnce } from '../synthetic.ts';
 import type { BenchSettings } from './crud.ts';
 
 export const receivingUnits = 118;
@@ -96,15 +96,8 @@ export async function referralScenarios(server: Server, s: BenchSettings): Promi
   loadDefinitions();
   const referrals = Number(process.env.BENCH_REFERRALS ?? 100_000);
   const db = connect({ databaseUrl: server.databaseUrl, maxConnections: 2 });
-  const started = performance.now();
   try {
-    const present = await sql<{ n: number }>`SELECT count(*)::int AS n FROM resource WHERE resource_type = 'Task' AND id LIKE 'task-%'`.execute(db);
-    const loaded = present.rows[0]?.n ?? 0;
-    if (loaded !== referrals) {
-      if (loaded > 0) throw new Error(`the kept database holds ${loaded} generated Tasks, not ${referrals}: remove BENCH_PG_DIR's folder`);
-      await loadReferrals(db, referrals);
-    }
-    const loadSeconds = loaded === referrals ? undefined : Math.round((performance.now() - started) / 100) / 10;
+    const loadSeconds = await loadOnce(db, { resourceType: 'Task', idPrefix: 'task-', count: referrals }, () => loadReferrals(db, referrals));
     const one = { url: server.url, connections: 1, durationSeconds: s.durationSeconds, rounds: s.rounds };
     const unit = () => Math.floor(Math.random() * receivingUnits);
     const get = (name: string, path: () => string) => load({ ...one, name, requests: [{ method: 'GET', headers: server.auth, setupRequest: (req) => ({ ...req, path: path() }) }] });
