@@ -270,7 +270,8 @@ export class ImportService {
         const counts = await this.db.transaction().execute(async (tx) => {
           // Validated just above: the interactions need not validate again (it is most of a write's CPU).
           // New resources go out together, one statement per table (src/fhir/write-batch.ts); any read sends them first.
-          const batch = new WriteBatch(tx);
+          // Sent every 100 lines without waiting: PostgreSQL writes them while the next are stamped and indexed.
+          const batch = new WriteBatch(tx, { sendEvery: 100 });
           // The chunk's current versions and its conditional references, each read in one query (not one per line).
           const versions = await KnownVersions.load(tx, valid.flatMap(({ resource: r }) => (r.id ? [{ type: r.resourceType, id: r.id }] : [])));
           const criteria = valid.flatMap(({ resource }) => conditionalReferenceSearches(resource).map((parsed) => ({ parsed, conditionalWrite: false })));
