@@ -23,6 +23,8 @@ const app = await buildApp({
   importDir: path.resolve(config.dataDir, 'imports'),
   importAllowedSources: config.importAllowedSources,
   profileEnforcement: config.profileEnforcement,
+  // BENCH_IMPORT_SEND_EVERY=n: lines per statement sent ahead in an import chunk (0: one statement per chunk, as before issue 21 ingest).
+  ...(process.env.BENCH_IMPORT_SEND_EVERY ? { importJobs: { sendEvery: Number(process.env.BENCH_IMPORT_SEND_EVERY) } } : {}),
   auditReadCommit: config.auditReadCommit,
   subscriptions: { worker: process.env.BENCH_SUBSCRIPTIONS === 'on', pollMs: 50, endpoints: { allowed: ['http://127.0.0.1'] } },
 });
