@@ -114,3 +114,21 @@ test('sendEvery (imports): creates go out every n without waiting, a read after 
   ).rejects.toMatchObject({ status: 409 });
   for (const v of others) expect(await tokenRows(v.id), v.id).toBe(0);
 });
+
+test('the contents go out as one array literal and come back exactly as written: quotes, backslashes, escapes, non-ASCII, and a raw control character (pg escapes that one)', async () => {
+  const statements = [indexWriteStatement.batched as BatchedStatement];
+  const tricky = observation('dijo "hola" \\ c:\\temp\\ \\n no es salto, sí es: \n tab\t é ñ 😀 \u2028 \\u00e9 {a,b} NULL');
+  const raw = observation('x');
+  raw.content = raw.content!.replace('{', '{\n  ');
+  for (const list of [[tricky], [raw], [tricky, raw].map((v) => ({ ...v, id: randomUUID() }))]) {
+    await db.transaction().execute(async (tx) => {
+      const batch = new WriteBatch(tx);
+      for (const v of list) batch.add({ stored: v, previous: undefined }, {} as FhirContext, statements);
+      await batch.close();
+    });
+    for (const v of list) {
+      const { rows } = await sql<{ content: string }>`SELECT content FROM resource WHERE resource_type = 'Observation' AND id = ${v.id}`.execute(db);
+      expect(rows[0]?.content, v.id).toBe(v.content);
+    }
+  }
+});
