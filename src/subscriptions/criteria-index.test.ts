@@ -34,8 +34,15 @@ test('a version is a candidate of the criteria whose every filter has one of its
 });
 
 test('booleans exclude nothing (their code is not a JSON string, and may be computed: Patient.deceased)', () => {
+  const patient = { resourceType: 'Patient', id: 'p', deceasedDateTime: '2020-01-01' } as Resource;
+  // The index holds deceased=true although the content has no true at all.
+  expect(extractIndexValues(patient).sp_token).toContainEqual(expect.objectContaining({ param: 'deceased', code: 'true' }));
+  expect(JSON.stringify(patient)).not.toContain('true');
   expect(required('Patient', { deceased: 'true' })).toEqual([]);
   expect(required('Patient', { active: 'false' })).toEqual([]);
+  const index = new CriteriaIndex<string>();
+  index.add('Patient', 'deceased', required('Patient', { deceased: 'true' }));
+  expect(index.candidates('Patient', JSON.stringify(patient))).toEqual(['deceased']);
 });
 
 /**
