@@ -22,7 +22,7 @@ import { connect } from './store/connect.ts';
 import { devIssuer } from './auth/dev-key.ts';
 import { compartmentWriteGuard } from './auth/guard.ts';
 import { stampWriter } from './auth/writer-stamp.ts';
-import { createTokenVerifier, type AuthSettings } from './auth/verify-token.ts';
+import { createTokenVerifier, rememberVerified, type AuthSettings } from './auth/verify-token.ts';
 import { auditWriteStatement } from './audit/audit-hook.ts';
 import { AuditTrail, type ReadAuditCommit } from './audit/audit-trail.ts';
 import { registerAuth } from './http/auth.ts';
@@ -167,7 +167,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const serverKey = await loadOrCreateServerKey(db);
   if (options.authServer?.clientsFile) await loadClientsFile(db, options.authServer.clientsFile);
   const ownIssuer = authServerIssuer(options.publicBaseUrl);
-  const verify = withOwnTokens(await createTokenVerifier(options.auth), { issuer: ownIssuer, audience: options.auth.audience, publicJwk: serverKey.publicJwk });
+  const verify = rememberVerified(withOwnTokens(await createTokenVerifier(options.auth), { issuer: ownIssuer, audience: options.auth.audience, publicJwk: serverKey.publicJwk }));
   const trail = new AuditTrail(db, options.auditReadCommit);
   await registerHardening(app, { corsOrigins: options.corsOrigins });
   const secure = options.security !== false;
