@@ -19,6 +19,7 @@ import { withinDeadline } from './deadline.ts';
 import { prepared } from '../store/prepared.ts';
 import { normalizeContentReferences } from './normalize-reference.ts';
 import type { Db, StoredVersion } from '../store/resource-store.ts';
+import type { FhirError } from './errors.ts';
 import type { FhirContext } from './types.ts';
 
 export interface WrittenVersion {
@@ -51,6 +52,12 @@ export type WriteHook = ((tx: Db, written: WrittenVersion, ctx: FhirContext) => 
   types?: readonly string[];
   /** True when the hook has nothing to do for this write (it is then not run, and the write can join a bundle's set-based statement). */
   idle?: (written: WrittenVersion) => boolean;
+  /**
+   * The same work as one SQL expression, used for a write outside a transaction so that it stays one statement
+   * (no BEGIN/COMMIT and no round trip of its own); `refused` turns the error the expression raises to refuse the
+   * write into the FhirError the hook would have thrown (undefined: not its refusal).
+   */
+  inline?: { expression: (written: WrittenVersion, ctx: FhirContext) => RawBuilder<unknown>; refused: (err: unknown, written: WrittenVersion) => FhirError | undefined };
 };
 
 /** The row write itself: returns one row when written, none when the id is taken or the version moved on. */
@@ -95,25 +102,37 @@ export async function persist(ctx: FhirContext, stored: StoredVersion, previous:
     }
     await batch.flush();
   }
-  const extras = (ctx.writeStatements ?? []).flatMap((s) => {
-    const expression = s(written, ctx);
-    return expression ? [expression] : [];
-  });
+  // Outside a transaction, hooks that have a SQL form run in the write's statement, before the audit row takes its lane's lock.
+  const inline = !ctx.db.isTransaction && hooks.length > 0 && hooks.every((h) => h.inline) ? hooks.map((h) => h.inline!) : [];
+  const separate = inline.length > 0 ? [] : hooks;
+  const extras = [
+    ...inline.map((i) => i.expression(written, ctx)),
+    ...(ctx.writeStatements ?? []).flatMap((s) => {
+      const expression = s(written, ctx);
+      return expression ? [expression] : [];
+    }),
+  ];
   // Each extra reads from `w`, so it runs only when the row was written; the final SELECT forces every CTE.
   const ctes = [sql`w AS (${rowWrite(stored, previous)})`, ...extras.map((e, i) => sql`${sql.id(`x${i}`)} AS (SELECT ${e} FROM w)`)];
   const counts = extras.map((_, i) => sql`(SELECT count(*) FROM ${sql.id(`x${i}`)})`);
   const statement = sql<{ written: string }>`${prepared} WITH ${sql.join(ctes)} SELECT (SELECT count(*) FROM w) AS written${counts.length ? sql`, ${sql.join(counts)}` : sql``}`;
   const run = async (db: Db): Promise<boolean> => {
-    const { rows } = await statement.execute(db);
+    const { rows } = await statement.execute(db).catch((err: unknown) => {
+      for (const i of inline) {
+        const refusal = i.refused(err, written);
+        if (refusal) throw refusal;
+      }
+      throw err;
+    });
     if (Number(rows[0]?.written ?? 0) !== 1) {
       return false;
     }
-    for (const hook of hooks) {
+    for (const hook of separate) {
       await hook(db, written, ctx);
     }
     ctx.matches?.wrote(written);
     ctx.versions?.wrote(stored);
     return true;
   };
-  return withinDeadline(ctx, run, hooks.length > 0 && !ctx.db.isTransaction);
+  return withinDeadline(ctx, run, separate.length > 0 && !ctx.db.isTransaction);
 }

@@ -29,6 +29,15 @@ export const curpUniqueHook: WriteHook = async (tx, { stored }) => {
   }
 };
 curpUniqueHook.types = ['Patient'];
+// Outside a transaction the same claim rides in the write's own statement (see the active_curp_claim migration).
+curpUniqueHook.inline = {
+  expression: ({ stored }) => sql`active_curp_claim(${stored.id}, ${activeCurps(storedResource<Patient>(stored))}::text[])`,
+  refused: (err, { stored }) => {
+    const e = err as { code?: unknown; detail?: unknown; hint?: unknown };
+    if (e?.code !== 'EC409' || typeof e.detail !== 'string' || typeof e.hint !== 'string') return undefined;
+    return curpTaken(e.detail, e.hint, storedResource<Patient>(stored));
+  },
+};
 // A first version without an active CURP has no row to add or remove.
 curpUniqueHook.idle = ({ stored, previous }) => previous === undefined && activeCurps(storedResource<Patient>(stored)).length === 0;
 
