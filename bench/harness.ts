@@ -46,6 +46,8 @@ async function benchToken(dataDir: string, claims: Record<string, unknown> = { r
  * server as deployed: compiled JavaScript (`npm run build`, run by prebench).
  */
 function startFlags(): string[] {
+  // BENCH_NODE_FLAGS: the server's node flags instead of npm start's (to weigh a V8 setting).
+  if (process.env.BENCH_NODE_FLAGS !== undefined) return process.env.BENCH_NODE_FLAGS.split(/\s+/).filter(Boolean);
   const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
   return (scripts.start ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
 }

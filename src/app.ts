@@ -91,7 +91,7 @@ export interface AppOptions {
   /** Largest NDJSON upload to $import (IMPORT_MAX_UPLOAD_BYTES). Default 4 GiB. */
   importMaxUploadBytes?: number;
   /** Import job tuning (tests: short leases, small chunks, an instance that never runs jobs). */
-  importJobs?: { leaseSeconds?: number; chunkSize?: number; run?: boolean };
+  importJobs?: { leaseSeconds?: number; chunkSize?: number; sendEvery?: number; run?: boolean };
   /** TELEMEDICINE_CONSENT: a virtual Encounter needs the patient's telemedicine Consent (`required`, default) or not (`off`). */
   telemedicineConsent?: ConsentPolicy;
   /**

@@ -53,6 +53,8 @@ export interface ImportServiceOptions {
   leaseSeconds?: number;
   /** Lines per committed chunk. Default 500. */
   chunkSize?: number;
+  /** Lines per statement sent ahead inside a chunk (WriteBatch sendEvery). Default 100; 0: the chunk's creates as one statement at its end. */
+  sendEvery?: number;
   /** Jobs run at once by this instance. Default 1 (each takes one API connection while it commits). */
   concurrency?: number;
   /** false: accept jobs but never run them here (tests: an instance that dies right after the kick-off). */
@@ -98,6 +100,7 @@ export class ImportService {
   private readonly db: Kysely<Database>;
   private readonly leaseSeconds: number;
   private readonly chunkSize: number;
+  private readonly sendEvery: number;
   private readonly concurrency: number;
   private readonly runsJobs: boolean;
   private readonly log: (err: unknown, message: string) => void;
@@ -115,6 +118,7 @@ export class ImportService {
     this.allowedSources = options.allowedSources;
     this.leaseSeconds = options.leaseSeconds ?? 30;
     this.chunkSize = options.chunkSize ?? 500;
+    this.sendEvery = options.sendEvery ?? 100;
     this.concurrency = options.concurrency ?? 1;
     this.runsJobs = options.run !== false;
     this.log = options.log ?? (() => undefined);
@@ -270,7 +274,8 @@ export class ImportService {
         const counts = await this.db.transaction().execute(async (tx) => {
           // Validated just above: the interactions need not validate again (it is most of a write's CPU).
           // New resources go out together, one statement per table (src/fhir/write-batch.ts); any read sends them first.
-          const batch = new WriteBatch(tx);
+          // Sent every `sendEvery` lines without waiting: PostgreSQL writes them while the next are stamped and indexed.
+          const batch = new WriteBatch(tx, this.sendEvery > 0 ? { sendEvery: this.sendEvery } : {});
           // The chunk's current versions and its conditional references, each read in one query (not one per line).
           const versions = await KnownVersions.load(tx, valid.flatMap(({ resource: r }) => (r.id ? [{ type: r.resourceType, id: r.id }] : [])));
           const criteria = valid.flatMap(({ resource }) => conditionalReferenceSearches(resource).map((parsed) => ({ parsed, conditionalWrite: false })));

@@ -14,7 +14,8 @@ import { unprocessable } from '../fhir/errors.ts';
 import type { WrittenVersion } from '../fhir/persist.ts';
 import type { FhirContext } from '../fhir/types.ts';
 import type { Db } from '../store/resource-store.ts';
-import { findResources, parseContent } from './referral-store.ts';
+import { storedResource } from '../store/stored-content.ts';
+import { findResources } from './referral-store.ts';
 import { actCodeSystem, consentCategorySystem, idOf, telemedicineConsent, virtualClass } from './systems.ts';
 
 export type ConsentPolicy = 'required' | 'off';
@@ -28,13 +29,21 @@ export function consentCovers(consent: Consent, now: Date): boolean {
   return consent.status === 'active' && consent.provision?.type !== 'deny' && (!period?.start || new Date(period.start) <= now) && (!period?.end || new Date(period.end) >= now);
 }
 
-export async function encounterHook(tx: Db, { stored, previous }: WrittenVersion, ctx: FhirContext): Promise<void> {
-  const next = parseContent<Encounter>(stored.content);
-  const before = parseContent<Encounter>(previous?.content);
-  // Checked when an encounter becomes virtual or changes patient; a later revocation does not block correcting it.
-  if (!isVirtual(next) || (isVirtual(before) && before.subject?.reference === next.subject?.reference)) {
-    return;
-  }
+/**
+ * Whether the write needs the consent check: checked when an encounter becomes virtual or changes patient; a later
+ * revocation does not block correcting it. Decided without the database, so that every other encounter write has no
+ * hook to run and joins a bundle's or an import's set-based statement (src/fhir/write-batch.ts).
+ */
+export function needsConsentCheck({ stored, previous }: WrittenVersion): boolean {
+  const next = storedResource<Encounter>(stored);
+  if (!isVirtual(next)) return false;
+  const before = previous ? storedResource<Encounter>(previous) : undefined;
+  return !(isVirtual(before) && before.subject?.reference === next.subject?.reference);
+}
+
+export async function encounterHook(tx: Db, written: WrittenVersion, ctx: FhirContext): Promise<void> {
+  if (!needsConsentCheck(written)) return;
+  const next = storedResource<Encounter>(written.stored)!;
   const patientId = idOf('Patient', next.subject?.reference);
   const consents = patientId
     ? await findResources<Consent>(tx, ctx, 'Consent', { patient: `Patient/${patientId}`, status: 'active', category: `${consentCategorySystem}|${telemedicineConsent}` }, rowAccessFor(ctx.actor))

@@ -8,7 +8,7 @@ import type { WriteHook } from '../fhir/persist.ts';
 import type { FhirContext } from '../fhir/types.ts';
 import { referralByTask } from './referral-store.ts';
 import { appointmentHook } from './appointment-hook.ts';
-import { encounterHook, type ConsentPolicy } from './encounter-hook.ts';
+import { encounterHook, needsConsentCheck, type ConsentPolicy } from './encounter-hook.ts';
 import { serviceRequestHook } from './service-request-hook.ts';
 import { taskHook } from './task-hook.ts';
 
@@ -34,6 +34,9 @@ export function referralWriteHook(options: ReferralOptions = {}): WriteHook {
     }
   };
   hook.types = consent === 'required' ? ['ServiceRequest', 'Task', 'Appointment', 'Encounter'] : ['ServiceRequest', 'Task', 'Appointment'];
+  // An encounter that is not (newly) virtual has nothing to check: without this every Encounter of a bundle or an
+  // import (a tenth of Synthea's resources) was written alone, flushing the set-based statement before it.
+  hook.idle = (written) => written.stored.resourceType === 'Encounter' && !needsConsentCheck(written);
   return hook;
 }
 

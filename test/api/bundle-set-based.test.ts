@@ -151,6 +151,23 @@ describe('transaction: creates in one statement, criteria in one query', () => {
     const read = await t.request({ method: 'GET', url: `/fhir/Observation/${ids[0]}` });
     expect(read.json().subject.reference).toBe(`Location/${loc.json().id}`);
   });
+
+  test('an in-person Encounter has no consent to check and shares the statement; a virtual one without consent still fails the transaction', async () => {
+    const tag = uniqueTag();
+    const patient = await t.request({ method: 'POST', url: '/fhir/Patient', headers: fhirJson, payload: { resourceType: 'Patient', name: [{ family: tag }] } });
+    const subject = { reference: `Patient/${patient.json().id}` };
+    const encounter = (code: string) => ({ resourceType: 'Encounter', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code }, subject });
+    const entry = [observation(tag, { subject }), encounter('AMB'), observation(tag, { subject })].map((resource) => ({ resource, request: { method: 'POST', url: resource.resourceType } }));
+    const b = await bundle('transaction', entry);
+    expect(statuses(b)).toEqual(['201', '201', '201']);
+    const ids = b.entry.map(idOf);
+    // Before, the Encounter's write hook sent it alone and the creates before it in a statement of their own.
+    const stamps = [...(await rowStamps('Observation', [ids[0], ids[2]])), ...(await rowStamps('Encounter', [ids[1]]))];
+    expect(stamps).toHaveLength(3);
+    expect(new Set(stamps.map((r) => `${r.xmin}/${r.cmin}`)).size).toBe(1);
+    const virtual = await t.request({ method: 'POST', url: '/fhir', headers: fhirJson, payload: { resourceType: 'Bundle', type: 'transaction', entry: [entry[0], { resource: encounter('VR'), request: { method: 'POST', url: 'Encounter' } }] } });
+    expect(virtual.statusCode).toBe(422);
+  });
 });
 
 describe('the one-query match keeps the readable set', () => {
