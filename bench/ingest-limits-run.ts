@@ -11,7 +11,7 @@ import os from 'node:os';
 import { loadDefinitions } from '../src/fhir/definitions.ts';
 import { startServer, type Measure } from './harness.ts';
 import { ceilingScenarios, type Ceiling } from './ceiling.ts';
-import { crudScenarios } from './scenarios/crud.ts';
+import { crudScenarios, type CrudScenario } from './scenarios/crud.ts';
 import { bulkImport, supportBatches, transactionIngest, type ImportRun } from './scenarios/ingest-limits.ts';
 import type { IngestRun } from './scenarios/exchange.ts';
 
@@ -35,7 +35,8 @@ if (only.has('crud')) {
   ceiling = await ceilingScenarios(settings);
   const server = await startServer();
   try {
-    rest = await crudScenarios(server, settings, ['create', 'read']);
+    // BENCH_CRUD=read: the read alone (its engineer's runs), else create and read.
+    rest = await crudScenarios(server, settings, (process.env.BENCH_CRUD ?? 'create,read').split(',') as CrudScenario[]);
   } finally {
     await server.stop();
   }

@@ -46,4 +46,12 @@ describe('buildAuditEvent', () => {
     // Only what identifies the caller is kept: no parsed scopes, no token.
     expect(JSON.parse(row.facts).actor).toEqual({ subject: 'dra.lopez', role: 'clinician', clues: 'DFIMS000011', clientId: 'ehr-umf-20', scope: 'user/*.cruds' });
   });
+
+  test('text PostgreSQL cannot hold (NUL, a lone surrogate) becomes U+FFFD in the row, clean facts are kept as they are', () => {
+    const row = auditRow({ ...facts, status: 400, query: 'name=a\u0000b', outcomeText: 'x\ud800y', patients: ['p\u0000'] });
+    expect(row.facts).not.toContain('\\u0000');
+    expect(JSON.parse(row.facts)).toMatchObject({ query: 'name=a\ufffdb', outcomeText: 'x\ufffdy', patients: ['p\ufffd'] });
+    expect(row.patients).toEqual(['p\ufffd']);
+    expect(JSON.parse(auditRow(facts).facts)).toMatchObject({ requestId: 'req-1', patients: ['p1'] });
+  });
 });

@@ -28,13 +28,14 @@ export interface AuditInfo {
 export function newAuditInfo(requestId: string, clientIp: string, url: string, basePath: string): AuditInfo {
   const q = url.indexOf('?');
   const [type, id] = (q === -1 ? url : url.slice(0, q)).slice(basePath.length + 1).split('/');
-  const named = type && /^[A-Z][A-Za-z]+$/.test(type);
+  const named = type !== undefined && /^[A-Z][A-Za-z]+$/.test(type);
+  // One object shape for every request (no conditional spreads): built on every request, read on every audit.
   return {
     requestId,
     clientIp,
     interaction: 'operation',
-    ...(named ? { resourceType: type } : {}),
-    ...(named && id && !id.startsWith('_') && !id.startsWith('$') ? { resourceId: id } : {}),
+    resourceType: named ? type : undefined,
+    resourceId: named && id && !id.startsWith('_') && !id.startsWith('$') ? id : undefined,
     query: q === -1 ? undefined : url.slice(q + 1),
     patients: new Set(),
     recordedInTransaction: false,
@@ -48,7 +49,7 @@ export function auditFacts(info: AuditInfo, status: number, outcomeText?: string
     id: randomUUID(),
     recorded: new Date(),
     interaction: info.interaction,
-    ...(info.operation ? { operation: info.operation } : {}),
+    operation: info.operation || undefined,
     status,
     actor: info.actor,
     clientIp: info.clientIp,

@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWK } from 'jose';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTokenVerifier } from './verify-token.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { createTokenVerifier, rememberVerified } from './verify-token.ts';
 
 // The three ways a deployment names the issuer's keys (AUTH_JWKS_FILE, AUTH_PUBLIC_KEY, AUTH_JWKS_URL).
 const issuer = 'https://idp.example.mx';
@@ -71,5 +71,63 @@ describe('createTokenVerifier key sources', () => {
 
   test('an issuer with no key configured is refused at start-up, not on the first request', async () => {
     await expect(createTokenVerifier({ issuer, audience })).rejects.toThrow(/AUTH_JWKS_URL, AUTH_JWKS_FILE or AUTH_PUBLIC_KEY/);
+  });
+});
+
+describe('rememberVerified', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const counting = (claims: Record<string, unknown>) => {
+    const seen: string[] = [];
+    const verify = rememberVerified(async (t) => {
+      seen.push(t);
+      if (t === 'refused') throw new Error('bad signature');
+      return { ...claims, sub: t };
+    });
+    return { verify, seen };
+  };
+
+  test('a token verified once is answered from memory, another token is verified on its own', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const { verify, seen } = counting({ exp: now + 60 });
+    const first = await verify('a');
+    expect(await verify('a')).toBe(first);
+    expect((await verify('b')).sub).toBe('b');
+    expect(seen).toEqual(['a', 'b']);
+  });
+
+  test('an expired token is verified again (and refused by the inner verifier), never answered from memory', async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(new Date('2026-12-01T12:00:00Z'));
+    const now = Math.floor(Date.now() / 1000);
+    const seen: string[] = [];
+    const verify = rememberVerified(async (t) => {
+      seen.push(t);
+      if (Date.now() / 1000 > now + 30) throw new Error('expired');
+      return { sub: 'x', exp: now + 30 };
+    });
+    await verify('t');
+    await verify('t');
+    expect(seen).toHaveLength(1);
+    vi.setSystemTime(new Date((now + 36) * 1000));
+    await expect(verify('t')).rejects.toThrow('expired');
+    expect(seen).toHaveLength(2);
+  });
+
+  test('a token not yet valid (nbf) is not answered from memory before its time', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const { verify, seen } = counting({ exp: now + 600, nbf: now + 300 });
+    await verify('early');
+    await verify('early');
+    expect(seen).toEqual(['early', 'early']);
+  });
+
+  test('a refused token is not remembered', async () => {
+    const { verify, seen } = counting({ exp: Math.floor(Date.now() / 1000) + 60 });
+    await expect(verify('refused')).rejects.toThrow();
+    await expect(verify('refused')).rejects.toThrow();
+    expect(seen).toEqual(['refused', 'refused']);
   });
 });

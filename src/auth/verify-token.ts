@@ -49,25 +49,34 @@ async function keySource(settings: AuthSettings): Promise<{ issuer: string; key:
 }
 
 const cacheSize = 10_000;
+const clockTolerance = 5;
+
+/** The verifier for AUTH_ISSUER's (or the development key's) tokens. app.ts wraps it, with the built-in authorization server's, in `rememberVerified`. */
+export async function createTokenVerifier(settings: AuthSettings): Promise<TokenVerifier> {
+  const { issuer, key } = await keySource(settings);
+  const options = { issuer, audience: settings.audience, clockTolerance, requiredClaims: ['exp', 'sub'] };
+  return async (token) => (typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options)).payload;
+}
 
 /**
  * A verifier that remembers tokens it has already verified until they expire:
  * a signature check costs ~0.15 ms of CPU, which at thousands of requests per
- * second from the same few clients is most of a core. `exp` and `nbf` are
- * still checked on every use; a cached entry is never older than its token.
+ * second from the same few clients is most of a core, and even deciding which
+ * issuer's key to check against means decoding the token. Keyed on the exact
+ * token text, so only the very token that was verified is ever answered from
+ * memory; `exp` and `nbf` are still checked on every use (a cached entry is
+ * never older than its token), and a refused token is never remembered.
  */
-export async function createTokenVerifier(settings: AuthSettings): Promise<TokenVerifier> {
-  const { issuer, key } = await keySource(settings);
-  const options = { issuer, audience: settings.audience, clockTolerance: 5, requiredClaims: ['exp', 'sub'] };
+export function rememberVerified(verify: TokenVerifier): TokenVerifier {
   const verified = new Map<string, JWTPayload>();
   return async (token) => {
     const cached = verified.get(token);
     const now = Date.now() / 1000;
-    if (cached && (cached.exp ?? 0) + options.clockTolerance > now && (cached.nbf ?? 0) - options.clockTolerance <= now) {
+    if (cached && (cached.exp ?? 0) + clockTolerance > now && (cached.nbf ?? 0) - clockTolerance <= now) {
       return cached;
     }
     verified.delete(token);
-    const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
+    const payload = await verify(token);
     if (verified.size >= cacheSize) {
       // Oldest first: Map iteration follows insertion order.
       verified.delete(verified.keys().next().value ?? '');

@@ -10,9 +10,11 @@
  */
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import type pg from 'pg';
+import pg from 'pg';
 
-const marker = '/*prepared*/';
+/** The comment itself, for statements written as text (CompiledQuery.raw). */
+export const preparedMarker = '/*prepared*/';
+const marker = preparedMarker;
 
 /** Put at the start of a statement (or with `.modifyFront` on a select) to have it prepared. */
 export const prepared = sql.raw(marker);
@@ -36,7 +38,14 @@ export function prepareMarkedStatements(pool: pg.Pool): void {
     const query = client.query.bind(client) as Query;
     (client as unknown as { query: Query }).query = (config: unknown, values?: unknown, callback?: unknown) => {
       if (typeof config === 'string' && callback === undefined && config.includes(marker)) {
-        return query({ name: nameOf(config), text: config, values });
+        // A Query built from the text, named afterwards: pg copies a config object ({ name, text, values })
+        // through its property descriptors on every call, which cost ~10 µs of each read by id.
+        const submitted = new pg.Query(config, values as unknown[]) as pg.Query & { name?: string; callback?: (err: Error | null, res?: unknown) => void };
+        submitted.name = nameOf(config);
+        return new Promise((resolve, reject) => {
+          submitted.callback = (err, res) => (err ? reject(err) : resolve(res));
+          query(submitted);
+        });
       }
       return query(config, values, callback);
     };

@@ -3,10 +3,10 @@
  * parameterised through Kysely. Writes are single statements (history comes
  * from the trigger in the migration), so one simple write is one round trip.
  */
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Database } from './database.ts';
 import { flushPending } from './pending-writes.ts';
-import { prepared } from './prepared.ts';
+import { prepared, preparedMarker } from './prepared.ts';
 import { rowCondition, type RowAccess } from '../search/row-access.ts';
 
 export type Db = Kysely<Database>;
@@ -27,15 +27,14 @@ export interface HistoryRow extends StoredVersion {
   seq: string;
 }
 
+// Built once: composing and compiling the query through Kysely's builder on every read cost more server CPU than sending it.
+type CurrentRow = { version_id: number; last_updated: Date; deleted: boolean; content: string | null; patients: string[] };
+const readCurrentQuery = 'select "version_id", "last_updated", "deleted", "content", "patients" from "resource" where "resource_type" = $1 and "id" = $2';
+
 export async function readCurrent(db: Db, resourceType: string, id: string): Promise<StoredVersion | undefined> {
   await flushPending(db);
-  const row = await db
-    .selectFrom('resource')
-    .modifyFront(prepared)
-    .select(['version_id', 'last_updated', 'deleted', 'content', 'patients'])
-    .where('resource_type', '=', resourceType)
-    .where('id', '=', id)
-    .executeTakeFirst();
+  const { rows } = await db.executeQuery<CurrentRow>(CompiledQuery.raw(`${preparedMarker} ${readCurrentQuery}`, [resourceType, id]));
+  const row = rows[0];
   return row && { resourceType, id, versionId: row.version_id, lastUpdated: row.last_updated, deleted: row.deleted, content: row.content, patients: row.patients };
 }
 
