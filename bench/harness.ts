@@ -108,6 +108,8 @@ export interface CpuPerRequest {
   server: number;
   postgres: number;
   client: number;
+  /** Of `postgres`: autovacuum workers (those still running at the end; one that exited meanwhile is not counted). */
+  autovacuum: number;
 }
 
 export interface Measure {
@@ -141,31 +143,39 @@ function processSeconds(pid: number): number {
   }
 }
 
-/** CPU seconds so far of the server process and of its PostgreSQL: the postmaster and every backend it forked. */
-export function cpuSeconds(server: Server): { server: number; postgres: number } {
+/**
+ * CPU seconds so far of the server process and of its PostgreSQL: the postmaster and every backend it forked;
+ * `autovacuum`: the part of `postgres` spent by autovacuum workers (maintenance after a bulk load, not requests).
+ */
+export function cpuSeconds(server: Server): { server: number; postgres: number; autovacuum: number } {
   const postmaster = Number(readFileSync(path.join(server.pgDataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   let postgres = processSeconds(postmaster);
+  let autovacuum = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
-      if (ppid === postmaster) postgres += processSeconds(Number(entry));
+      if (ppid !== postmaster) continue;
+      const seconds = processSeconds(Number(entry));
+      postgres += seconds;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('autovacuum worker')) autovacuum += seconds;
     } catch {
       // exited meanwhile
     }
   }
-  return { server: processSeconds(server.pid), postgres };
+  return { server: processSeconds(server.pid), postgres, autovacuum };
 }
 
 /** µs of CPU per unit of work between two readings (backends that exited meanwhile are not counted). */
-export function cpuPer(before: { server: number; postgres: number; client: NodeJS.CpuUsage }, server: Server, units: number): CpuPerRequest {
+export function cpuPer(before: { server: number; postgres: number; autovacuum: number; client: NodeJS.CpuUsage }, server: Server, units: number): CpuPerRequest {
   const after = cpuSeconds(server);
   const client = process.cpuUsage(before.client);
   const per = (seconds: number) => Math.round((seconds * 1e6) / Math.max(units, 1));
-  return { server: per(after.server - before.server), postgres: per(after.postgres - before.postgres), client: per((client.user + client.system) / 1e6) };
+  // A worker that started meanwhile counts from zero; one that ended is gone from both sums: its part is not negative.
+  return { server: per(after.server - before.server), postgres: per(after.postgres - before.postgres), client: per((client.user + client.system) / 1e6), autovacuum: per(Math.max(0, after.autovacuum - before.autovacuum)) };
 }
 
-export function cpuStart(server: Server): { server: number; postgres: number; client: NodeJS.CpuUsage } {
+export function cpuStart(server: Server): { server: number; postgres: number; autovacuum: number; client: NodeJS.CpuUsage } {
   return { ...cpuSeconds(server), client: process.cpuUsage() };
 }
 

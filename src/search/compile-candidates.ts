@@ -17,8 +17,8 @@
  * open, read 850 resource rows to return 20, then counted them all again.
  *
  * Index rows exist only for live resources (a deletion removes them in its own
- * statement), so ids from an index table need no look at `resource`; `_id`
- * lists come from the request, so each is checked to be a live resource. The
+ * statement), so ids from an index table need no look at `resource` (`_id`
+ * lists, which come from the request, are no driver: compile-driver.ts). The
  * caller's readable set, when it restricts the type, is a condition on the
  * candidate's resource row inside `m`: unreadable rows are never sorted,
  * paged or counted.
@@ -66,17 +66,16 @@ export function candidateKeys(req: SearchRequest, driver?: Driver): OrderKey[] {
 export function candidateSet(req: SearchRequest, options: CandidateOptions, driver: Driver, keys: OrderKey[]): RawBuilder<{ id: string }> {
   const type = req.types[0]!;
   const ctx: CompileContext = { baseUrl: options.baseUrl, now: options.now, aliases: 0, access: options.access };
-  // `_id` drives: its ids are known constants (compile-filter.ts tells the planner about them in `_has`).
-  const listed = driver.filters.map((i) => req.filters[i]!).find((f) => f.kind === 'id');
+  // Listed ids (`_id`, a probe here) are known constants: compile-filter.ts tells the planner about them in `_has`.
+  const listed = req.filters.find((f) => f.kind === 'id' && !f.not && f.ids.length > 0);
   const outer = { type: sql`${type}`, id: candidate, ids: listed?.kind === 'id' ? listed.ids : undefined };
   const conds: Cond[] = req.filters.flatMap((f, i) => (driver.filters.includes(i) ? [] : [compileFilter(f, outer, ctx)]));
   const readable = rowCondition(options.access, sql.ref('rx.resource_type'), sql.ref('rx.patients'), type);
   // The resource row, when it must be looked at, by primary key behind OFFSET 0: as an EXISTS the planner may turn it
   // into a join that walks the type's rows (with stale statistics it did, for `_id`).
-  const live =
-    readable || driver.filters.some((i) => req.filters[i]!.kind === 'id')
-      ? sql` CROSS JOIN LATERAL (SELECT 1 FROM resource AS rx WHERE rx.resource_type = ${type} AND rx.id = ${candidate} AND NOT rx.deleted${readable ? sql` AND ${readable}` : sql``} OFFSET 0) AS rx`
-      : sql``;
+  const live = readable
+    ? sql` CROSS JOIN LATERAL (SELECT 1 FROM resource AS rx WHERE rx.resource_type = ${type} AND rx.id = ${candidate} AND NOT rx.deleted${readable ? sql` AND ${readable}` : sql``} OFFSET 0) AS rx`
+    : sql``;
   const columns = [sql`${candidate}`, ...keys.map((k, i) => sql`${k.expr} AS ${sql.id(`k${i}`)}`)];
   return sql`(SELECT ${sql.join(columns)} FROM (${driver.ids}) AS d${live} WHERE ${and(conds)})`;
 }

@@ -4,7 +4,8 @@
  * PostgreSQL believed every filter matched most of the (tiny) type and chose
  * to walk the type's resources in primary-key order, probing the index
  * tables for each one: 300–400 ms per identifier search at 2,500 Locations,
- * worse with every write. For the hot shapes — `_id`, identifiers (plain
+ * worse with every write (`_id` needs no set: its ids are an index condition
+ * on resource's primary key). For the hot shapes — identifiers (plain
  * search, conditional create/update, conditional references), `:identifier`
  * references and reference matches (compartment reads) — the ids come from
  * their index first, in a subquery the planner cannot flatten (DISTINCT),
@@ -40,18 +41,21 @@ function isReference(f: Extract<Filter, { kind: 'param' }>): boolean {
   return (f.modifier === undefined || /^[A-Z]/.test(f.modifier)) && f.values.every((v) => (v as ReferenceValue).id !== undefined || (v as ReferenceValue).url !== undefined);
 }
 
-/** The filter to start from, best first: `_id`, then an identifier, then a reference; none for multi-type searches (a combined parameter ranks between an identifier and a reference: see drivingSet). */
+/** The filter to start from, best first: an identifier, then a reference (no driver with `_id`: see drivingSet); none for multi-type searches (a combined parameter ranks between an identifier and a reference: see drivingSet). */
 export function chooseDriver(req: SearchRequest): { index: number; rank: number } | undefined {
   if (req.types.length !== 1) return undefined;
   let best: { index: number; rank: number } | undefined;
   req.filters.forEach((f, index) => {
-    const rank = f.kind === 'id' && !f.not && f.ids.length > 0 ? 0 : f.kind === 'param' && isIdentifierToken(f) ? 1 : f.kind === 'param' && isReference(f) ? 2 : undefined;
+    const rank = f.kind === 'param' && isIdentifierToken(f) ? 1 : f.kind === 'param' && isReference(f) ? 2 : undefined;
     if (rank !== undefined && (!best || rank < best.rank)) best = { index, rank };
   });
   return best;
 }
 
 export function drivingSet(req: SearchRequest, baseUrl: string | undefined): Driver | undefined {
+  // Listed ids (`_id`) need no set: the plain query reads them by resource's primary key (an index condition,
+  // whatever the statistics say), with less to plan and build than a candidate set (issue 13: `Patient?_id=x&_has:…`).
+  if (req.filters.some((f) => f.kind === 'id' && !f.not && f.ids.length > 0)) return undefined;
   const chosen = chooseDriver(req);
   const type = req.types[0]!;
   const combo = req.types.length === 1 && (!chosen || chosen.rank >= 2) ? matchCombo(type, req.filters) : undefined;
@@ -67,7 +71,6 @@ export function drivingSet(req: SearchRequest, baseUrl: string | undefined): Dri
   if (!chosen) return undefined;
   const f = req.filters[chosen.index]!;
   const filters = [chosen.index];
-  if (f.kind === 'id') return { filters, ids: sql`SELECT DISTINCT unnest(${f.ids}::text[]) AS id` };
   if (f.kind !== 'param') return undefined;
   const a = 'd0';
   if (f.param.type === 'token' || f.modifier === 'identifier') {

@@ -60,7 +60,7 @@ describe('compiled SQL', () => {
     for (const qs of ['owner=Organization/u1&status=http://hl7.org/fhir/task-status|requested', 'owner=Organization/u1&status:not=requested', 'owner=u1&status=requested']) {
       expect(compile('Task', qs).sql, qs).not.toContain('sp_combo');
     }
-    // _id still drives first; the combination's filters are then probes.
+    // With _id, its primary-key lookup comes first; the combination's filters are then probes.
     expect(compile('Task', '_id=a&owner=Organization/u1&status=requested').sql).not.toContain('sp_combo');
   });
 
@@ -70,12 +70,12 @@ describe('compiled SQL', () => {
     expect(c.sql).toContain('EXISTS (SELECT 1 FROM "sp_token" AS "s1" WHERE "s1"."resource_type" = $2 AND "s1"."id" = r.id AND "s1"."param" = $3');
   });
 
-  test('_id drives before an identifier, an identifier before a reference; the others stay EXISTS', () => {
+  test('_id is read by primary key before anything drives; an identifier drives before a reference; the others stay EXISTS', () => {
     const c = compile('Patient', 'general-practitioner=Practitioner/9&identifier=x|y&_id=a,b');
-    expect(c.sql).toContain('SELECT DISTINCT unnest($2::text[]) AS id');
+    expect(c.sql).toContain('from "resource" as "r" where (r.resource_type = $1 AND NOT r.deleted AND EXISTS');
+    expect(c.sql).toContain('r.id = ANY(');
+    expect(c.sql).not.toContain('d0');
     expect(c.sql.match(/EXISTS/g)).toHaveLength(2);
-    // Ids from the request, not an index: each must be a live Patient.
-    expect(c.sql).toContain('AS d CROSS JOIN LATERAL (SELECT 1 FROM resource AS rx WHERE rx.resource_type = $3 AND rx.id = "d"."id" AND NOT rx.deleted OFFSET 0) AS rx WHERE');
     const d = compile('Patient', 'general-practitioner=Practitioner/9&identifier=x|y');
     expect(d.sql).toContain('FROM sp_token AS d0');
     expect(d.sql).toContain('EXISTS (SELECT 1 FROM "sp_reference"');
@@ -147,7 +147,7 @@ describe('compiled SQL', () => {
 
   test('_has with the outer ids listed (_id) also names them as constants, so the planner knows how many rows point at them', () => {
     const listed = compile('Patient', '_id=p1,p2&_has:Observation:subject:code=1234');
-    expect(listed.sql).toContain('"s1"."target_id" = "d"."id" AND "s1"."target_id" = ANY($');
+    expect(listed.sql).toContain('"s1"."target_id" = r.id AND "s1"."target_id" = ANY($');
     expect(listed.parameters).toContainEqual(['p1', 'p2']);
     const open = compile('Patient', '_has:Observation:subject:code=1234');
     expect(open.sql).toContain('"s1"."target_id" = r.id AND "s1"."url" IS NULL');

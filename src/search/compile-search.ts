@@ -26,7 +26,10 @@ export interface CompileOptions {
 export function whereClause(req: SearchRequest, options: CompileOptions): Cond {
   const ctx: CompileContext = { baseUrl: options.baseUrl, now: options.now, aliases: 0, access: options.access };
   const single = req.types.length === 1 ? req.types[0] : undefined;
-  const outer: Outer = { type: single !== undefined ? sql`${single}` : sql`r.resource_type`, id: sql`r.id`, lastUpdated: sql`r.last_updated` };
+  // Listed ids (`_id`) are told to `_has` as constants, so the planner knows how many rows point at them (compile-filter.ts).
+  const listed = req.filters.find((f) => f.kind === 'id' && !f.not && f.ids.length > 0);
+  const ids = single !== undefined && listed?.kind === 'id' ? { ids: listed.ids } : {};
+  const outer: Outer = { type: single !== undefined ? sql`${single}` : sql`r.resource_type`, id: sql`r.id`, lastUpdated: sql`r.last_updated`, ...ids };
   const parts: Cond[] = [];
   if (single !== undefined) parts.push(sql<SqlBool>`r.resource_type = ${single}`);
   else if (req.types.length > 1) parts.push(sql<SqlBool>`r.resource_type = ANY(${req.types}::text[])`);
