@@ -165,46 +165,22 @@ function isStorable(value: string | undefined): boolean {
   return value === undefined || (!value.includes('\0') && value.isWellFormed());
 }
 
+/** The texts of the facts and of their actor that a request sets: one list for the check and for the copy. */
+const factTexts = ['clientIp', 'requestId', 'resourceType', 'resourceId', 'versionId', 'query', 'outcomeText', 'operation'] as const;
+const actorTexts = ['subject', 'clues', 'clientId', 'name', 'scope'] as const;
+
 function allStorable(f: AuditFacts): boolean {
   const a = f.actor;
-  const actorOk = !a || (isStorable(a.subject) && isStorable(a.clues) && isStorable(a.clientId) && isStorable(a.name) && isStorable(a.scope));
-  return (
-    actorOk &&
-    isStorable(f.clientIp) &&
-    isStorable(f.requestId) &&
-    isStorable(f.resourceType) &&
-    isStorable(f.resourceId) &&
-    isStorable(f.versionId) &&
-    isStorable(f.query) &&
-    isStorable(f.outcomeText) &&
-    isStorable(f.operation) &&
-    f.patients.every((p) => isStorable(p))
-  );
+  return factTexts.every((k) => isStorable(f[k])) && (!a || actorTexts.every((k) => isStorable(a[k]))) && f.patients.every(isStorable);
 }
 
 function storableFacts(facts: AuditFacts): AuditFacts {
   const opt = (v: string | undefined) => (v === undefined ? undefined : storable(v));
-  const actor = facts.actor && {
-    ...facts.actor,
-    subject: storable(facts.actor.subject),
-    clues: opt(facts.actor.clues),
-    clientId: opt(facts.actor.clientId),
-    name: opt(facts.actor.name),
-    scope: storable(facts.actor.scope),
-  };
-  return {
-    ...facts,
-    actor,
-    clientIp: storable(facts.clientIp),
-    requestId: storable(facts.requestId),
-    resourceType: opt(facts.resourceType),
-    resourceId: opt(facts.resourceId),
-    versionId: opt(facts.versionId),
-    query: opt(facts.query),
-    outcomeText: opt(facts.outcomeText),
-    operation: opt(facts.operation),
-    patients: facts.patients.map(storable),
-  };
+  const actor = facts.actor && { ...facts.actor };
+  if (actor) for (const k of actorTexts) (actor as Record<(typeof actorTexts)[number], string | undefined>)[k] = opt(facts.actor![k]);
+  const copy: AuditFacts = { ...facts, actor, patients: facts.patients.map(storable) };
+  for (const k of factTexts) (copy as Record<(typeof factTexts)[number], string | undefined>)[k] = opt(facts[k]);
+  return copy;
 }
 
 /** The AuditEvent for a stored row's facts. */
