@@ -49,7 +49,8 @@ async function keySource(settings: AuthSettings): Promise<{ issuer: string; key:
 }
 
 const cacheSize = 10_000;
-const clockTolerance = 5;
+/** Seconds of clock skew allowed on `exp`/`nbf`, by the verifiers and by the cache in front of them alike. */
+export const clockTolerance = 5;
 
 /** The verifier for AUTH_ISSUER's (or the development key's) tokens. app.ts wraps it, with the built-in authorization server's, in `rememberVerified`. */
 export async function createTokenVerifier(settings: AuthSettings): Promise<TokenVerifier> {

@@ -14,10 +14,9 @@ import pg from 'pg';
 
 /** The comment itself, for statements written as text (CompiledQuery.raw). */
 export const preparedMarker = '/*prepared*/';
-const marker = preparedMarker;
 
 /** Put at the start of a statement (or with `.modifyFront` on a select) to have it prepared. */
-export const prepared = sql.raw(marker);
+export const prepared = sql.raw(preparedMarker);
 
 const names = new Map<string, string>();
 
@@ -37,7 +36,7 @@ export function prepareMarkedStatements(pool: pg.Pool): void {
   pool.on('connect', (client) => {
     const query = client.query.bind(client) as Query;
     (client as unknown as { query: Query }).query = (config: unknown, values?: unknown, callback?: unknown) => {
-      if (typeof config === 'string' && callback === undefined && config.includes(marker)) {
+      if (typeof config === 'string' && callback === undefined && config.includes(preparedMarker)) {
         // A Query built from the text, named afterwards: pg copies a config object ({ name, text, values })
         // through its property descriptors on every call, which cost ~10 µs of each read by id.
         const submitted = new pg.Query(config, values as unknown[]) as pg.Query & { name?: string; callback?: (err: Error | null, res?: unknown) => void };

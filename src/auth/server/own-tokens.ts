@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose';
 import type { Database } from '../../store/database.ts';
-import type { TokenVerifier } from '../verify-token.ts';
+import { clockTolerance, type TokenVerifier } from '../verify-token.ts';
 import { parseRegistration } from './client-registration.ts';
 import { saveClient } from './client-store.ts';
 
@@ -15,7 +15,7 @@ export function authServerIssuer(publicBaseUrl: string | undefined): string {
 /** A verifier that checks tokens naming this server as issuer against its own key, and hands every other to `base`. */
 export function withOwnTokens(base: TokenVerifier, own: { issuer: string; audience: string; publicJwk: JWK }): TokenVerifier {
   const keys = createLocalJWKSet({ keys: [own.publicJwk] });
-  const options = { issuer: own.issuer, audience: own.audience, clockTolerance: 5, requiredClaims: ['exp', 'sub'], algorithms: [String(own.publicJwk.alg)] };
+  const options = { issuer: own.issuer, audience: own.audience, clockTolerance, requiredClaims: ['exp', 'sub'], algorithms: [String(own.publicJwk.alg)] };
   return async (token) => {
     let iss: unknown;
     try {
