@@ -66,15 +66,14 @@ export function candidateKeys(req: SearchRequest, driver?: Driver): OrderKey[] {
 export function candidateSet(req: SearchRequest, options: CandidateOptions, driver: Driver, keys: OrderKey[]): RawBuilder<{ id: string }> {
   const type = req.types[0]!;
   const ctx: CompileContext = { baseUrl: options.baseUrl, now: options.now, aliases: 0, access: options.access };
-  // Listed ids (`_id`, a probe here) are known constants: compile-filter.ts tells the planner about them in `_has`.
-  const listed = req.filters.find((f) => f.kind === 'id' && !f.not && f.ids.length > 0);
-  const outer = { type: sql`${type}`, id: candidate, ids: listed?.kind === 'id' ? listed.ids : undefined };
+  // No `ids` for the filters: a request listing ids has no driver, so never a candidate set (compile-driver.ts).
+  const outer = { type: sql`${type}`, id: candidate };
   const conds: Cond[] = req.filters.flatMap((f, i) => (driver.filters.includes(i) ? [] : [compileFilter(f, outer, ctx)]));
   const readable = rowCondition(options.access, sql.ref('rx.resource_type'), sql.ref('rx.patients'), type);
   // The resource row, when it must be looked at, by primary key behind OFFSET 0: as an EXISTS the planner may turn it
   // into a join that walks the type's rows (with stale statistics it did, for `_id`).
   const live = readable
-    ? sql` CROSS JOIN LATERAL (SELECT 1 FROM resource AS rx WHERE rx.resource_type = ${type} AND rx.id = ${candidate} AND NOT rx.deleted${readable ? sql` AND ${readable}` : sql``} OFFSET 0) AS rx`
+    ? sql` CROSS JOIN LATERAL (SELECT 1 FROM resource AS rx WHERE rx.resource_type = ${type} AND rx.id = ${candidate} AND NOT rx.deleted AND ${readable} OFFSET 0) AS rx`
     : sql``;
   const columns = [sql`${candidate}`, ...keys.map((k, i) => sql`${k.expr} AS ${sql.id(`k${i}`)}`)];
   return sql`(SELECT ${sql.join(columns)} FROM (${driver.ids}) AS d${live} WHERE ${and(conds)})`;
@@ -139,7 +138,7 @@ function nearPage(k: OrderKey, v: string | null | undefined, cursor: boolean, re
   return sql<SqlBool>`(${tie} OR (${beyond(x, k, value, reverse)} AND ${notAfterCut}))`;
 }
 
-/** How many matches: the candidate set counted, no resource row read (unless the readable set or `_id` needs it). */
+/** How many matches: the candidate set counted, no resource row read (unless the readable set needs it). */
 export function candidateCount(db: SearchDb, req: SearchRequest, options: CandidateOptions, driver: Driver) {
   return db.selectFrom(candidateSet(req, options, driver, []).as('m')).select(sql<string>`count(*)`.as('n'));
 }

@@ -52,10 +52,16 @@ export function chooseDriver(req: SearchRequest): { index: number; rank: number 
   return best;
 }
 
+/** The ids a request lists (`_id`, not negated), the only ones its matches can have. */
+export function listedIds(req: SearchRequest): readonly string[] | undefined {
+  const listed = req.filters.find((f) => f.kind === 'id' && !f.not && f.ids.length > 0);
+  return listed?.kind === 'id' ? listed.ids : undefined;
+}
+
 export function drivingSet(req: SearchRequest, baseUrl: string | undefined): Driver | undefined {
   // Listed ids (`_id`) need no set: the plain query reads them by resource's primary key (an index condition,
   // whatever the statistics say), with less to plan and build than a candidate set (issue 13: `Patient?_id=x&_has:…`).
-  if (req.filters.some((f) => f.kind === 'id' && !f.not && f.ids.length > 0)) return undefined;
+  if (listedIds(req)) return undefined;
   const chosen = chooseDriver(req);
   const type = req.types[0]!;
   const combo = req.types.length === 1 && (!chosen || chosen.rank >= 2) ? matchCombo(type, req.filters) : undefined;

@@ -6,7 +6,7 @@
  */
 import { sql, type CompiledQuery, type SqlBool } from 'kysely';
 import { candidateCount, candidateKeys, candidatePage } from './compile-candidates.ts';
-import { drivingSet } from './compile-driver.ts';
+import { drivingSet, listedIds } from './compile-driver.ts';
 import { compileFilter, type CompileContext, type Outer } from './compile-filter.ts';
 import { keysetCondition, orderBy, orderKeys, type OrderKey } from './compile-sort.ts';
 import { and, type Cond } from './compile-values.ts';
@@ -27,8 +27,8 @@ export function whereClause(req: SearchRequest, options: CompileOptions): Cond {
   const ctx: CompileContext = { baseUrl: options.baseUrl, now: options.now, aliases: 0, access: options.access };
   const single = req.types.length === 1 ? req.types[0] : undefined;
   // Listed ids (`_id`) are told to `_has` as constants, so the planner knows how many rows point at them (compile-filter.ts).
-  const listed = req.filters.find((f) => f.kind === 'id' && !f.not && f.ids.length > 0);
-  const ids = single !== undefined && listed?.kind === 'id' ? { ids: listed.ids } : {};
+  const listed = single !== undefined ? listedIds(req) : undefined;
+  const ids = listed ? { ids: listed } : {};
   const outer: Outer = { type: single !== undefined ? sql`${single}` : sql`r.resource_type`, id: sql`r.id`, lastUpdated: sql`r.last_updated`, ...ids };
   const parts: Cond[] = [];
   if (single !== undefined) parts.push(sql<SqlBool>`r.resource_type = ${single}`);
